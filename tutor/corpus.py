@@ -1,0 +1,453 @@
+"""Notes and references -> `Section`s and `Chunk`s with heading path and exact line range.
+
+The notes are messy markdown: indented prose (not code), bold run-in sub-headings, questions
+written as plain lines under a topic heading, link-only and empty sections. Every question is a
+unit of its own so retrieval can point at it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .types import Chunk, Section
+
+log = logging.getLogger(__name__)
+
+CHUNKING_VERSION = "4"
+TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
+DOC_SUFFIXES = TEXT_SUFFIXES | {".html", ".htm", ".pdf"}
+MAX_CHUNK_CHARS = 320  # e5-small's 512-token window holds this much Chinese with the heading path
+MIN_BLOCK_CHARS = 16  # shorter blocks ("解决办法：", "参考") are glued to the next one
+MAX_FILE_BYTES = 20_000_000
+
+HEADING_RE = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t#]*$")
+FENCE_RE = re.compile(r"^ {0,3}(```|~~~)")
+BOLD_LINE_RE = re.compile(r"^\s*\*\*(.+?)\*\*\s*[:：]?\s*$")
+# a short numbered lead line such as "（2）激活函数角度" works as a run-in heading too
+NUMBERED_LEAD_RE = re.compile(r"^\s*((?:[（(]\s*\d+\s*[)）]|[①②③④⑤⑥⑦⑧⑨])\s*[^。！？!?；;，,]{1,24})\s*[:：]?\s*$")
+LIST_RE = re.compile(r"^\s*(?:[-*+•]|\d+[.)、])\s+")
+URL_RE = re.compile(r"https?://[^\s<>()\[\]（）\"'“”，。；]+")
+QUESTION_CUES = re.compile(
+    r"[？?]\s*$|什么|为什么|哪些|如何|怎么|怎样|讲一下|说一下|谈谈|介绍|手推|推导|区别|作用|影响|"
+    r"\b(?:why|what|how|explain|describe|compare|difference)\b",
+    re.IGNORECASE,
+)
+MAX_QUESTION_LINE = 80
+DETACH_GAP = 3  # a line after this many blank lines has left the sub-section above it
+
+
+class CorpusError(Exception):
+    """A corpus problem the user can fix; the message says how."""
+
+
+@dataclass
+class Document:
+    source: str
+    sections: list[Section]
+    chunks: list[Chunk]
+    text_hash: str
+
+
+@dataclass
+class _Node:
+    title: str
+    path: tuple[str, ...]
+    level: int
+    line: int  # 0 for the file's root
+    is_question: bool
+    body: list[tuple[int, str]] = field(default_factory=list)  # (line no, raw line)
+    children: list[_Node] = field(default_factory=list)
+    pseudo: bool = False  # a bold run-in heading or a question line
+
+
+def strip_markup(text: str) -> str:
+    text = re.sub(r"\*\*(.+?)\*\*|__(.+?)__", lambda m: m.group(1) or m.group(2), text)
+    text = re.sub(r"`([^`]*)`", r"\1", text)
+    text = re.sub(r"\[([^\]]*)\]\((https?://[^)]*)\)", r"\1 \2", text)
+    return text.strip()
+
+
+def is_question_text(text: str) -> bool:
+    return bool(QUESTION_CUES.search(text))
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _blocks(lines: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
+    """Paragraphs: runs of non-blank lines, each with its line number."""
+    out: list[list[tuple[int, str]]] = []
+    cur: list[tuple[int, str]] = []
+    for no, raw in lines:
+        if raw.strip():
+            cur.append((no, raw))
+        elif cur:
+            out.append(cur)
+            cur = []
+    if cur:
+        out.append(cur)
+    return out
+
+
+def _gap_before(lines: list[tuple[int, str]], block: list[tuple[int, str]]) -> int:
+    first = block[0][0]
+    blank = 0
+    for no, raw in reversed(lines):
+        if no >= first:
+            continue
+        if raw.strip():
+            break
+        blank += 1
+    return blank
+
+
+def _parse_tree(text: str) -> _Node:
+    root = _Node(title="", path=(), level=0, line=0, is_question=False)
+    stack = [root]
+    in_fence = False
+    for no, raw in enumerate(text.split("\n"), start=1):
+        if FENCE_RE.match(raw):
+            in_fence = not in_fence
+        m = None if in_fence else HEADING_RE.match(raw)
+        if not m:
+            stack[-1].body.append((no, raw))
+            continue
+        level, title = len(m.group(1)), strip_markup(m.group(2))
+        while stack[-1].level >= level:
+            stack.pop()
+        node = _Node(title, stack[-1].path + (title,), level, no, is_question_text(title))
+        stack[-1].children.append(node)
+        stack.append(node)
+    return root
+
+
+def _split_pseudo(node: _Node) -> None:
+    """Turn question lines and bold run-in headings of a body into child units of their own."""
+    for child in node.children:
+        _split_pseudo(child)
+    blocks = _blocks(node.body)
+    if not blocks:
+        return
+    single = all(
+        len(b) == 1 and not LIST_RE.match(b[0][1]) and not BOLD_LINE_RE.match(b[0][1]) and not NUMBERED_LEAD_RE.match(b[0][1])
+        for b in blocks
+    )
+    short = all(len(b[0][1].strip()) <= MAX_QUESTION_LINE and not URL_RE.search(b[0][1]) for b in blocks)
+    # A topic heading whose body is only short single lines that ask: each line is a question.
+    if node.level and not node.is_question and single and short and all(is_question_text(b[0][1]) for b in blocks):
+        node.children = [_pseudo(node, b[0], question=True) for b in blocks] + node.children
+        node.body = []
+        return
+    bold_starts = {
+        b[0][0]: BOLD_LINE_RE.match(b[0][1]) or NUMBERED_LEAD_RE.match(b[0][1]) for b in blocks if len(b) == 1
+    }
+    pseudo: list[_Node] = []
+    own: list[tuple[int, str]] = []
+    for no, raw in node.body:  # blank lines stay with their unit: gaps matter to _detach_trailing_questions
+        bold = bold_starts.get(no)
+        if bold:
+            pseudo.append(_pseudo(node, (no, bold.group(1)), question=False))
+        elif pseudo:
+            pseudo[-1].body.append((no, raw))
+        else:
+            own.append((no, raw))
+    node.body = own
+    node.children = pseudo + node.children
+
+
+def _pseudo(parent: _Node, line: tuple[int, str], question: bool) -> _Node:
+    title = strip_markup(line[1])
+    return _Node(title, parent.path + (title,), parent.level + 1, line[0], question, pseudo=True)
+
+
+def _detach_trailing_questions(root: _Node) -> None:
+    """A short question line far below the last sub-section belongs to the top-level topic."""
+
+    def last_leaf(node: _Node) -> list[_Node]:
+        chain = [node]
+        while chain[-1].children:
+            chain.append(chain[-1].children[-1])
+        return chain
+
+    for top in root.children:
+        chain = last_leaf(top)
+        leaf = chain[-1]
+        if leaf is top:
+            continue
+        blocks = _blocks(leaf.body)
+        if not blocks:
+            continue
+        last = blocks[-1]
+        text = last[0][1].strip()
+        detached = len(last) == 1 and len(blocks) > 1 and _gap_before(leaf.body, last) >= DETACH_GAP
+        # "batch size对收敛速度的影响。" is a question by its place, even without a question mark
+        if detached and len(text) <= MAX_QUESTION_LINE and (is_question_text(text) or len(text) <= 40):
+            leaf.body = [(no, raw) for no, raw in leaf.body if no < last[0][0]]
+            top.children.append(_pseudo(top, last[0], question=True))
+
+
+def _bounds(node: _Node) -> tuple[int, int]:
+    nos = [no for no, raw in node.body if raw.strip()]
+    end = max(nos) if nos else node.line
+    for child in node.children:
+        end = max(end, _bounds(child)[1])
+    return node.line, end
+
+
+def _has_answer(node: _Node) -> bool:
+    prose = [raw for _, raw in node.body if raw.strip() and not URL_RE.fullmatch(raw.strip())]
+    return bool(prose) or any(_has_answer(c) for c in node.children if not c.is_question or not c.pseudo)
+
+
+def _links(node: _Node) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(m.group(0).rstrip(".,;:") for _, raw in node.body for m in URL_RE.finditer(raw)))
+
+
+def _kind(node: _Node) -> str:
+    if not node.is_question:
+        return "topic"
+    if _has_answer(node):
+        return "answered"
+    return "link_only" if _links(node) else "question_only"
+
+
+def _text_chunks(
+    block: list[tuple[int, str]], source: str, path: tuple[str, ...], section_id: str, **extra
+) -> list[Chunk]:
+    lines = [(no, raw.strip()) for no, raw in block]
+    text = "\n".join(t for _, t in lines)
+    if len(text) <= MAX_CHUNK_CHARS:
+        # a bare link, or a reference title with its link, points elsewhere: it is not an answer itself
+        kind = "link" if URL_RE.search(text) and len(URL_RE.sub("", text).strip()) < 40 else "body"
+        return [_chunk(source, path, lines[0][0], lines[-1][0], strip_markup(text), kind, section_id, **extra)]
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=MAX_CHUNK_CHARS,
+        chunk_overlap=40,
+        separators=["\n\n", "\n", "。", "！", "？", "；", "!", "?", ";", "，", ",", " ", ""],
+        keep_separator="end",
+        add_start_index=True,
+    )
+    starts = []  # char offset of each line in `text`
+    pos = 0
+    for no, t in lines:
+        starts.append((pos, no))
+        pos += len(t) + 1
+    out = []
+    for doc in splitter.create_documents([text]):
+        begin = doc.metadata["start_index"]
+        end = begin + len(doc.page_content) - 1
+        first = max(no for off, no in starts if off <= begin)
+        last = max(no for off, no in starts if off <= end)
+        out.append(_chunk(source, path, first, last, strip_markup(doc.page_content), "body", section_id, **extra))
+    return out
+
+
+def _chunk(source, path, start, end, text, kind, section_id, **extra) -> Chunk:
+    cid = _sha(f"{source}|{'/'.join(path)}|{start}|{end}|{text}")[:16]
+    return Chunk(cid, source, tuple(path), start, end, text, kind, section_id, **extra)
+
+
+def _body_groups(body: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
+    """Paragraphs, with a list kept whole and tiny lead-ins ("解决办法：") glued to what follows."""
+    groups: list[list[tuple[int, str]]] = []
+    carry: list[tuple[int, str]] = []
+    for block in _blocks(body):
+        is_list = LIST_RE.match(block[0][1])
+        if groups and not carry and (
+            (is_list and LIST_RE.match(groups[-1][-1][1]))
+            # a bare link right under its short title ("参考 ... https://...") stays with it
+            or (URL_RE.fullmatch(block[0][1].strip()) and len(groups[-1]) <= 3 and block[0][0] - groups[-1][-1][0] <= 2)
+        ):
+            groups[-1].extend(block)
+            continue
+        block = carry + block
+        carry = []
+        if len("".join(r.strip() for _, r in block)) < MIN_BLOCK_CHARS and not URL_RE.search(block[-1][1]):
+            carry = block
+            continue
+        groups.append(block)
+    if carry:
+        if groups and carry[0][0] - groups[-1][-1][0] <= 2:
+            groups[-1].extend(carry)
+        else:
+            groups.append(carry)
+    return groups
+
+
+def _walk(node: _Node, source: str, topic: str, sections: list[Section], chunks: list[Chunk], **extra) -> None:
+    for child in node.children:
+        start, end = _bounds(child)
+        sid = f"{source}:{start}"
+        body_lines = [(no, raw) for no, raw in child.body if raw.strip()]
+        section = Section(
+            id=sid,
+            source=source,
+            heading_path=child.path,
+            line_start=start,
+            line_end=end,
+            title=child.title,
+            is_question=child.is_question,
+            kind=_kind(child),  # type: ignore[arg-type]
+            body="\n".join(raw.strip() for _, raw in body_lines),
+            links=_links(child),
+            topic=topic or child.title,
+            url=extra.get("url"),
+        )
+        sections.append(section)
+        if child.is_question:
+            chunks.append(_chunk(source, child.path, child.line, child.line, child.title, "question", sid, **extra))
+        first_group = True
+        for group in _body_groups(child.body):
+            if child.pseudo and not child.is_question and first_group:
+                group = [(child.line, f"**{child.title}**")] + group  # keep the run-in heading with its text
+            first_group = False
+            chunks.extend(_text_chunks(group, source, child.path, sid, **extra))
+        if child.pseudo and not child.is_question and not body_lines:
+            chunks.append(_chunk(source, child.path, child.line, child.line, child.title, "body", sid, **extra))
+        _walk(child, source, topic or child.title, sections, chunks, **extra)
+
+
+def parse_markdown(text: str, source: str, **extra) -> tuple[list[Section], list[Chunk]]:
+    """Sections and chunks of one markdown/plain-text file. `extra` (url, title) marks a reference."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    root = _parse_tree(text)
+    _split_pseudo(root)
+    _detach_trailing_questions(root)
+    sections: list[Section] = []
+    chunks: list[Chunk] = []
+    if root.body and any(raw.strip() for _, raw in root.body):
+        # Text before the first heading (or a file with no headings) is a section named after the file.
+        name = extra.get("title") or Path(source).stem
+        preface = _Node(name, (name,), 1, 0, False, body=root.body)
+        first = next((no for no, raw in root.body if raw.strip()), 1)
+        preface.line = first
+        root.children.insert(0, preface)
+        root.body = []
+    _walk(root, source, "", sections, chunks, **extra)
+    return sections, chunks
+
+
+def read_text_file(path: Path) -> str:
+    """UTF-8 text of a notes file; raises CorpusError for binary or non-UTF-8 content."""
+    data = path.read_bytes()
+    if len(data) > MAX_FILE_BYTES:
+        raise CorpusError(f"{path}: larger than {MAX_FILE_BYTES // 1_000_000} MB, skipped")
+    if b"\x00" in data[:8192]:
+        raise CorpusError(f"{path}: looks binary, skipped")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{path}: not UTF-8 text (byte {exc.start}), skipped; save it as UTF-8") from exc
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    if not corpus_dir.is_dir():
+        return []
+    files = [
+        p
+        for p in corpus_dir.rglob("*")
+        if p.is_file() and p.suffix.lower() in DOC_SUFFIXES and not any(part.startswith(".") for part in p.parts)
+    ]
+    return sorted(files)
+
+
+def source_name(path: Path, corpus_dir: Path) -> str:
+    """The path relative to the repository root: the corpus folder's parent."""
+    return path.resolve().relative_to(corpus_dir.resolve().parent).as_posix()
+
+
+def load_document(path: Path, corpus_dir: Path) -> Document:
+    source = source_name(path, corpus_dir)
+    suffix = path.suffix.lower()
+    extra: dict = {}
+    if suffix in TEXT_SUFFIXES:
+        raw = read_text_file(path)
+        text = raw
+        if path.parent.name == "references" and raw.startswith("---"):
+            from .references import read_reference
+
+            meta, body, body_line = read_reference(path)
+            if meta.get("url"):
+                extra = {"url": str(meta["url"]), "title": str(meta.get("title") or meta["url"])}
+                text = "\n" * (body_line - 1) + body  # keep the stored copy's line numbers
+    else:
+        raw_bytes = path.read_bytes()
+        raw = hashlib.sha256(raw_bytes).hexdigest()
+        text = _extract(path)
+        extra = {}
+    sections, chunks = parse_markdown(text, source, **extra)
+    if extra.get("url"):
+        chunks = [_as_reference(c) for c in chunks]
+    return Document(source, sections, chunks, hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest())
+
+
+def _as_reference(chunk: Chunk) -> Chunk:
+    from dataclasses import replace
+
+    return replace(chunk, kind="reference") if chunk.kind == "body" else chunk
+
+
+def _extract(path: Path) -> str:
+    from .references import extract_html_file, extract_pdf_file
+
+    try:
+        if path.suffix.lower() == ".pdf":
+            return extract_pdf_file(path)
+        title, text = extract_html_file(path)
+        return f"# {title}\n\n{text}" if title else text
+    except Exception as exc:  # a broken file must not stop indexing of the rest
+        raise CorpusError(f"{path}: could not extract text ({exc}), skipped") from exc
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_corpus(corpus_dir: Path, warn=log.warning) -> list[Document]:
+    """Every readable document of the corpus; unreadable files are skipped with a warning."""
+    docs = []
+    for path in corpus_files(corpus_dir):
+        try:
+            docs.append(load_document(path, corpus_dir))
+        except (CorpusError, OSError) as exc:
+            warn(str(exc))
+    _attach_references(docs, corpus_dir)
+    return docs
+
+
+def _attach_references(docs: list[Document], corpus_dir: Path) -> None:
+    """A fetched article belongs to the section that links it: its chunks carry that section's id."""
+    from dataclasses import replace
+
+    notes = [s for d in docs for s in d.sections if s.url is None]
+    for doc in docs:
+        if not doc.chunks or doc.chunks[0].url is None:
+            continue
+        meta = _reference_meta(corpus_dir.parent / doc.source)
+        owner = None
+        for place in meta.get("linked_from") or []:
+            source, _, line = str(place).rpartition(":")
+            candidates = [
+                s for s in notes if s.source == source and line.isdigit() and s.line_start <= int(line) <= s.line_end
+            ]
+            if candidates:
+                owner = max(candidates, key=lambda s: len(s.heading_path))  # the deepest section holding the link
+                break
+        if owner is not None:
+            doc.chunks = [replace(c, section_id=owner.id) for c in doc.chunks]
+
+
+def _reference_meta(path: Path) -> dict:
+    from .references import read_reference
+
+    try:
+        return read_reference(path)[0]
+    except (OSError, ValueError):
+        return {}

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     general_answers: bool = Field(
         True, description="Let the LLM add a labelled general-knowledge block when the notes only pose the question."
     )
+    fetch_links: bool = Field(True, description="Fetch the articles the notes link to when indexing.")
     allow_private_links: bool = Field(
         False, description="Allow fetching linked references from loopback or private addresses."
     )

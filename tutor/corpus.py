@@ -17,7 +17,7 @@ from .types import Chunk, Section
 
 log = logging.getLogger(__name__)
 
-CHUNKING_VERSION = "4"
+CHUNKING_VERSION = "5"
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 DOC_SUFFIXES = TEXT_SUFFIXES | {".html", ".htm", ".pdf"}
 MAX_CHUNK_CHARS = 320  # e5-small's 512-token window holds this much Chinese with the heading path
@@ -134,7 +134,10 @@ def _split_pseudo(node: _Node) -> None:
     if not blocks:
         return
     single = all(
-        len(b) == 1 and not LIST_RE.match(b[0][1]) and not BOLD_LINE_RE.match(b[0][1]) and not NUMBERED_LEAD_RE.match(b[0][1])
+        len(b) == 1
+        and not LIST_RE.match(b[0][1])
+        and not BOLD_LINE_RE.match(b[0][1])
+        and not NUMBERED_LEAD_RE.match(b[0][1])
         for b in blocks
     )
     short = all(len(b[0][1].strip()) <= MAX_QUESTION_LINE and not URL_RE.search(b[0][1]) for b in blocks)
@@ -260,10 +263,18 @@ def _body_groups(body: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
     carry: list[tuple[int, str]] = []
     for block in _blocks(body):
         is_list = LIST_RE.match(block[0][1])
-        if groups and not carry and (
-            (is_list and LIST_RE.match(groups[-1][-1][1]))
-            # a bare link right under its short title ("参考 ... https://...") stays with it
-            or (URL_RE.fullmatch(block[0][1].strip()) and len(groups[-1]) <= 3 and block[0][0] - groups[-1][-1][0] <= 2)
+        if (
+            groups
+            and not carry
+            and (
+                (is_list and LIST_RE.match(groups[-1][-1][1]))
+                # a bare link right under its short title ("参考 ... https://...") stays with it
+                or (
+                    URL_RE.fullmatch(block[0][1].strip())
+                    and len(groups[-1]) <= 3
+                    and block[0][0] - groups[-1][-1][0] <= 2
+                )
+            )
         ):
             groups[-1].extend(block)
             continue

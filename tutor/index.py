@@ -167,7 +167,8 @@ def _chunk_from_row(row: dict) -> Chunk:
 
 
 def chunk_terms(chunk: Chunk) -> list[str]:
-    return tokenize(" ".join(chunk.heading_path) + "\n" + chunk.text)
+    # headings are left out: siblings share them, so they would blur BM25 between a section's paragraphs
+    return tokenize(chunk.text)
 
 
 @contextmanager
@@ -223,7 +224,11 @@ def build_index(
 
     started = time.perf_counter()
     report = BuildReport()
-    warn_all = (lambda m: (report.warnings.append(m), warn and warn(m)))
+    def warn_all(message: str) -> None:
+        report.warnings.append(message)
+        if warn:
+            warn(message)
+
     files = corpus_state(settings)  # taken before parsing: an edit during the build makes the result stale
     docs = load_corpus(settings.corpus_path, warn=warn_all)
     embedder = get_embeddings(settings.embeddings)
@@ -265,7 +270,9 @@ def _publish(settings, name, dim, files, sections, chunks, keys, matrix, report,
         for c, k in zip(chunks, keys, strict=True)
     ]
     section_rows = [asdict(s) | {"heading_path": list(s.heading_path), "links": list(s.links)} for s in sections]
-    _write(tmp / "chunks.json", json.dumps({"sections": section_rows, "chunks": chunk_rows}, ensure_ascii=False).encode())
+    _write(
+        tmp / "chunks.json", json.dumps({"sections": section_rows, "chunks": chunk_rows}, ensure_ascii=False).encode()
+    )
     faiss.write_index(_faiss_index(matrix, dim), str(tmp / "index.faiss"))
     manifest = {
         "format": FORMAT,

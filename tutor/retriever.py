@@ -14,7 +14,7 @@ from .text import tokenize
 from .types import Chunk, Hit, Section, Status
 
 DENSE_K = 64
-LEXICAL_WEIGHT = 0.08  # BM25, scaled to [0, 1] per query, added to the cosine
+LEXICAL_WEIGHT = 0.12  # BM25, scaled to [0, 1] per query, added to the cosine
 LINK_PENALTY = 0.04  # a reference title is about the topic but holds no answer
 QUESTION_LIFT = 0.5  # share of a question heading's score that its answer paragraphs inherit
 
@@ -71,9 +71,14 @@ class Retriever:
         self.embedder = embedder
         self.doc_tokens = [list(t) for t in index.tokens]
         self.bm25 = BM25(self.doc_tokens)
+        # what a section is about, for the relevance decision: its heading path and all its text
         self.section_tokens: dict[str, set[str]] = defaultdict(set)
+        heading_terms: dict[tuple[str, ...], list[str]] = {}
         for chunk, toks in zip(index.chunks, self.doc_tokens, strict=True):
-            self.section_tokens[chunk.section_id].update(toks)
+            path = chunk.heading_path
+            if path not in heading_terms:
+                heading_terms[path] = tokenize(" ".join(path))
+            self.section_tokens[chunk.section_id].update(toks, heading_terms[path])
         # question chunk of an answered section -> its answer chunks, which may sit in sub-sections
         # (4.1 -> I. -> bold sub-points)
         self.lifting: dict[int, list[int]] = {}
@@ -106,7 +111,9 @@ class Retriever:
         candidates = set(dense) | set(sorted(lexical, key=lexical.get, reverse=True)[:DENSE_K])
         cos = {i: dense[i] if i in dense else self._cosine(vec, i) for i in candidates}
         fused = {
-            i: cos[i] + LEXICAL_WEIGHT * lexical.get(i, 0.0) / top_lex - (LINK_PENALTY if chunks[i].kind == "link" else 0.0)
+            i: cos[i]
+            + LEXICAL_WEIGHT * lexical.get(i, 0.0) / top_lex
+            - (LINK_PENALTY if chunks[i].kind == "link" else 0.0)
             for i in candidates
         }
         sections = self.index.section_by_id

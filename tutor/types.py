@@ -95,13 +95,16 @@ class Citation:
     related: bool = False  # cited as related material, not as the answer
 
     @classmethod
-    def from_chunk(cls, n: int, chunk: Chunk, quote: str | None = None, **kw) -> Citation:
+    def from_chunk(
+        cls, n: int, chunk: Chunk, quote: str | None = None, lines: tuple[int, int] | None = None, **kw
+    ) -> Citation:
+        start, end = lines or (chunk.line_start, chunk.line_end)
         return cls(
             n=n,
             source=chunk.source,
             heading_path=chunk.heading_path,
-            line_start=chunk.line_start,
-            line_end=chunk.line_end,
+            line_start=start,
+            line_end=end,
             quote=chunk.text if quote is None else quote,
             url=chunk.url,
             title=chunk.title,

@@ -1,0 +1,175 @@
+"""`Tutor` (the loaded index + retriever, shared) and `ChatSession` (one conversation's history).
+
+Follow-ups are rewritten into a standalone query without an LLM: the topic of the earlier turns is
+carried into an elliptical message ("那怎么解决？", "tanh呢？", "And at test time?").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import replace
+
+from .answerer import Answerer
+from .config import Settings
+from .embeddings import get_embeddings
+from .index import Index, ensure_index
+from .retriever import Retriever
+from .suggest import suggestions_for
+from .text import ALIASES, STOPWORDS, tokenize
+from .types import Answer, Turn
+
+MAX_INPUT_CHARS = 200_000  # beyond this even trimming is not worth the memory; refuse politely
+
+# message words that lean on the conversation ("那", "呢", "what about") and pronouns that stand for its topic
+LEAD_CUES = re.compile(
+    r"^\s*(?:那么|那|还有|另外|再|那如果|and then|and|so|then|also|what about|how about|but)\b\s*|^\s*(?:那么|那|还有|另外)",
+    re.IGNORECASE,
+)
+TAIL_CUES = re.compile(r"(?:的话)?\s*(?:呢|吗|么)?\s*[？?。.!！]*\s*$")
+PRONOUNS = re.compile(r"它们|它|这个方法|这种方法|这个|该方法|其|\b(?:it|its|this|that|they|them)\b", re.IGNORECASE)
+FOLLOW_CUES = re.compile(
+    r"^\s*(?:那|还有|另外|and\b|what about|how about|then\b|so\b)|呢\s*[？?]?\s*$|\b(?:it|its|this|that|they|them)\b|它|这个|其"
+    r"|角度|方面|\b(?:view|perspective|side)\b",
+    re.IGNORECASE,
+)
+# generic words that never make a topic on their own
+GENERIC = {
+    "造成",
+    "解决",
+    "原因",
+    "训练",
+    "网络",
+    "模型",
+    "影响",
+    "区别",
+    "结构",
+    "预测",
+    "优点",
+    "缺点",
+    "场景",
+    "防止",
+    "输入",
+}
+
+
+class InputError(ValueError):
+    """A message the tutor cannot take; the text says what to do instead."""
+
+
+def clean_message(message: str | None, limit: int) -> tuple[str, tuple[str, ...]]:
+    """Strip control characters and lone surrogates; trim very long input with a notice."""
+    if message is None or not str(message).strip():
+        raise InputError("Please type a question: the message is empty. / 请输入一个问题。")
+    text = str(message)
+    if len(text) > MAX_INPUT_CHARS:
+        text = text[:MAX_INPUT_CHARS]
+    text = re.sub(r"[\ud800-\udfff]", "\ufffd", text)
+    text = "".join(ch if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs") else " " for ch in text)
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        raise InputError("Please type a question: the message has no readable text. / 请输入一个问题。")
+    notices: tuple[str, ...] = ()
+    if len(text) > limit:
+        notices = (f"Your question has {len(text):,} characters; only the first {limit:,} were searched.",)
+        text = text[:limit]
+    return text, notices
+
+
+def _topic_terms(query: str, vocabulary: set[str]) -> list[str]:
+    return [t for t in dict.fromkeys(tokenize(query)) if t in vocabulary and t not in GENERIC]
+
+
+def _surface(query: str, term: str) -> str | None:
+    """How a canonical term is written in the query ("BN" for batchnorm), to replace or reuse it."""
+    low = query.lower()
+    for variant in sorted((term, *ALIASES.get(term, ())), key=len, reverse=True):
+        at = low.find(variant.lower())
+        if at >= 0:
+            return query[at : at + len(variant)]
+    return None
+
+
+QUESTION_WORDS = re.compile(r"什么|为什么|怎么|如何|哪|是否|\b(?:why|what|how|when|which|who)\b", re.IGNORECASE)
+
+
+def _bare_subject(core: str) -> bool:
+    """True for a message that only names a new subject: "tanh", "exploding gradients", "GAN"."""
+    if not core or QUESTION_WORDS.search(core):
+        return False
+    words = tokenize(core, keep_stopwords=True)
+    return 0 < len(words) <= 3 and not any(w in STOPWORDS or w in GENERIC for w in words)
+
+
+def standalone_query(message: str, history: list[tuple[str, str]], vocabulary: set[str]) -> str:
+    """Rewrite an elliptical follow-up into a query that stands on its own.
+
+    `history` holds (message, standalone query) of the earlier turns, oldest first.
+    """
+    earlier = next(((m, q) for m, q in reversed(history) if _topic_terms(q, vocabulary)), None)
+    if earlier is None:
+        return message
+    said, topic_query = earlier
+    topic = _topic_terms(topic_query, vocabulary)
+    own = _topic_terms(message, vocabulary)
+    core = TAIL_CUES.sub("", LEAD_CUES.sub("", message)).strip()
+    # the subject to swap is the newest one the user named ("从激活函数的角度" -> 激活函数), else the main topic
+    focus = (_topic_terms(said, vocabulary) or topic)[0]
+    subject = _surface(topic_query, focus) or focus
+    # "tanh呢？": the same question about a new subject
+    if _bare_subject(core) and core.lower() != subject.lower():
+        return topic_query.replace(subject, core, 1) if subject in topic_query else f"{core} {topic_query}"
+    # "为什么它能防止过拟合？": the pronoun stands for the topic
+    if PRONOUNS.search(message):
+        return PRONOUNS.sub(_surface(topic_query, topic[0]) or topic[0], message, count=1)
+    # "那GAN呢？怎么训练？": an English term the notes never use starts a new subject
+    if any(re.fullmatch(r"[a-z][a-z0-9\-]+", t) and t not in vocabulary for t in tokenize(core)):
+        return core or message
+    # "那怎么解决？" / "从bagging的角度呢？": carry the topic terms the message lacks
+    if FOLLOW_CUES.search(message) or not own:
+        carried = [_surface(topic_query, t) or t for t in topic[: 1 if own else 3] if t not in own]
+        return " ".join([core or message, *carried]) if carried else message
+    return message
+
+
+class Tutor:
+    """The loaded index, retriever and answerer; one per process, shared by every session."""
+
+    def __init__(self, settings: Settings, index: Index, embedder=None) -> None:
+        self.settings = settings
+        self.index = index
+        self.embedder = embedder or get_embeddings(settings.embeddings)
+        self.retriever = Retriever(index, self.embedder)
+        self.answerer = Answerer(settings.corpus_path.parent)
+        self.vocabulary = set(self.retriever.bm25.idf)
+
+    @classmethod
+    def load(cls, settings: Settings, say: Callable[[str], None] | None = None, **build_kw) -> Tutor:
+        return cls(settings, ensure_index(settings, say=say, **build_kw))
+
+    def ask(self, message: str, history: list[Turn] | None = None) -> Answer:
+        question, notices = clean_message(message, self.settings.max_question_chars)
+        earlier = [(t.question, t.answer.query) for t in history or []]
+        query = standalone_query(question, earlier, self.vocabulary)
+        retrieval = self.retriever.search(query, k=self.settings.top_k)
+        answer = self.answerer.answer(question, retrieval, notices)
+        if answer.status == "not_found":
+            return answer
+        return replace(answer, suggestions=suggestions_for(self.index, retrieval.section, question))
+
+
+class ChatSession:
+    """One conversation: its history and the standalone query of each turn."""
+
+    def __init__(self, tutor: Tutor) -> None:
+        self.tutor = tutor
+        self.turns: list[Turn] = []
+
+    def ask(self, message: str) -> Answer:
+        answer = self.tutor.ask(message, self.turns)
+        self.turns.append(Turn(answer.question, answer))
+        return answer
+
+    def reset(self) -> None:
+        self.turns.clear()

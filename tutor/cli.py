@@ -1,0 +1,226 @@
+"""`tutor index / ask / chat / eval / interview / grade / progress`; `main(argv)` is testable in-process."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from .config import Settings, get_settings
+from .types import Answer
+
+STATUS_LINE = {
+    "answered": "answered from your notes",
+    "question_only": "your notes only pose this question",
+    "not_found": "not in your notes",
+}
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--corpus", metavar="DIR", help="notes folder (TUTOR_CORPUS_DIR, default corpus/)")
+    p.add_argument("--index", metavar="DIR", help="index folder (TUTOR_INDEX_DIR, default index/)")
+    p.add_argument("--data-dir", metavar="DIR", help="progress folder (TUTOR_DATA_DIR)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tutor", description="Study tutor over your own notes.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("index", help="build or update the index (fetches linked articles)")
+    _common(p)
+    p.add_argument("--refresh-links", action="store_true", help="fetch linked articles again")
+    p.add_argument("--no-links", action="store_true", help="do not fetch linked articles")
+    p = sub.add_parser("ask", help="answer one question from the notes")
+    _common(p)
+    p.add_argument("question", nargs="?", help="the question (or - to read it from stdin)")
+    p.add_argument("--json", action="store_true", help="print the answer object as JSON")
+    p = sub.add_parser("chat", help="a conversation; follow-up questions are understood in context")
+    _common(p)
+    p.add_argument("--json", action="store_true", help="one message per stdin line, one JSON object per answer")
+    p = sub.add_parser("eval", help="measure retrieval and answer status on a question set")
+    _common(p)
+    p.add_argument("file", nargs="?", help="question set (JSONL); default tests/data/eval.jsonl")
+    p.add_argument("--json", action="store_true")
+    try:
+        from .interview_cli import add_arguments
+    except ImportError:  # the interviewer is optional while it is being built
+        add_arguments = None
+    if add_arguments:
+        add_arguments(sub)
+        for name in ("interview", "grade", "progress"):
+            if name in sub.choices and not any(a.dest == "corpus" for a in sub.choices[name]._actions):
+                _common(sub.choices[name])
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return get_settings(
+        corpus_dir=getattr(args, "corpus", None),
+        index_dir=getattr(args, "index", None),
+        data_dir=getattr(args, "data_dir", None),
+    )
+
+
+def render_text(answer: Answer) -> str:
+    """The answer for a terminal: status, text, sources with their exact place, what was searched."""
+    out = [f"[{STATUS_LINE[answer.status]}]"]
+    if answer.query != answer.question:
+        out.append(f"(searched for: {answer.query})")
+    out += [f"! {n}" for n in answer.notices]
+    out += ["", answer.answer]
+    if answer.general_answer:
+        out += ["", "General knowledge (not from your notes):", answer.general_answer]
+    if answer.citations:
+        out += ["", "Sources:"]
+        for c in answer.citations:
+            mark = " (unverified)" if c.verified is False else ""
+            out.append(f"  [{c.n}] {c.label}{mark}")
+    if answer.suggestions:
+        out += ["", "You could also ask: " + " | ".join(answer.suggestions)]
+    return "\n".join(out)
+
+
+def _say(stderr: TextIO) -> Callable[[str], None]:
+    return lambda msg: print(msg, file=stderr, flush=True)
+
+
+def _progress(stderr: TextIO) -> Callable[[int, int], None]:
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = int(width * done / max(total, 1))
+        end = "\n" if done >= total else ""
+        print(f"\rembedding [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=stderr, flush=True)
+
+    return show
+
+
+def _load_tutor(settings: Settings, stderr: TextIO):
+    from .chat import Tutor
+
+    return Tutor.load(settings, say=_say(stderr), progress=_progress(stderr), warn=_say(stderr))
+
+
+def cmd_index(args, settings: Settings, stdin, stdout, stderr) -> int:
+    from .index import build_index
+
+    if not settings.corpus_path.is_dir():
+        print(f"no notes folder at {settings.corpus_path}: create it and put your .md notes in it", file=stderr)
+        return 2
+    if not args.no_links and settings.fetch_links:
+        from .references import sync_references
+
+        summary = sync_references(settings.corpus_path, settings, refresh=args.refresh_links)
+        for result in summary.results:
+            if result.status in ("failed", "refused"):
+                print(f"  link {result.url}: {result.reason}", file=stderr)
+        print(summary.summary_line(), file=stdout)
+    report = build_index(settings, progress=_progress(stderr), warn=_say(stderr))
+    if report.chunks == 0:
+        print(
+            f"no notes found in {settings.corpus_path}: add .md or .txt files there, then run `tutor index`",
+            file=stdout,
+        )
+        return 0
+    print(report.summary(), file=stdout)
+    return 0
+
+
+def cmd_ask(args, settings: Settings, stdin, stdout, stderr) -> int:
+    from .chat import InputError
+
+    question = stdin.read() if args.question == "-" else args.question
+    tutor = _load_tutor(settings, stderr)
+    try:
+        answer = tutor.ask(question or "")
+    except InputError as exc:
+        print(str(exc), file=stderr)
+        return 2
+    print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else render_text(answer), file=stdout)
+    return 0
+
+
+def cmd_chat(args, settings: Settings, stdin, stdout, stderr) -> int:
+    from .chat import ChatSession, InputError
+
+    session = ChatSession(_load_tutor(settings, stderr))
+    interactive = not args.json and stdin.isatty()
+    if interactive:
+        print("Ask about your notes. /reset starts a new conversation, /quit (or Ctrl-D) ends.", file=stderr)
+    while True:
+        if interactive:
+            print("> ", end="", file=stderr, flush=True)
+        line = stdin.readline()
+        if not line:
+            return 0
+        message = line.rstrip("\n")
+        if message.strip() == "/reset":
+            session.reset()
+            continue
+        if message.strip() in ("/quit", "/exit") and not args.json:
+            return 0
+        try:
+            answer = session.ask(message)
+        except InputError as exc:
+            out = json.dumps({"error": str(exc)}, ensure_ascii=False) if args.json else str(exc)
+            print(out, file=stdout, flush=True)
+            continue
+        out = json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else render_text(answer) + "\n"
+        print(out, file=stdout, flush=True)
+
+
+def cmd_eval(args, settings: Settings, stdin, stdout, stderr) -> int:
+    from pathlib import Path
+
+    from .evaluate import DEFAULT_SET, evaluate, load_set
+
+    path = Path(args.file) if args.file else DEFAULT_SET
+    try:
+        items = load_set(path)
+    except (OSError, ValueError) as exc:
+        print(f"cannot read the question set: {exc}", file=stderr)
+        return 2
+    result = evaluate(_load_tutor(settings, stderr), items)
+    if args.json:
+        print(json.dumps(result.__dict__, ensure_ascii=False), file=stdout)
+    else:
+        print("\n".join(result.lines()), file=stdout)
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "chat": cmd_chat, "eval": cmd_eval}
+
+
+def main(
+    argv: list[str] | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    from .corpus import CorpusError
+    from .embeddings import EmbedderError
+    from .index import IndexError_
+
+    settings = settings_from(args)
+    handler = COMMANDS.get(args.command)
+    if handler is None:
+        from . import interview_cli
+
+        handler = getattr(interview_cli, f"cmd_{args.command}")
+    try:
+        return handler(args, settings, stdin, stdout, stderr)
+    except (EmbedderError, IndexError_, CorpusError) as exc:
+        print(f"tutor: {exc}", file=stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from .corpus import strip_markup
+from .corpus import NUMBERED_LEAD_RE, strip_markup
 from .retriever import Retrieval
 from .text import is_chinese, sentences, tokenize
 from .types import Answer, Chunk, Citation, Hit
@@ -16,6 +16,7 @@ MAX_ANSWER_CHUNKS = 3
 MAX_SENTENCES_PER_CHUNK = 4
 SHORT_CHUNK = 220  # a passage this short is quoted whole
 MAX_RELATED = 2
+LEAD_IN = re.compile(r"[^。！？!?]{1,24}[：:]")
 
 TEXTS = {
     "zh": {
@@ -116,10 +117,17 @@ class Answerer:
             )
             lines = []
             for sent in _pick_sentences(chunk, terms):
+                if NUMBERED_LEAD_RE.match(sent):
+                    continue  # "（2）激活函数角度" is already in the heading path
+                if LEAD_IN.fullmatch(sent):
+                    lines.append(sent)  # "解决办法：" labels what follows; it claims nothing to cite
+                    continue
                 n = len(citations) + 1
                 start, end = locate(self.root, chunk, sent)
                 citations.append(Citation.from_chunk(n, chunk, sent, (start, end)))
                 lines.append(f"{sent} [{n}]")
+            while lines and LEAD_IN.fullmatch(lines[-1]):
+                lines.pop()  # a lead-in with nothing after it ("具体从两个角度去看：")
             if head != label:
                 blocks.append(head)
                 label = head

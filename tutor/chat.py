@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from .answerer import Answerer
@@ -170,6 +170,14 @@ class ChatSession:
         answer = self.tutor.ask(message, self.turns)
         self.turns.append(Turn(answer.question, answer))
         return answer
+
+    def stream(self, message: str) -> Iterator[str | Answer]:
+        """Pieces of the answer text as they are ready, then the finished `Answer` (always last)."""
+        answer = self.ask(message)
+        for piece in re.findall(r"[^\n]*?(?:\[\d+\]|\n|$)", answer.answer):
+            if piece:
+                yield piece
+        yield answer
 
     def reset(self) -> None:
         self.turns.clear()

@@ -24,6 +24,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", metavar="DIR", help="progress folder (TUTOR_DATA_DIR)")
 
 
+def _llm(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--llm", metavar="SPEC", help="none, openai:<model> or ollama:<model> (TUTOR_LLM, default none)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tutor", description="Study tutor over your own notes.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -35,9 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("question", nargs="?", help="the question (or - to read it from stdin)")
     p.add_argument("--json", action="store_true", help="print the answer object as JSON")
+    _llm(p)
     p = sub.add_parser("chat", help="a conversation; follow-up questions are understood in context")
     _common(p)
     p.add_argument("--json", action="store_true", help="one message per stdin line, one JSON object per answer")
+    _llm(p)
     p = sub.add_parser("eval", help="measure retrieval and answer status on a question set")
     _common(p)
     p.add_argument("file", nargs="?", help="question set (JSONL); default tests/data/eval.jsonl")
@@ -59,16 +65,21 @@ def settings_from(args: argparse.Namespace) -> Settings:
         corpus_dir=getattr(args, "corpus", None),
         index_dir=getattr(args, "index", None),
         data_dir=getattr(args, "data_dir", None),
+        llm=getattr(args, "llm", None),
     )
 
 
-def render_text(answer: Answer) -> str:
-    """The answer for a terminal: status, text, sources with their exact place, what was searched."""
+def render_text(answer: Answer, body: bool = True) -> str:
+    """The answer for a terminal: status, text, sources with their exact place, what was searched.
+
+    `body=False` leaves out the answer text (already shown while it streamed).
+    """
     out = [f"[{STATUS_LINE[answer.status]}]"]
     if answer.query != answer.question:
         out.append(f"(searched for: {answer.query})")
     out += [f"! {n}" for n in answer.notices]
-    out += ["", answer.answer]
+    if body:
+        out += ["", answer.answer]
     if answer.general_answer:
         out += ["", "General knowledge (not from your notes):", answer.general_answer]
     if answer.citations:
@@ -160,6 +171,9 @@ def cmd_chat(args, settings: Settings, stdin, stdout, stderr) -> int:
         if message.strip() in ("/quit", "/exit") and not args.json:
             return 0
         try:
+            if not args.json and session.model is not None:
+                _stream(session, message, stdout)
+                continue
             answer = session.ask(message)
         except InputError as exc:
             out = json.dumps({"error": str(exc)}, ensure_ascii=False) if args.json else str(exc)
@@ -167,6 +181,23 @@ def cmd_chat(args, settings: Settings, stdin, stdout, stderr) -> int:
             continue
         out = json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else render_text(answer) + "\n"
         print(out, file=stdout, flush=True)
+
+
+def _stream(session, message: str, stdout: TextIO) -> None:
+    """Print the model's answer as it is written, then what the final answer adds (or replaces)."""
+    shown: list[str] = []
+    for item in session.stream(message):
+        if isinstance(item, str):
+            shown.append(item)
+            print(item, end="", file=stdout, flush=True)
+        else:
+            answer = item
+    if "".join(shown).strip() == answer.answer.strip():
+        print("\n\n" + render_text(answer, body=False) + "\n", file=stdout, flush=True)
+        return
+    if shown:  # the model failed midway: what was shown is replaced by the answer from the notes
+        print("\n\n---", file=stdout, flush=True)
+    print(render_text(answer) + "\n", file=stdout, flush=True)
 
 
 def cmd_eval(args, settings: Settings, stdin, stdout, stderr) -> int:
@@ -220,6 +251,8 @@ def main(
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `tutor ask ... | head` closed the pipe: not an error worth a traceback
+        return 0
 
 
 if __name__ == "__main__":

@@ -117,6 +117,29 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "模型": ("models", "model", "模型"),
 }
 
+# well-known terms the notes may not use: kept whole, so "核函数" cannot match the notes' "损失函数" via "函数"
+KNOWN_TERMS = (
+    "核函数",
+    "支持向量机",
+    "生成对抗网络",
+    "判别器",
+    "生成器",
+    "注意力机制",
+    "自注意力",
+    "聚类",
+    "决策树",
+    "随机森林",
+    "朴素贝叶斯",
+    "逻辑回归",
+    "线性回归",
+    "主成分分析",
+    "强化学习",
+    "迁移学习",
+    "知识蒸馏",
+    "词向量",
+    "推荐系统",
+)
+
 STOPWORDS = set(
     [
         "的",
@@ -478,8 +501,8 @@ def _jieba():
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
-    for canonical in ALIASES:
-        tokenizer.add_word(canonical, freq=200000)
+    for word in (*ALIASES, *KNOWN_TERMS):
+        tokenizer.add_word(word, freq=200000)
     return tokenizer
 
 

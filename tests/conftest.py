@@ -1,0 +1,64 @@
+"""Shared fixtures: every test's index, data dir and corpus live under tmp_path, never the user's."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tutor.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTES = ROOT / "corpus" / "dl-interview-notes.md"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUTOR_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("TUTOR_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("TUTOR_FETCH_LINKS", "0")
+    monkeypatch.setenv("TUTOR_LLM", "none")
+    monkeypatch.delenv("TUTOR_CORPUS_DIR", raising=False)
+    monkeypatch.delenv("TUTOR_EMBEDDINGS", raising=False)
+
+
+def make_corpus(root: Path, files: dict[str, str | bytes] | None = None, notes: bool = True) -> Path:
+    """A corpus folder under `root` holding a byte copy of the notes plus any extra files."""
+    corpus = root / "corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    if notes:
+        shutil.copyfile(NOTES, corpus / NOTES.name)
+    for name, content in (files or {}).items():
+        path = corpus / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return corpus
+
+
+def settings_for(root: Path, **kw) -> Settings:
+    return Settings(corpus_dir=root / "corpus", index_dir=root / "index", data_dir=root / "data", fetch_links=False, **kw)
+
+
+@pytest.fixture(scope="session")
+def notes_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("notes")
+    make_corpus(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def notes_settings(notes_root) -> Settings:
+    return settings_for(notes_root)
+
+
+@pytest.fixture(scope="session")
+def notes_tutor(notes_settings):
+    """The real notes, indexed once with the real default embedder (about 2 s)."""
+    from tutor.chat import Tutor
+
+    return Tutor.load(notes_settings)

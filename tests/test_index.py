@@ -1,0 +1,120 @@
+"""Index build, incremental update, atomic publish, and detection of damaged or stale indexes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import make_corpus, settings_for
+
+from tutor import index as index_mod
+from tutor.index import IndexCorrupt, IndexMissing, IndexStale, build_index, ensure_index, load_index
+
+
+@pytest.fixture
+def built(tmp_path):
+    """The index mechanics do not depend on the embedder: a fast deterministic one is used."""
+    make_corpus(tmp_path)
+    settings = settings_for(tmp_path, embeddings="hash:64")
+    report = build_index(settings)
+    return settings, report
+
+
+def test_build_writes_json_faiss_and_a_manifest_never_pickle(tmp_path):
+    make_corpus(tmp_path)
+    settings = settings_for(tmp_path)
+    report = build_index(settings)
+    assert report.files == 1 and report.chunks == report.embedded > 25 and report.reused == 0
+    live = settings.index_path / (settings.index_path / "CURRENT").read_text()
+    assert sorted(p.name for p in live.iterdir()) == ["chunks.json", "index.faiss", "manifest.json"]
+    manifest = json.loads((live / "manifest.json").read_text())
+    assert manifest["embedder"] == "e5-small-q4" and manifest["chunking_version"]
+    assert set(manifest["files"]) == {"corpus/dl-interview-notes.md"}
+    for path in live.iterdir():
+        assert not path.read_bytes().startswith(b"\x80")  # no pickle protocol header anywhere
+    idx = load_index(settings)
+    assert len(idx.chunks) == report.chunks and idx.faiss_index.ntotal == report.chunks
+
+
+def test_editing_one_section_re_embeds_only_its_chunks(built):
+    settings, first = built
+    notes = settings.corpus_path / "dl-interview-notes.md"
+    text = notes.read_text(encoding="utf-8")
+    notes.write_text(text.replace("你的输入已经归一化到零均值和单位方差了吗？", "你的输入已经归一化到零均值和单位方差了吗？请逐个特征检查。"),
+                     encoding="utf-8")
+    with pytest.raises(IndexStale):
+        load_index(settings)
+    second = build_index(settings)
+    assert second.embedded == 1 and second.reused == first.chunks - 1
+    assert any("请逐个特征检查" in c.text for c in load_index(settings).chunks)
+
+
+def test_unchanged_corpus_reuses_everything(built):
+    settings, first = built
+    again = build_index(settings)
+    assert again.embedded == 0 and again.reused == first.chunks
+
+
+@pytest.mark.parametrize("victim", ["index.faiss", "chunks.json", "manifest.json"])
+def test_truncated_or_altered_files_are_detected_and_rebuilt(built, victim):
+    settings, _ = built
+    live = settings.index_path / (settings.index_path / "CURRENT").read_text()
+    data = (live / victim).read_bytes()
+    (live / victim).write_bytes(data[: len(data) // 2])
+    with pytest.raises(IndexCorrupt, match="tutor index"):
+        load_index(settings)
+    messages: list[str] = []
+    idx = ensure_index(settings, say=messages.append)
+    assert idx.chunks and any("building the index" in m for m in messages)
+
+
+def test_altered_chunk_text_with_intact_size_is_caught_by_checksum(built):
+    settings, _ = built
+    live = settings.index_path / (settings.index_path / "CURRENT").read_text()
+    raw = (live / "chunks.json").read_text(encoding="utf-8")
+    (live / "chunks.json").write_text(raw.replace("dropout", "DROPOUT", 1), encoding="utf-8")
+    with pytest.raises(IndexCorrupt):
+        load_index(settings)
+
+
+def test_a_crash_mid_build_leaves_the_previous_index_usable(built, monkeypatch):
+    settings, first = built
+    notes = settings.corpus_path / "dl-interview-notes.md"
+    notes.write_text(notes.read_text(encoding="utf-8") + "\n\n## 5.1 新问题是什么？\n", encoding="utf-8")
+
+    def crash(*_a, **_k):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(index_mod, "_write", crash)
+    with pytest.raises(OSError):
+        build_index(settings)
+    monkeypatch.undo()
+    idx = load_index(settings, check_stale=False)
+    assert len(idx.chunks) == first.chunks
+    assert build_index(settings).chunks == first.chunks + 1
+    assert not list(settings.index_path.glob("build-*"))
+
+
+def test_missing_and_mismatched_indexes_say_what_to_run(tmp_path):
+    make_corpus(tmp_path)
+    settings = settings_for(tmp_path, embeddings="hash:64")
+    with pytest.raises(IndexMissing, match="tutor index"):
+        load_index(settings)
+    build_index(settings)
+    with pytest.raises(IndexStale, match="tutor index"):
+        load_index(settings_for(tmp_path, embeddings="hash:32"))
+    assert load_index(settings).chunks
+
+
+def test_empty_corpus_builds_an_empty_index(tmp_path):
+    make_corpus(tmp_path, notes=False)
+    settings = settings_for(tmp_path, embeddings="hash:64")
+    assert build_index(settings).chunks == 0
+    assert load_index(settings).chunks == []
+
+
+def test_damaged_pointer_is_reported(built):
+    settings, _ = built
+    (settings.index_path / "CURRENT").write_text("../../etc")
+    with pytest.raises(IndexCorrupt):
+        load_index(settings)

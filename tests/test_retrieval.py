@@ -1,0 +1,56 @@
+"""Retrieval quality on the project's own question set, with real FAISS and the real default embedder."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import DATA
+
+from tutor.evaluate import evaluate, load_set
+
+
+@pytest.fixture(scope="module")
+def result(notes_tutor):
+    return evaluate(notes_tutor, load_set(DATA / "eval.jsonl"))
+
+
+def test_question_set_is_big_enough_and_bilingual():
+    items = load_set(DATA / "eval.jsonl")
+    assert len(items) >= 40
+    assert sum(len(i["turns"]) > 1 for i in items) >= 10
+    assert sum(i["status"] == "not_found" for i in items) >= 10
+    assert any(i["turns"][-1].isascii() for i in items) and any(not i["turns"][-1].isascii() for i in items)
+
+
+def test_the_right_place_comes_first(result):
+    assert result.hit1 >= 0.9, result.failures
+    assert result.hit3 >= 0.98, result.failures
+
+
+def test_follow_ups_are_nearly_as_good_as_first_questions(result):
+    assert result.followup_hit1 >= 0.8, result.failures
+
+
+def test_status_and_abstention(result):
+    assert result.status_accuracy >= 0.9, result.failures
+    assert result.abstention >= 0.9
+    assert result.false_abstention <= 0.05
+
+
+def test_top_hit_is_tight_not_a_whole_file(result):
+    assert result.tightness >= 0.7
+
+
+@pytest.mark.parametrize(
+    ("query", "line"),
+    [
+        ("BN是什么", 19),  # alias: BN -> batch normalization heading
+        ("批归一化", 19),
+        ("1x1卷积有什么用", 60),
+        ("梯度裁剪是解决什么的", 37),  # 裁剪 = 剪切
+        ("学习率太大会怎样", 112),  # 学习率 = 学习速率
+        ("dropout跟bagging有什么关系", 17),
+    ],
+)
+def test_mixed_terms_and_aliases(notes_tutor, query, line):
+    hit = notes_tutor.retriever.search(query).hits[0].chunk
+    assert hit.line_start <= line <= hit.line_end, (query, hit)

@@ -1,7 +1,9 @@
 """`Tutor` (the loaded index + retriever, shared) and `ChatSession` (one conversation's history).
 
 Follow-ups are rewritten into a standalone query without an LLM: the topic of the earlier turns is
-carried into an elliptical message ("那怎么解决？", "tanh呢？", "And at test time?").
+carried into an elliptical message ("那怎么解决？", "tanh呢？", "And at test time?"). With a language model
+configured (TUTOR_LLM), the model rewrites them and writes the answer (tutor/llm.py); the offline rewrite and
+answer remain the fallback.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from .answerer import Answerer
 from .config import Settings
 from .embeddings import get_embeddings
 from .index import Index, ensure_index
+from .llm import NOT_SET_UP, GroundedAnswerer, LLMConfigError, get_chat_model, text_pieces
 from .retriever import Retriever
 from .suggest import suggestions_for
 from .text import ALIASES, STOPWORDS, tokenize
 from .types import Answer, Turn
+from .verify import Verifier
 
 MAX_INPUT_CHARS = 200_000  # beyond this even trimming is not worth the memory; refuse politely
 
@@ -136,47 +140,99 @@ def standalone_query(message: str, history: list[tuple[str, str]], vocabulary: s
 class Tutor:
     """The loaded index, retriever and answerer; one per process, shared by every session."""
 
-    def __init__(self, settings: Settings, index: Index, embedder=None) -> None:
+    def __init__(self, settings: Settings, index: Index, embedder=None, chat_model=None) -> None:
         self.settings = settings
         self.index = index
         self.embedder = embedder or get_embeddings(settings.embeddings)
         self.retriever = Retriever(index, self.embedder)
         self.answerer = Answerer(settings.corpus_path.parent)
+        self.verifier = Verifier(self.embedder)
         self.vocabulary = set(self.retriever.bm25.idf)
+        self.llm_problem: str | None = None  # a notice on every answer when TUTOR_LLM cannot be used
+        self._models: dict[str, object] = {}
+        if chat_model is None:
+            try:
+                chat_model = get_chat_model(settings.llm, settings)
+            except LLMConfigError as exc:
+                self.llm_problem = NOT_SET_UP.format(reason=exc)
+        self.chat_model = chat_model
 
     @classmethod
     def load(cls, settings: Settings, say: Callable[[str], None] | None = None, **build_kw) -> Tutor:
         return cls(settings, ensure_index(settings, say=say, **build_kw))
 
-    def ask(self, message: str, history: list[Turn] | None = None) -> Answer:
+    def model_for(self, chat_model=None):
+        """None: the default model (TUTOR_LLM); a LangChain chat model; or a spec such as 'none' or 'openai:<m>'."""
+        if chat_model is None:
+            return self.chat_model
+        if isinstance(chat_model, str):
+            if chat_model not in self._models:
+                self._models[chat_model] = get_chat_model(chat_model, self.settings)
+            return self._models[chat_model]
+        return chat_model
+
+    def ask(self, message: str, history: list[Turn] | None = None, chat_model=None) -> Answer:
+        *_, answer = self.stream(message, history, chat_model)
+        return answer
+
+    def stream(self, message: str, history: list[Turn] | None = None, chat_model=None) -> Iterator[str | Answer]:
+        """With a model: pieces of its answer as it writes, then the final `Answer`. Offline: only the `Answer`."""
         question, notices = clean_message(message, self.settings.max_question_chars)
+        model = self.model_for(chat_model)
+        if model is None and chat_model is None and self.llm_problem:
+            notices = (*notices, self.llm_problem)
         earlier = [(t.question, t.answer.query) for t in history or []]
         query = standalone_query(question, earlier, self.vocabulary)
+        grounded = None
+        if model is not None:
+            grounded = GroundedAnswerer(model, self.verifier, self.answerer.root, self.settings)
+            query = grounded.rewrite(question, earlier, query)
         retrieval = self.retriever.search(query, k=self.settings.top_k)
         answer = self.answerer.answer(question, retrieval, notices)
-        if answer.status == "not_found":
-            return answer
-        return replace(answer, suggestions=suggestions_for(self.index, retrieval.section, question))
+        if answer.status != "not_found":
+            answer = replace(answer, suggestions=suggestions_for(self.index, retrieval.section, question))
+        if grounded is None:
+            yield answer
+        else:
+            yield from grounded.stream(question, retrieval, answer)
 
 
 class ChatSession:
     """One conversation: its history and the standalone query of each turn."""
 
-    def __init__(self, tutor: Tutor) -> None:
+    def __init__(self, tutor: Tutor, chat_model=None) -> None:
         self.tutor = tutor
+        self.chat_model = chat_model  # None: the tutor's default; else a chat model or a spec ('none' = offline)
         self.turns: list[Turn] = []
 
+    @property
+    def model(self):
+        """The chat model this session answers with, or None when it answers offline."""
+        return self.tutor.model_for(self.chat_model)
+
     def ask(self, message: str) -> Answer:
-        answer = self.tutor.ask(message, self.turns)
+        answer = self.tutor.ask(message, self.turns, self.chat_model)
         self.turns.append(Turn(answer.question, answer))
         return answer
 
     def stream(self, message: str) -> Iterator[str | Answer]:
-        """Pieces of the answer text as they are ready, then the finished `Answer` (always last)."""
-        answer = self.ask(message)
-        for piece in re.findall(r"[^\n]*?(?:\[\d+\]|\n|$)", answer.answer):
-            if piece:
-                yield piece
+        """Pieces of the answer text as they are ready, then the finished `Answer` (always last).
+
+        With a model the pieces are its checked text as it arrives; if it fails midway the final `Answer` is the
+        offline one (with a notice), so a UI shows the final `Answer` in place of the pieces.
+        """
+        answer: Answer | None = None
+        streamed = False
+        for item in self.tutor.stream(message, self.turns, self.chat_model):
+            if isinstance(item, Answer):
+                answer = item
+            else:
+                streamed = True
+                yield item
+        assert answer is not None
+        self.turns.append(Turn(answer.question, answer))
+        if not streamed:
+            yield from text_pieces(answer.answer)
         yield answer
 
     def reset(self) -> None:

@@ -224,6 +224,7 @@ def build_index(
 
     started = time.perf_counter()
     report = BuildReport()
+
     def warn_all(message: str) -> None:
         report.warnings.append(message)
         if warn:

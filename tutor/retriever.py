@@ -80,18 +80,20 @@ class Retriever:
                 heading_terms[path] = tokenize(" ".join(path))
             self.section_tokens[chunk.section_id].update(toks, heading_terms[path])
         # question chunk of an answered section -> its answer chunks, which may sit in sub-sections
-        # (4.1 -> I. -> bold sub-points)
-        self.lifting: dict[int, list[int]] = {}
+        # (4.1 -> I. -> bold sub-points); found by walking each chunk's heading path upwards
+        question_chunk: dict[tuple[str, tuple[str, ...]], int] = {}
         for i, c in enumerate(index.chunks):
             section = index.section_by_id.get(c.section_id)
-            if c.kind != "question" or section is None or section.kind != "answered":
+            if c.kind == "question" and section is not None and section.kind == "answered":
+                question_chunk[(c.source, section.heading_path)] = i
+        self.lifting: dict[int, list[int]] = defaultdict(list)
+        for j, c in enumerate(index.chunks):
+            if c.kind == "question" or not question_chunk:
                 continue
-            depth = len(section.heading_path)
-            self.lifting[i] = [
-                j
-                for j, d in enumerate(index.chunks)
-                if d.kind != "question" and d.source == c.source and d.heading_path[:depth] == section.heading_path
-            ]
+            for depth in range(1, len(c.heading_path) + 1):
+                i = question_chunk.get((c.source, c.heading_path[:depth]))
+                if i is not None:
+                    self.lifting[i].append(j)
 
     def _dense(self, query: str) -> tuple[np.ndarray, dict[int, float]]:
         vec = np.asarray(self.embedder.embed_query(query), dtype=np.float32)

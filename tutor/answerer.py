@@ -16,6 +16,7 @@ MAX_ANSWER_CHUNKS = 3
 MAX_SENTENCES_PER_CHUNK = 4
 SHORT_CHUNK = 220  # a passage this short is quoted whole
 MAX_RELATED = 2
+MAX_CITED = 10  # an answer, not a dump: past this the sources panel has the rest
 LEAD_IN = re.compile(r"[^。！？!?]{1,24}[：:]")
 
 TEXTS = {
@@ -67,7 +68,9 @@ def _squash(text: str) -> str:
 
 
 def _pick_sentences(chunk: Chunk, terms: set[str], limit: int = MAX_SENTENCES_PER_CHUNK) -> list[str]:
-    parts = [s for s in sentences(chunk.text) if not re.fullmatch(r"\*\*.*\*\*", s)]
+    # bold run-in headings are in the heading path already; code lines read badly out of their block
+    prose = re.sub(r"(?ms)^\s*(```|~~~).*?(^\s*\1|\Z)", "", chunk.text)
+    parts = [s for s in sentences(prose) if not re.fullmatch(r"\*\*.*\*\*", s) and "`" not in s]
     if len(chunk.text) <= SHORT_CHUNK or len(parts) <= limit:
         return parts
     scored = [(len(terms & set(tokenize(s))), -i) for i, s in enumerate(parts)]
@@ -76,9 +79,11 @@ def _pick_sentences(chunk: Chunk, terms: set[str], limit: int = MAX_SENTENCES_PE
 
 
 def _answer_chunks(hits: tuple[Hit, ...]) -> list[Hit]:
-    top = hits[0]
+    """The best answer passage and those close behind it in the same section; a bare heading is no answer."""
+    passages = [h for h in hits if h.chunk.kind != "question"] or list(hits)
+    top = passages[0]
     chosen = [top]
-    for hit in hits[1:]:
+    for hit in passages[1:]:
         if len(chosen) >= MAX_ANSWER_CHUNKS or hit.score < top.score - ANSWER_MARGIN:
             break
         if (
@@ -117,6 +122,8 @@ class Answerer:
             )
             lines = []
             for sent in _pick_sentences(chunk, terms):
+                if len(citations) >= MAX_CITED:
+                    break
                 if NUMBERED_LEAD_RE.match(sent):
                     continue  # "（2）激活函数角度" is already in the heading path
                 if LEAD_IN.fullmatch(sent):

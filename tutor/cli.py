@@ -74,7 +74,8 @@ def render_text(answer: Answer, body: bool = True) -> str:
 
     `body=False` leaves out the answer text (already shown while it streamed).
     """
-    out = [f"[{STATUS_LINE[answer.status]}]"]
+    article = answer.status == "answered" and any(c.url for c in answer.citations)
+    out = [f"[{STATUS_LINE[answer.status]}{' and the articles they link to' if article else ''}]"]
     if answer.query != answer.question:
         out.append(f"(searched for: {answer.query})")
     out += [f"! {n}" for n in answer.notices]

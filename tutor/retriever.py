@@ -87,6 +87,13 @@ class Retriever:
             if c.kind == "question" and section is not None and section.kind == "answered":
                 question_chunk[(c.source, section.heading_path)] = i
         self.lifting: dict[int, list[int]] = defaultdict(list)
+        # a linked article answers the question that links it (1.4 is only a link in the notes)
+        questions_by_section = {
+            c.section_id: i for i, c in enumerate(index.chunks) if c.kind == "question" and c.url is None
+        }
+        for j, c in enumerate(index.chunks):
+            if c.kind == "reference" and c.section_id in questions_by_section:
+                self.lifting[questions_by_section[c.section_id]].append(j)
         for j, c in enumerate(index.chunks):
             if c.kind == "question" or not question_chunk:
                 continue

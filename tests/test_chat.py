@@ -9,7 +9,7 @@ from conftest import ROOT
 
 from tutor.chat import ChatSession, InputError, standalone_query
 
-VOCAB = {"dropout", "过拟合", "bagging", "梯度消失", "梯度爆炸", "sigmoid", "tanh", "激活函数", "深层", "lstm", "rnn", "门", "手推"}
+VOCAB = {"dropout", "过拟合", "正则化", "bagging", "梯度消失", "梯度爆炸", "sigmoid", "tanh", "激活函数", "深层", "lstm", "rnn", "门", "手推"}
 
 
 @pytest.mark.parametrize(
@@ -22,6 +22,7 @@ VOCAB = {"dropout", "过拟合", "bagging", "梯度消失", "梯度爆炸", "sig
         ([("What causes vanishing gradients?",) * 2], "What about exploding gradients?", "What causes exploding gradients?"),
         ([("讲一下dropout",) * 2], "那GAN呢？怎么训练？", "GAN呢？怎么训练"),
         ([], "dropout是什么", "dropout是什么"),
+        ([("dropout是什么",) * 2, ("从bagging的角度呢？", "从bagging的角度 dropout")], "从正则化的角度呢？", "从正则化的角度 dropout"),
         ([("dropout是什么",) * 2], "LSTM中每个gate的作用是什么", "LSTM中每个gate的作用是什么"),
     ],
 )

@@ -12,6 +12,7 @@ from .text import is_chinese, sentences, tokenize
 from .types import Answer, Chunk, Citation, Hit
 
 ANSWER_MARGIN = 0.035  # chunks this close to the best one join the answer
+SECTION_MARGIN = 0.13  # ...and further behind, if from the same section and sharing query terms
 MAX_ANSWER_CHUNKS = 3
 MAX_SENTENCES_PER_CHUNK = 4
 SHORT_CHUNK = 220  # a passage this short is quoted whole
@@ -84,13 +85,13 @@ def _answer_chunks(hits: tuple[Hit, ...]) -> list[Hit]:
     top = passages[0]
     chosen = [top]
     for hit in passages[1:]:
-        if len(chosen) >= MAX_ANSWER_CHUNKS or hit.score < top.score - ANSWER_MARGIN:
-            break
-        if (
-            hit.chunk.kind in ("body", "reference")
-            and hit.chunk.section_id == top.chunk.section_id
-            or (hit.chunk.kind in ("body", "reference") and hit.chunk.heading_path[:2] == top.chunk.heading_path[:2])
-        ):
+        c = hit.chunk
+        if len(chosen) >= MAX_ANSWER_CHUNKS or c.kind not in ("body", "reference"):
+            continue
+        same_section = c.section_id == top.chunk.section_id
+        if hit.score >= top.score - ANSWER_MARGIN and (same_section or c.heading_path[:2] == top.chunk.heading_path[:2]):
+            chosen.append(hit)
+        elif same_section and hit.lexical > 0 and hit.score >= top.score - SECTION_MARGIN:
             chosen.append(hit)
     return sorted(chosen, key=lambda h: (h.chunk.source, h.chunk.line_start))
 

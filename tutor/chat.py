@@ -115,11 +115,13 @@ def standalone_query(message: str, history: list[tuple[str, str]], vocabulary: s
     if earlier is None:
         return message
     said, topic_query = earlier
-    topic = _topic_terms(topic_query, vocabulary)
+    named = _topic_terms(said, vocabulary)
+    # terms carried into that query from further back are the conversation's subject: they come first
+    topic = sorted(_topic_terms(topic_query, vocabulary), key=lambda t: t in named)
     own = _topic_terms(message, vocabulary)
     core = TAIL_CUES.sub("", LEAD_CUES.sub("", message)).strip()
     # the subject to swap is the newest one the user named ("从激活函数的角度" -> 激活函数), else the main topic
-    focus = (_topic_terms(said, vocabulary) or topic)[0]
+    focus = (named or topic)[0]
     subject = _surface(topic_query, focus) or focus
     # "tanh呢？": the same question about a new subject
     if _bare_subject(core) and core.lower() != subject.lower():

@@ -1,0 +1,59 @@
+"""Start the browser tutor: `python app.py [--port N] [--host H] [--auth user:password] [--share]`.
+
+Only builds and launches; the app itself is `tutor.ui.build_app`. The page opens at once and shows the
+index being loaded (or built, on the first start) until the chat is ready.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Study tutor over your own notes, in the browser.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, help="port (default $GRADIO_SERVER_PORT or 7860)")
+    p.add_argument("--share", action="store_true", help="also publish a public gradio.live link (off by default)")
+    p.add_argument("--auth", metavar="USER:PASSWORD", help="require a login (or set TUTOR_AUTH)")
+    p.add_argument("--corpus", metavar="DIR", help="notes folder (TUTOR_CORPUS_DIR, default corpus/)")
+    p.add_argument("--index", metavar="DIR", help="index folder (TUTOR_INDEX_DIR, default index/)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    print("tutor: starting (loading Gradio)…", file=sys.stderr, flush=True)
+    from tutor.config import get_settings
+    from tutor.ui import build_app, launch_options, parse_auth
+
+    try:
+        auth = parse_auth(args.auth or os.environ.get("TUTOR_AUTH"))
+    except ValueError as exc:
+        print(f"tutor: {exc} (e.g. --auth alice:secret)", file=sys.stderr)
+        return 2
+    port = args.port or int(os.environ.get("GRADIO_SERVER_PORT") or 7860)
+    if args.host not in LOCAL_HOSTS:
+        print(
+            f"warning: listening on {args.host}: anyone who can reach this machine can read your notes"
+            + ("" if auth else "; consider --auth user:password"),
+            file=sys.stderr,
+        )
+    if args.share:
+        print(
+            "warning: --share publishes the tutor at a public gradio.live address for 72 hours"
+            + ("" if auth else "; anyone with the link can read your notes (use --auth user:password)"),
+            file=sys.stderr,
+        )
+    settings = get_settings(corpus_dir=args.corpus, index_dir=args.index)
+    print(f"tutor: the page shows the index status until the chat is ready (port {port})", file=sys.stderr)
+    demo = build_app(settings)  # loads the index in the background, building it first if missing or stale
+    demo.queue().launch(server_name=args.host, server_port=port, share=args.share, auth=auth, **launch_options())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -175,6 +175,7 @@ class Tutor:
 
     def ask(self, message: str, history: list[Turn] | None = None, chat_model=None) -> Answer:
         *_, answer = self.stream(message, history, chat_model)
+        assert isinstance(answer, Answer)  # stream() always ends with the Answer
         return answer
 
     def stream(self, message: str, history: list[Turn] | None = None, chat_model=None) -> Iterator[str | Answer]:

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TUTOR_", extra="ignore")
+    # populate_by_name: Settings(llm_api_key=...) works too, not only the aliased environment names
+    model_config = SettingsConfigDict(env_prefix="TUTOR_", extra="ignore", populate_by_name=True)
 
     corpus_dir: Path = Field(Path("corpus"), description="Folder of notes (.md/.txt/.html/.pdf) to index.")
     index_dir: Path = Field(Path("index"), description="Folder where the built index is written.")

@@ -232,3 +232,17 @@ def test_note_files_reads_lines_and_never_leaves_the_root(tmp_path):
     files = render.NoteFiles(tmp_path / "corpus")
     assert files("n.md") == ("a", "b", "")
     assert files("../secret.txt") == () and files("missing.md") == ()
+
+
+def test_settings_panel_sets_a_session_model_and_never_echoes_the_key(tmp_path):
+    from tutor.config import Settings
+    from tutor.ui import Conversation, use_model
+
+    settings = Settings(corpus_dir=tmp_path, index_dir=tmp_path / "i")
+    state, message = use_model(settings, "openai:local-model", "http://127.0.0.1:9/v1", "sk-secret-123", None)
+    assert isinstance(state, Conversation) and state.chat_model is not None and "local-model" in message
+    assert "sk-secret-123" not in repr(state.chat_model) and "sk-secret-123" not in message
+    state, message = use_model(settings, "bogus:thing", "", "sk-secret-123", state)
+    assert message.startswith("⚠") and "sk-secret-123" not in message
+    state, message = use_model(settings, "none", "", "", state)
+    assert state.chat_model == "none" and "offline" in message

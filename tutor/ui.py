@@ -98,13 +98,15 @@ class Conversation:
         self.answers: list[Answer] = []
         self.turn = 0
         self.session: ChatSession | None = None
+        self.chat_model: object | None = None  # set in the settings panel for this session only
 
     def chat(self, tutor: Tutor) -> ChatSession:
         from .chat import ChatSession
 
         if self.session is None:
-            self.session = ChatSession(tutor)
+            self.session = ChatSession(tutor, self.chat_model)
             self.session.turns = [Turn(a.question, a) for a in self.answers]
+        self.session.chat_model = self.chat_model
         return self.session
 
     @classmethod
@@ -267,6 +269,7 @@ def _chat_tab(loader: TutorLoader, lines_of: render.LinesOf, conv: gr.State, sav
         ask = gr.Button("Ask · 提问", variant="primary", interactive=ready, scale=0, min_width=150, elem_id="ask")
         new = gr.Button("New conversation · 新对话", size="sm", scale=0, min_width=170, elem_id="new-conversation")
     outputs = [bot, box, conv, *chips]
+    _model_settings(loader, conv)
 
     def ask_fn(message, state):
         yield from respond(message, state, loader, lines_of)
@@ -285,6 +288,45 @@ def _chat_tab(loader: TutorLoader, lines_of: render.LinesOf, conv: gr.State, sav
             new_conversation, None, [bot, box, conv, saved, *chips], api_visibility="private", show_progress="hidden"
         )
     return {"bot": bot, "box": box, "ask": ask, "chips": chips, "outputs": outputs, "fn": ask_fn}
+
+
+def _model_settings(loader: TutorLoader, conv: gr.State) -> None:
+    """A language model for this browser session only; the key stays in the session and is never shown."""
+    with gr.Accordion("Language model (optional) · 语言模型", open=False, elem_id="llm-settings"):
+        with gr.Row():
+            spec = gr.Textbox(label="model", placeholder="none · openai:<model> · ollama:<model>", scale=3)
+            base_url = gr.Textbox(label="base URL (OpenAI-compatible server)", placeholder="http://127.0.0.1:8080/v1", scale=3)
+            key = gr.Textbox(label="API key", type="password", scale=2)
+            apply = gr.Button("Use for this session · 应用", scale=1)
+        shown = gr.Markdown("Answers come from your notes (offline). · 当前：离线回答")
+
+    def use(spec_text, url, key_text, state):
+        return use_model(loader.settings, spec_text, url, key_text, state)
+
+    apply.click(use, [spec, base_url, key, conv], [conv, shown], api_visibility="private", show_progress="hidden")
+
+
+def use_model(settings: Settings, spec: str | None, url: str | None, key: str | None, state):
+    """(conversation, message): the session's model from the settings panel; errors never repeat the key."""
+    from pydantic import SecretStr
+
+    from .llm import LLMConfigError, get_chat_model
+
+    state = state or Conversation()
+    spec = (spec or "none").strip()
+    update: dict[str, object] = {}
+    if url and url.strip():
+        update["llm_base_url"] = url.strip()
+    if key and key.strip():
+        update["llm_api_key"] = SecretStr(key.strip())
+    try:
+        model = get_chat_model(spec, settings.model_copy(update=update))
+    except LLMConfigError as exc:
+        return state, f"⚠ {exc}"
+    state.chat_model = model if model is not None else "none"
+    if model is None:
+        return state, "Answers come from your notes (offline). · 当前：离线回答"
+    return state, f"Answers are written by `{spec}` from your notes, every citation checked. · 当前：{spec}"
 
 
 def _hint(ready: bool) -> str:

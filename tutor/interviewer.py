@@ -351,6 +351,7 @@ class Feedback:
     notices: list[str] = field(default_factory=list)  # trimmed answer, offer to save
     matched_question: str | None = None  # `grade`: the notes' question a free-form question was matched to
     is_follow_up: bool = False
+    grader: str = "offline"  # or "<backend>:<model>" when a language model graded it
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -685,6 +686,18 @@ def filter_topic(bank: list[Question], topic: str | None) -> list[Question]:
     return chosen
 
 
+def _default_model(settings: Settings):
+    """The model TUTOR_LLM names, or None (offline grading) when it is 'none' or cannot be used."""
+    if settings.llm.strip().lower() in ("", "none", "off"):
+        return None
+    from .llm import LLMConfigError, get_chat_model
+
+    try:
+        return get_chat_model(settings.llm, settings)
+    except LLMConfigError:
+        return None
+
+
 class InterviewSession:
     """Ask up to `n` questions (due / weak / new, see progress.choose_next), grade, drill missed points, report."""
 
@@ -698,6 +711,7 @@ class InterviewSession:
         embedder: Embeddings | None = None,
         persist: bool = True,
         grader: Grader | None = None,
+        chat_model=None,
     ) -> None:
         if n < 1:
             raise InterviewError("--n must be at least 1")
@@ -708,6 +722,7 @@ class InterviewSession:
         self.embedder = embedder or get_embeddings(settings.embeddings)
         self.grader = grader or Grader(self.index, self.bank, self.embedder)
         self.store = store or (ProgressStore.for_settings(settings) if persist else None)
+        self.chat_model = chat_model if chat_model is not None else _default_model(settings)
         self.session_id = uuid.uuid4().hex[:12]
         self.current: Prompt | None = None
         self.pending: list[FollowUp] = []
@@ -741,6 +756,10 @@ class InterviewSession:
             raise InterviewError("no question is waiting for an answer: call next_question() first")
         q = prompt.question
         fb, credits = grade(self.grader, q, answer, prompt.points)
+        if self.chat_model is not None:
+            from .interview_model import model_grade
+
+            credits = model_grade(self.chat_model, q, prepare_answer(answer, lang(q))[0], fb, credits)
         fb.is_follow_up = prompt.follow_up
         if prompt.follow_up:
             fb.question = prompt.text
@@ -750,6 +769,10 @@ class InterviewSession:
         }
         if not prompt.follow_up and q.points:
             self.pending = plan_follow_ups(q, credits)
+            if self.chat_model is not None and self.pending:
+                from .interview_model import model_follow_up
+
+                self.pending[0] = model_follow_up(self.chat_model, q, self.pending[0])
         if not q.points:
             self.unsaved = (q, prepare_answer(answer, lang(q))[0])
             fb.notices.append(OFFER_SAVE[lang(q)].format(file=f"{self.settings.corpus_path.name}/{MY_ANSWERS}"))

@@ -773,8 +773,9 @@ class InterviewSession:
                 from .interview_model import model_follow_up
 
                 self.pending[0] = model_follow_up(self.chat_model, q, self.pending[0])
+        # only the answer just given to an unanswerable question can be saved, never an older one
+        self.unsaved = (q, prepare_answer(answer, lang(q))[0]) if not q.points else None
         if not q.points:
-            self.unsaved = (q, prepare_answer(answer, lang(q))[0])
             fb.notices.append(OFFER_SAVE[lang(q)].format(file=f"{self.settings.corpus_path.name}/{MY_ANSWERS}"))
         fb.follow_up = self.pending[0].text if self.pending else None
         round_["feedbacks"].append(fb)

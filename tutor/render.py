@@ -60,11 +60,11 @@ def link(url: str, text: str | None = None) -> str:
     return f'<a class="ext" href="{esc(url)}" target="_blank" rel="noopener noreferrer">{esc(text or url)}</a>'
 
 
-def cite_link(n: int | str, turn: int) -> str:
+def cite_link(n: int | str, turn: int | str) -> str:
     return f'<a class="cite" href="#src-{turn}-{n}" title="show source [{n}]">[{n}]</a>'
 
 
-def inline(text: str, turn: int | None = None) -> str:
+def inline(text: str, turn: int | str | None = None) -> str:
     """Escaped text with the answers' small markdown: bold, code, URLs, and [n] markers as links to sources."""
     out: list[str] = []
     at = 0
@@ -85,7 +85,7 @@ def inline(text: str, turn: int | None = None) -> str:
     return "".join(out)
 
 
-def answer_body(text: str, turn: int) -> str:
+def answer_body(text: str, turn: int | str) -> str:
     """The answer's markdown as HTML: paragraphs, `- ` lists, line breaks; never raw HTML from the notes."""
     out: list[str] = []
     para: list[str] = []
@@ -149,7 +149,7 @@ def where(citation: Citation) -> str:
     return " › ".join(parts)
 
 
-def source_block(citation: Citation, turn: int, lines: Sequence[str], open_: bool = False) -> str:
+def source_block(citation: Citation, turn: int | str, lines: Sequence[str], open_: bool = False) -> str:
     """One citation: a <details> whose summary says where, and whose body shows the note's exact lines."""
     badges = ""
     if citation.related:
@@ -183,7 +183,7 @@ def source_block(citation: Citation, turn: int, lines: Sequence[str], open_: boo
     )
 
 
-def sources_panel(citations: Iterable[Citation], turn: int, lines_of: LinesOf) -> str:
+def sources_panel(citations: Iterable[Citation], turn: int | str, lines_of: LinesOf) -> str:
     blocks = [source_block(c, turn, lines_of(c.source)) for c in citations]
     if not blocks:
         return ""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from . import render
+from . import render, render_interview
 from .config import Settings, get_settings
 from .types import Answer, Citation, Turn
 
@@ -218,7 +218,7 @@ def build_app(settings: Settings | None = None, tutor: Tutor | None = None) -> g
                 chat = _chat_tab(loader, lines_of, conv, saved)
             with gr.Tab("Notes · 笔记", id="notes"):
                 notes, refs = _notes_tab(loader, lines_of, conv, saved, tabs, chat)
-            _interview_tab(settings, loader)
+            _interview_tab(settings, loader, lines_of)
 
         def refresh():
             ready = loader.tutor is not None
@@ -295,7 +295,9 @@ def _model_settings(loader: TutorLoader, conv: gr.State) -> None:
     with gr.Accordion("Language model (optional) · 语言模型", open=False, elem_id="llm-settings"):
         with gr.Row():
             spec = gr.Textbox(label="model", placeholder="none · openai:<model> · ollama:<model>", scale=3)
-            base_url = gr.Textbox(label="base URL (OpenAI-compatible server)", placeholder="http://127.0.0.1:8080/v1", scale=3)
+            base_url = gr.Textbox(
+                label="base URL (OpenAI-compatible server)", placeholder="http://127.0.0.1:8080/v1", scale=3
+            )
             key = gr.Textbox(label="API key", type="password", scale=2)
             apply = gr.Button("Use for this session · 应用", scale=1)
         shown = gr.Markdown("Answers come from your notes (offline). · 当前：离线回答")
@@ -368,11 +370,11 @@ def _reference_states(settings: Settings) -> list[dict]:
     return load_reference_states(settings.corpus_path)
 
 
-def _interview_tab(settings: Settings, loader: TutorLoader) -> gr.Tab:
-    """Placeholder for the mock interviewer (tutor/interviewer.py); it gets the same settings and loader."""
-    with gr.Tab("Interview · 模拟面试", id="interview") as tab:
-        gr.Markdown("**Mock interview: coming soon.** · 模拟面试：即将推出。")
-    return tab
+def _interview_tab(settings: Settings, loader: TutorLoader, lines_of: render.LinesOf) -> gr.Tab:
+    """The mock interviewer (tutor/ui_interview.py): its own session per browser, the shared index and embedder."""
+    from .ui_interview import interview_tab
+
+    return interview_tab(settings, loader, lines_of)
 
 
 def launch_options() -> dict:
@@ -381,7 +383,7 @@ def launch_options() -> dict:
         font=["Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", "system-ui", "sans-serif"],
         font_mono=["Noto Sans Mono CJK SC", "ui-monospace", "Menlo", "Consolas", "monospace"],
     )
-    return {"theme": theme, "css": render.CSS}
+    return {"theme": theme, "css": render.CSS + render_interview.CSS}
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:

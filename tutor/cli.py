@@ -230,6 +230,8 @@ def main(
     stderr: TextIO | None = None,
 ) -> int:
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    if stdin is sys.stdin and hasattr(stdin, "reconfigure"):
+        stdin.reconfigure(errors="replace")  # invalid UTF-8 on stdin must not crash the chat loop
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,11 +65,21 @@ class _Node:
     pseudo: bool = False  # a bold run-in heading or a question line
 
 
+BOLD_RE = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
+CODE_RE = re.compile(r"`([^`]*)`")
+LINK_RE = re.compile(r"\[([^\]]*)\]\((https?://[^)]*)\)")
+
+
 def strip_markup(text: str) -> str:
-    text = re.sub(r"\*\*(.+?)\*\*|__(.+?)__", lambda m: m.group(1) or m.group(2), text)
-    text = re.sub(r"`([^`]*)`", r"\1", text)
-    text = re.sub(r"\[([^\]]*)\]\((https?://[^)]*)\)", r"\1 \2", text)
+    text = BOLD_RE.sub(lambda m: m.group(1) or m.group(2), text)
+    text = CODE_RE.sub(r"\1", text)
+    text = LINK_RE.sub(r"\1 \2", text)
     return text.strip()
+
+
+def _readable(text: str) -> str:
+    """Text with markup stripped, or as written when it is nothing but markup ("``", "****")."""
+    return strip_markup(text) or text.strip()
 
 
 def is_question_text(text: str) -> bool:
@@ -117,7 +128,7 @@ def _parse_tree(text: str) -> _Node:
         if not m:
             stack[-1].body.append((no, raw))
             continue
-        level, title = len(m.group(1)), strip_markup(m.group(2))
+        level, title = len(m.group(1)), _readable(m.group(2))
         while stack[-1].level >= level:
             stack.pop()
         node = _Node(title, stack[-1].path + (title,), level, no, is_question_text(title))
@@ -164,7 +175,7 @@ def _split_pseudo(node: _Node) -> None:
 
 
 def _pseudo(parent: _Node, line: tuple[int, str], question: bool) -> _Node:
-    title = strip_markup(line[1])
+    title = _readable(line[1])
     return _Node(title, parent.path + (title,), parent.level + 1, line[0], question, pseudo=True)
 
 
@@ -227,7 +238,7 @@ def _text_chunks(
     if len(text) <= MAX_CHUNK_CHARS:
         # a bare link, or a reference title with its link, points elsewhere: it is not an answer itself
         kind = "link" if URL_RE.search(text) and len(URL_RE.sub("", text).strip()) < 40 else "body"
-        return [_chunk(source, path, lines[0][0], lines[-1][0], strip_markup(text), kind, section_id, **extra)]
+        return [_chunk(source, path, lines[0][0], lines[-1][0], _readable(text), kind, section_id, **extra)]
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     splitter = RecursiveCharacterTextSplitter(
@@ -237,18 +248,18 @@ def _text_chunks(
         keep_separator="end",
         add_start_index=True,
     )
-    starts = []  # char offset of each line in `text`
+    offsets = []  # char offset of each line in `text`, ascending (bisected: a long list is one block)
     pos = 0
-    for no, t in lines:
-        starts.append((pos, no))
+    for _, t in lines:
+        offsets.append(pos)
         pos += len(t) + 1
     out = []
     for doc in splitter.create_documents([text]):
-        begin = doc.metadata["start_index"]
+        begin = max(doc.metadata["start_index"], 0)  # -1 when the splitter cannot place a piece
         end = begin + len(doc.page_content) - 1
-        first = max(no for off, no in starts if off <= begin)
-        last = max(no for off, no in starts if off <= end)
-        out.append(_chunk(source, path, first, last, strip_markup(doc.page_content), "body", section_id, **extra))
+        first = lines[bisect_right(offsets, begin) - 1][0]
+        last = lines[bisect_right(offsets, end) - 1][0]
+        out.append(_chunk(source, path, first, last, _readable(doc.page_content), "body", section_id, **extra))
     return out
 
 
@@ -316,11 +327,11 @@ def _walk(node: _Node, source: str, topic: str, sections: list[Section], chunks:
             chunks.append(_chunk(source, child.path, child.line, child.line, child.title, "question", sid, **extra))
         first_group = True
         for group in _body_groups(child.body):
-            if child.pseudo and not child.is_question and first_group:
+            if child.pseudo and not child.is_question and first_group and child.title:
                 group = [(child.line, f"**{child.title}**")] + group  # keep the run-in heading with its text
             first_group = False
             chunks.extend(_text_chunks(group, source, child.path, sid, **extra))
-        if child.pseudo and not child.is_question and not body_lines:
+        if child.pseudo and not child.is_question and not body_lines and child.title:
             chunks.append(_chunk(source, child.path, child.line, child.line, child.title, "body", sid, **extra))
         _walk(child, source, topic or child.title, sections, chunks, **extra)
 

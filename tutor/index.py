@@ -15,11 +15,13 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +29,14 @@ import numpy as np
 from .config import Settings
 from .corpus import CHUNKING_VERSION, corpus_files, file_hash, load_corpus, source_name
 from .embeddings import embedder_name, get_embeddings
-from .text import tokenize
+from .text import tokenize, tokenizer_fingerprint
 from .types import Chunk, Section
 
 FORMAT = 1
-ANN_THRESHOLD = 50_000  # above this many chunks, HNSW instead of exact search (see bench/growth.py)
+ANN_THRESHOLD = 200_000  # above this many chunks, HNSW instead of exact search (see bench/growth.py)
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 256  # recall@10 0.97-0.99 at 100k for under 1 ms more (bench/growth.py)
 EMBED_BATCH = 16
 
 
@@ -49,6 +54,10 @@ class IndexCorrupt(IndexError_):
 
 class IndexStale(IndexError_):
     pass
+
+
+class IndexWriteError(IndexError_, OSError):
+    """The index folder cannot be written (disk full, read-only); the previous index is left as it was."""
 
 
 @dataclass
@@ -82,12 +91,58 @@ class Index:
         for i, c in enumerate(self.chunks):
             self.chunks_by_section.setdefault(c.section_id, []).append(i)
 
+    # maps for per-question look-ups (suggestions), built on first use so that no question scans every section
+
+    @cached_property
+    def section_by_path(self) -> dict[tuple[str, tuple[str, ...]], Section]:
+        """(source, heading path) -> the first section with that path."""
+        out: dict[tuple[str, tuple[str, ...]], Section] = {}
+        for s in self.sections:
+            out.setdefault((s.source, s.heading_path), s)
+        return out
+
+    @cached_property
+    def note_questions(self) -> list[Section]:
+        """The questions of the notes (not of linked articles), in corpus order."""
+        return [s for s in self.sections if s.is_question and s.url is None]
+
+    @cached_property
+    def note_question_position(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for i, s in enumerate(self.note_questions):
+            out.setdefault(s.id, i)
+        return out
+
+    @cached_property
+    def reference_titles(self) -> dict[str, set[str]]:
+        """section id -> titles of the linked articles attached to it."""
+        out: dict[str, set[str]] = {}
+        for c in self.chunks:
+            if c.kind == "reference" and c.title:
+                out.setdefault(c.section_id, set()).add(c.title)
+        return out
+
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         if not self.chunks:
             return []
-        k = min(k, len(self.chunks))
-        scores, ids = self.faiss_index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), k)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        return search_vectors(self.faiss_index, vector, min(k, len(self.chunks)))
+
+
+def search_vectors(faiss_index, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """(row, inner product) of the k nearest rows to one query vector, best first.
+
+    One query runs on one thread: OpenMP's spin barriers make a 10k-row search 0.6 ms -> ~28 ms when the two
+    cores are shared (bench/growth.py). The thread count is per calling thread, so it is restored after.
+    """
+    import faiss
+
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        scores, ids = faiss_index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), k)
+    finally:
+        faiss.omp_set_num_threads(threads)
+    return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
 
 def _sha_file(path: Path) -> str:
@@ -110,31 +165,54 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def corpus_state(settings: Settings) -> dict[str, str]:
-    """source -> sha256 of every file the corpus holds now."""
+    """source -> sha256 of every file the corpus holds now ("unreadable" for a file that cannot be read)."""
     corpus = settings.corpus_path
-    return {source_name(p, corpus): file_hash(p) for p in corpus_files(corpus)}
+    state = {}
+    for path in corpus_files(corpus):
+        try:
+            state[source_name(path, corpus)] = file_hash(path)
+        except FileNotFoundError:
+            continue  # deleted while we looked
+        except OSError:
+            state[source_name(path, corpus)] = "unreadable"  # load_corpus warns about it
+    return state
 
 
 def _live_dir(index_dir: Path) -> Path:
     pointer = index_dir / "CURRENT"
     if not pointer.is_file():
         raise IndexMissing(f"no index in {index_dir}: run `tutor index`")
-    name = pointer.read_text(encoding="utf-8").strip()
-    live = index_dir / name
-    if not name.startswith("v-") or "/" in name or not live.is_dir():
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+        live = index_dir / name
+        usable = name.startswith("v-") and "/" not in name and live.is_dir()
+    except (OSError, ValueError):  # unreadable, not UTF-8, a NUL byte in the name
+        usable = False
+    if not usable:
         raise IndexCorrupt(f"index pointer {pointer} is damaged: run `tutor index` to rebuild")
     return live
 
 
 def load_index(settings: Settings, check_stale: bool = True) -> Index:
+    """The live index; raises an `IndexError_` that says what to run when it is missing, damaged or stale."""
+    for _ in range(3):
+        live = _live_dir(settings.index_path)
+        try:
+            return _load_version(settings, live, check_stale)
+        except IndexCorrupt:
+            # a build that published meanwhile may have removed the version we were reading: read the new one
+            if _live_dir(settings.index_path) == live:
+                raise
+    return _load_version(settings, _live_dir(settings.index_path), check_stale)
+
+
+def _load_version(settings: Settings, live: Path, check_stale: bool) -> Index:
     import faiss
 
-    index_dir = settings.index_path
-    live = _live_dir(index_dir)
     try:
         manifest = json.loads((live / "manifest.json").read_text(encoding="utf-8"))
-        for name, digest in manifest["checksums"].items():
-            if _sha_file(live / name) != digest:
+        for name in ("chunks.json", "index.faiss"):  # both, even if the manifest forgot one
+            if _sha_file(live / name) != manifest["checksums"][name]:
                 raise IndexCorrupt(f"index file {live / name} was altered or truncated: run `tutor index` to rebuild")
         data = json.loads((live / "chunks.json").read_text(encoding="utf-8"))
         sections = [
@@ -142,7 +220,10 @@ def load_index(settings: Settings, check_stale: bool = True) -> Index:
             for s in data["sections"]
         ]
         chunks = [_chunk_from_row(c) for c in data["chunks"]]
-        tokens = [list(c["tokens"]) for c in data["chunks"]]
+        # interned: JSON gives every occurrence its own string, ~5M of them at 100k chunks
+        intern = sys.intern
+        tokens = [[intern(t) for t in c["tokens"]] for c in data["chunks"]]
+        del data
         vectors = faiss.read_index(str(live / "index.faiss"))
     except IndexCorrupt:
         raise
@@ -150,6 +231,8 @@ def load_index(settings: Settings, check_stale: bool = True) -> Index:
         raise IndexCorrupt(f"index in {live} cannot be read ({exc}): run `tutor index` to rebuild") from exc
     if vectors.ntotal != len(chunks):
         raise IndexCorrupt(f"index in {live} has {vectors.ntotal} vectors for {len(chunks)} chunks: run `tutor index`")
+    if chunks and vectors.d != manifest.get("dim"):
+        raise IndexCorrupt(f"index in {live} holds {vectors.d}-d vectors, not {manifest.get('dim')}: run `tutor index`")
     if manifest.get("format") != FORMAT or manifest.get("chunking_version") != CHUNKING_VERSION:
         raise IndexStale("the index was built by another version of tutor: run `tutor index`")
     if manifest.get("embedder") != embedder_name(settings.embeddings):
@@ -171,10 +254,22 @@ def chunk_terms(chunk: Chunk) -> list[str]:
     return tokenize(chunk.text)
 
 
+def _cannot_write(index_dir: Path, exc: Exception) -> IndexWriteError:
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return IndexWriteError(
+        f"cannot write the index in {index_dir} ({reason}): free disk space or make the folder writable, "
+        "then run `tutor index` again; the previous index is unchanged"
+    )
+
+
 @contextmanager
 def _lock(index_dir: Path):
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with (index_dir / ".lock").open("w") as handle:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = (index_dir / ".lock").open("w")
+    except OSError as exc:
+        raise _cannot_write(index_dir, exc) from exc
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # two builds at once would race on CURRENT
         try:
             yield
@@ -182,33 +277,45 @@ def _lock(index_dir: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _previous_vectors(settings: Settings, embedder: str) -> dict[str, np.ndarray]:
-    """vec_key -> vector from the live index, whatever its state, so unchanged chunks are not re-embedded."""
+def _previous(settings: Settings, embedder: str) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
+    """From the live index, whatever its state: vec_key -> vector, so unchanged chunks are not re-embedded, and
+    chunk text -> BM25 terms while the tokenizer is unchanged, so they are not re-tokenized either."""
     try:
         import faiss
 
         live = _live_dir(settings.index_path)
         manifest = json.loads((live / "manifest.json").read_text(encoding="utf-8"))
+        rows = json.loads((live / "chunks.json").read_text(encoding="utf-8"))["chunks"]
+        terms = {}
+        if manifest.get("tokenizer") == tokenizer_fingerprint():
+            terms = {row["text"]: row["tokens"] for row in rows}
         if manifest.get("embedder") != embedder:
-            return {}
-        keys = [c["vec_key"] for c in json.loads((live / "chunks.json").read_text(encoding="utf-8"))["chunks"]]
+            return {}, terms
+        keys = [row["vec_key"] for row in rows]
         old = faiss.read_index(str(live / "index.faiss"))
         if old.ntotal != len(keys):
-            return {}
-        return dict(zip(keys, old.reconstruct_n(0, old.ntotal), strict=True))
-    except (IndexError_, OSError, ValueError, KeyError, RuntimeError):
-        return {}
+            return {}, terms
+        return dict(zip(keys, old.reconstruct_n(0, old.ntotal), strict=True)), terms
+    except (IndexError_, OSError, ValueError, KeyError, TypeError, RuntimeError):
+        return {}, {}
+
+
+def _hnsw_index(vectors: np.ndarray, dim: int):
+    import faiss
+
+    index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    index.hnsw.efSearch = HNSW_EF_SEARCH
+    index.add(vectors)
+    return index
 
 
 def _faiss_index(vectors: np.ndarray, dim: int):
     import faiss
 
     if len(vectors) > ANN_THRESHOLD:
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 96
-    else:
-        index = faiss.IndexFlatIP(dim)
+        return _hnsw_index(vectors, dim)
+    index = faiss.IndexFlatIP(dim)
     if len(vectors):
         index.add(vectors)
     return index
@@ -238,7 +345,7 @@ def build_index(
     chunks = [c for d in docs for c in d.chunks]
     report.files, report.chunks = len(docs), len(chunks)
     with _lock(settings.index_path):
-        previous = _previous_vectors(settings, name)
+        previous, terms = _previous(settings, name)
         keys = [_vec_key(name, c) for c in chunks]
         todo = [i for i, k in enumerate(keys) if k not in previous]
         fresh: dict[str, np.ndarray] = {}
@@ -255,52 +362,88 @@ def build_index(
         matrix = np.zeros((len(chunks), dim), dtype=np.float32)
         for i, k in enumerate(keys):
             matrix[i] = fresh[k] if k in fresh else previous[k]
-        _publish(settings, name, dim, files, sections, chunks, keys, matrix, report, faiss)
+        rows = _chunk_rows(chunks, keys, terms)
+        del previous, fresh, terms
+        _publish(settings, name, dim, files, sections, rows, matrix, report, faiss)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _publish(settings, name, dim, files, sections, chunks, keys, matrix, report, faiss) -> None:
+def _fields(obj) -> dict:
+    """The dataclass's fields, shallow (asdict() deep-copies, and fields() is slow: both show at 100k chunks)."""
+    names = _FIELD_NAMES.get(type(obj))
+    if names is None:
+        names = _FIELD_NAMES[type(obj)] = tuple(f.name for f in fields(obj))
+    return {name: getattr(obj, name) for name in names}
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _chunk_rows(chunks: list[Chunk], keys: list[str], terms: dict[str, list[str]]) -> list[dict]:
+    rows = []
+    for c, k in zip(chunks, keys, strict=True):
+        tokens = terms.get(c.text)
+        if tokens is None:
+            tokens = chunk_terms(c)
+        rows.append(_fields(c) | {"heading_path": list(c.heading_path), "vec_key": k, "tokens": tokens})
+    return rows
+
+
+def _publish(settings, name, dim, files, sections, chunk_rows, matrix, report, faiss) -> None:
+    """Write a new version folder, then switch CURRENT to it; on any write error the live index is untouched."""
     index_dir = settings.index_path
     for stale in index_dir.glob("build-*"):
         shutil.rmtree(stale, ignore_errors=True)  # left by a crash mid-build
     tmp = index_dir / f"build-{uuid.uuid4().hex[:12]}"
-    tmp.mkdir(parents=True)
-    chunk_rows = [
-        asdict(c) | {"heading_path": list(c.heading_path), "vec_key": k, "tokens": chunk_terms(c)}
-        for c, k in zip(chunks, keys, strict=True)
-    ]
-    section_rows = [asdict(s) | {"heading_path": list(s.heading_path), "links": list(s.links)} for s in sections]
+    final = index_dir / f"v-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    pointer_tmp = index_dir / "CURRENT.tmp"
+    try:
+        tmp.mkdir(parents=True)
+        _write_version(tmp, name, dim, files, sections, chunk_rows, matrix, report, faiss)
+        os.replace(tmp, final)
+        _write(pointer_tmp, final.name.encode())
+        os.replace(pointer_tmp, index_dir / "CURRENT")
+    except (OSError, RuntimeError) as exc:  # faiss reports a failed write as RuntimeError
+        for leftover in (tmp, final):
+            shutil.rmtree(leftover, ignore_errors=True)
+        with suppress(OSError):
+            pointer_tmp.unlink(missing_ok=True)
+        raise _cannot_write(index_dir, exc) from exc
+    try:
+        dir_fd = os.open(index_dir, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass  # the new version is live; only its durability across a power cut is weaker
+    for old in index_dir.glob("v-*"):
+        if old.name != final.name:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_version(folder: Path, name, dim, files, sections, chunk_rows, matrix, report, faiss) -> None:
+    section_rows = [_fields(s) | {"heading_path": list(s.heading_path), "links": list(s.links)} for s in sections]
     _write(
-        tmp / "chunks.json", json.dumps({"sections": section_rows, "chunks": chunk_rows}, ensure_ascii=False).encode()
+        folder / "chunks.json",
+        json.dumps({"sections": section_rows, "chunks": chunk_rows}, ensure_ascii=False).encode(),
     )
-    faiss.write_index(_faiss_index(matrix, dim), str(tmp / "index.faiss"))
+    faiss.write_index(_faiss_index(matrix, dim), str(folder / "index.faiss"))
     manifest = {
         "format": FORMAT,
         "embedder": name,
         "dim": dim,
         "chunking_version": CHUNKING_VERSION,
-        "faiss": "hnsw" if len(chunks) > ANN_THRESHOLD else "flat",
+        "tokenizer": tokenizer_fingerprint(),
+        "faiss": "hnsw" if len(chunk_rows) > ANN_THRESHOLD else "flat",
         "files": files,  # as on disk, skipped (binary) files too, so staleness compares like with like
-        "n_chunks": len(chunks),
+        "n_chunks": len(chunk_rows),
         "warnings": report.warnings,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "checksums": {n: _sha_file(tmp / n) for n in ("chunks.json", "index.faiss")},
+        "checksums": {n: _sha_file(folder / n) for n in ("chunks.json", "index.faiss")},
     }
-    _write(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode())
-    final = index_dir / f"v-{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    os.replace(tmp, final)
-    pointer_tmp = index_dir / "CURRENT.tmp"
-    _write(pointer_tmp, final.name.encode())
-    os.replace(pointer_tmp, index_dir / "CURRENT")
-    dir_fd = os.open(index_dir, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    for old in index_dir.glob("v-*"):
-        if old.name != final.name:
-            shutil.rmtree(old, ignore_errors=True)
+    _write(folder / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode())
 
 
 def ensure_index(settings: Settings, say: Callable[[str], None] | None = None, **build_kw) -> Index:

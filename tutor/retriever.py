@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -26,6 +28,22 @@ COVERAGE_MIN = 0.30  # share (idf-weighted) of the query's content terms that th
 COVERAGE_LOW = 0.15  # enough shared terms when the match is close (DENSE_HIGH)
 
 
+SECTION_CACHE = 4096  # sections whose terms are kept between queries
+
+
+@lru_cache(maxsize=SECTION_CACHE)
+def _heading_terms(path: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(tokenize(" ".join(path)))
+
+
+def _top_nonzero(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k highest positive scores (any order)."""
+    nonzero = np.flatnonzero(scores)
+    if len(nonzero) <= k:
+        return nonzero
+    return nonzero[np.argpartition(-scores[nonzero], k - 1)[:k]]
+
+
 @dataclass(frozen=True)
 class Retrieval:
     query: str
@@ -37,28 +55,50 @@ class Retrieval:
 
 
 class BM25:
+    """Okapi BM25 with postings held as numpy arrays (one slice per term), so a query term found in most of
+    100k chunks costs one vectorised add, not a Python loop over its postings."""
+
     def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75) -> None:
         self.k1, self.b = k1, b
-        self.lengths = [len(d) for d in docs]
-        self.avg = (sum(self.lengths) / len(docs)) if docs else 1.0
-        self.postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self.n_docs = len(docs)
+        lengths = np.fromiter((len(d) for d in docs), dtype=np.float64, count=len(docs))
+        self.avg = (float(lengths.sum()) / len(docs)) if docs else 1.0
+        term_ids: dict[str, int] = {}
+        post_term, post_doc, post_tf = array("i"), array("i"), array("i")
         for i, doc in enumerate(docs):
             for term, tf in Counter(doc).items():
-                self.postings[term].append((i, tf))
+                post_term.append(term_ids.setdefault(term, len(term_ids)))
+                post_doc.append(i)
+                post_tf.append(tf)
+        terms = np.frombuffer(post_term, dtype=np.int32) if post_term else np.zeros(0, np.int32)
+        order = np.argsort(terms, kind="stable")  # postings grouped by term, in document order
+        doc = (np.frombuffer(post_doc, dtype=np.int32) if post_doc else np.zeros(0, np.int32))[order]
+        tf = (np.frombuffer(post_tf, dtype=np.int32) if post_tf else np.zeros(0, np.int32))[order].astype(np.float64)
+        df = np.bincount(terms, minlength=len(term_ids))
+        self.term_ids = term_ids
+        self.offsets = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
+        self.post_doc = doc
+        self.post_weight = tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[doc] / self.avg))
         n = max(len(docs), 1)
-        self.idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self.postings.items()}
+        self.idf_by_id = np.log(1 + (n - df + 0.5) / (df + 0.5))
+        self.idf = dict(zip(term_ids, self.idf_by_id.tolist(), strict=True))
         self.max_idf = math.log(1 + (n + 0.5) / 0.5)
 
-    def scores(self, terms: list[str]) -> dict[int, float]:
-        out: dict[int, float] = defaultdict(float)
+    def score_array(self, terms: list[str]) -> np.ndarray:
+        """BM25 score of every document (0 where none of the terms occurs)."""
+        out = np.zeros(self.n_docs)
         for term in set(terms):
-            idf = self.idf.get(term)
-            if idf is None:
+            t = self.term_ids.get(term)
+            if t is None:
                 continue
-            for doc, tf in self.postings[term]:
-                norm = tf + self.k1 * (1 - self.b + self.b * self.lengths[doc] / self.avg)
-                out[doc] += idf * tf * (self.k1 + 1) / norm
+            lo, hi = self.offsets[t], self.offsets[t + 1]
+            out[self.post_doc[lo:hi]] += self.idf_by_id[t] * self.post_weight[lo:hi]
         return out
+
+    def scores(self, terms: list[str]) -> dict[int, float]:
+        """document -> score, for the documents holding at least one of the terms."""
+        out = self.score_array(terms)
+        return {int(i): float(out[i]) for i in np.flatnonzero(out)}
 
     def weight(self, term: str) -> float:
         """idf of a term; a term the notes never use weighs the most."""
@@ -69,16 +109,9 @@ class Retriever:
     def __init__(self, index: Index, embedder: Embeddings) -> None:
         self.index = index
         self.embedder = embedder
-        self.doc_tokens = [list(t) for t in index.tokens]
+        self.doc_tokens = index.tokens
         self.bm25 = BM25(self.doc_tokens)
-        # what a section is about, for the relevance decision: its heading path and all its text
-        self.section_tokens: dict[str, set[str]] = defaultdict(set)
-        heading_terms: dict[tuple[str, ...], list[str]] = {}
-        for chunk, toks in zip(index.chunks, self.doc_tokens, strict=True):
-            path = chunk.heading_path
-            if path not in heading_terms:
-                heading_terms[path] = tokenize(" ".join(path))
-            self.section_tokens[chunk.section_id].update(toks, heading_terms[path])
+        self._section_terms: dict[str, frozenset[str]] = {}  # filled per query: only top sections need it
         # question chunk of an answered section -> its answer chunks, which may sit in sub-sections
         # (4.1 -> I. -> bold sub-points); found by walking each chunk's heading path upwards
         question_chunk: dict[tuple[str, tuple[str, ...]], int] = {}
@@ -115,13 +148,13 @@ class Retriever:
         if not chunks:
             return Retrieval(query, tuple(tokens), (), "not_found", None, 0.0)
         vec, dense = self._dense(query)
-        lexical = self.bm25.scores(tokens)
-        top_lex = max(lexical.values(), default=0.0) or 1.0
-        candidates = set(dense) | set(sorted(lexical, key=lexical.get, reverse=True)[:DENSE_K])
+        lexical = self.bm25.score_array(tokens)
+        top_lex = float(lexical.max()) or 1.0
+        candidates = set(dense) | set(_top_nonzero(lexical, DENSE_K).tolist())
         cos = {i: dense[i] if i in dense else self._cosine(vec, i) for i in candidates}
         fused = {
             i: cos[i]
-            + LEXICAL_WEIGHT * lexical.get(i, 0.0) / top_lex
+            + LEXICAL_WEIGHT * float(lexical[i]) / top_lex
             - (LINK_PENALTY if chunks[i].kind == "link" else 0.0)
             for i in candidates
         }
@@ -138,14 +171,26 @@ class Retriever:
         for i in ranked:
             hits.append(Hit(chunks[i], scores[i], dense=cos[i], lexical=self._coverage(tokens, self.doc_tokens[i])))
         top_section = sections.get(hits[0].chunk.section_id) if hits else None
-        coverage = self._coverage(tokens, self.section_tokens[hits[0].chunk.section_id]) if hits else 0.0
+        coverage = self._coverage(tokens, self.section_tokens(hits[0].chunk.section_id)) if hits else 0.0
         status = self._decide(hits, top_section, coverage)
         return Retrieval(query, tuple(tokens), tuple(hits), status, top_section, coverage)
 
-    def _coverage(self, tokens: list[str], doc: set[str] | list[str]) -> float:
+    def section_tokens(self, section_id: str) -> frozenset[str]:
+        """What a section is about, for the relevance decision: the terms of its chunks and their heading paths."""
+        terms = self._section_terms.get(section_id)
+        if terms is None:
+            found: set[str] = set()
+            for i in self.index.chunks_by_section.get(section_id, []):
+                found.update(self.doc_tokens[i], _heading_terms(self.index.chunks[i].heading_path))
+            if len(self._section_terms) >= SECTION_CACHE:
+                self._section_terms.clear()
+            terms = self._section_terms[section_id] = frozenset(found)
+        return terms
+
+    def _coverage(self, tokens: list[str], doc: frozenset[str] | set[str] | list[str]) -> float:
         if not tokens:
             return 0.0
-        doc = doc if isinstance(doc, set) else set(doc)
+        doc = doc if isinstance(doc, (set, frozenset)) else set(doc)
         total = sum(self.bm25.weight(t) for t in set(tokens))
         found = sum(self.bm25.weight(t) for t in set(tokens) if t in doc)
         return found / total if total else 0.0

@@ -18,10 +18,7 @@ SUBJECT = re.compile(r"理解([A-Za-z][\w\- ]*?)[，,]|([A-Za-z][A-Za-z\- ]{2,})
 def _question_of(index: Index, section: Section | None) -> Section | None:
     """The question a hit belongs to: the section itself or its nearest asking ancestor."""
     while section is not None and not section.is_question:
-        parent_path = section.heading_path[:-1]
-        section = next(
-            (s for s in index.sections if s.source == section.source and s.heading_path == parent_path), None
-        )
+        section = index.section_by_path.get((section.source, section.heading_path[:-1]))
     return section
 
 
@@ -46,13 +43,13 @@ def suggestions_for(index: Index, section: Section | None, asked: str) -> tuple[
     if question is None:
         return ()
     out: list[str] = parts_of(question.title)
-    questions = [s for s in index.sections if s.is_question and s.url is None]
-    here = next((i for i, s in enumerate(questions) if s.id == question.id), None)
+    questions = index.note_questions
+    here = index.note_question_position.get(question.id)
     if here is not None:
         for neighbour in questions[here + 1 : here + 2] + questions[max(here - 1, 0) : here]:
             if neighbour.topic == question.topic:
                 out.append(_strip_number(neighbour.title))
-    titles = {c.title for c in index.chunks if c.kind == "reference" and c.section_id == question.id and c.title}
+    titles = index.reference_titles.get(question.id, set())
     for title in sorted(titles):
         out.append(f"《{title}》讲了什么？" if is_chinese(asked) else f"What does “{title}” say?")
     asked_norm = re.sub(r"\W", "", asked)

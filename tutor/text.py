@@ -478,20 +478,35 @@ SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*|[。！？!?�
 LATIN_EDGE = re.compile(r"^[a-z0-9]|[a-z0-9]$")
 
 
-def _variant_pattern() -> re.Pattern[str]:
-    pairs = sorted(((v.lower(), c) for c, vs in ALIASES.items() for v in (c, *vs)), key=lambda p: -len(p[0]))
-    parts = []
-    for variant, _ in pairs:
-        escaped = re.escape(variant)
-        # Latin variants must stand as words ("bn" not inside "bnorm"); CJK variants match anywhere
-        if LATIN_EDGE.search(variant):
-            escaped = rf"(?<![a-z0-9]){escaped}(?![a-z0-9])"
-        parts.append(escaped)
-    return re.compile("|".join(parts))
+def _variant_pattern(variants) -> re.Pattern[str]:
+    """The longest variant at each position, as a trie-shaped regex.
+
+    A flat alternation of ~400 variants costs ~0.2 ms per call even on short text, which made tokenizing
+    100k chunks take minutes; the trie lets the regex engine reject a position after one character.
+    Latin variants must stand as words ("bn" not inside "bnorm"); CJK variants match anywhere.
+    """
+    trie: dict = {}
+    for variant in {v.lower() for v in variants}:
+        node = trie
+        for ch in variant:
+            node = node.setdefault(ch, {})
+        node[""] = variant  # a variant ends here
+
+    def emit(node: dict) -> str:
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if "" in node:  # ending here is tried last, so the longest variant wins
+            variant = node[""]
+            edge = rf"(?<![a-z0-9].{{{len(variant)}}})(?![a-z0-9])" if LATIN_EDGE.search(variant) else ""
+            branches.append(edge)
+        if len(branches) == 1:
+            return branches[0]
+        return "(?:" + "|".join(branches) + ")"
+
+    return re.compile(emit(trie), re.DOTALL)
 
 
 _VARIANTS = {v.lower(): c for c, vs in ALIASES.items() for v in (c, *vs)}
-_PATTERN = _variant_pattern()
+_PATTERN = _variant_pattern(_VARIANTS)
 
 
 @lru_cache(maxsize=1)
@@ -504,6 +519,19 @@ def _jieba():
     for word in (*ALIASES, *KNOWN_TERMS):
         tokenizer.add_word(word, freq=200000)
     return tokenizer
+
+
+@lru_cache(maxsize=1)
+def tokenizer_fingerprint() -> str:
+    """Changes whenever `tokenize` may split text differently (any edit of this module, another jieba);
+    an index reuses the terms it stored only while the fingerprint holds."""
+    import hashlib
+    from pathlib import Path
+
+    import jieba
+
+    source = Path(__file__).read_bytes()
+    return hashlib.sha1(source + jieba.__version__.encode()).hexdigest()[:16]
 
 
 def is_chinese(text: str) -> bool:

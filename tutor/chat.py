@@ -77,7 +77,7 @@ def clean_message(message: str | None, limit: int) -> tuple[str, tuple[str, ...]
     notices: tuple[str, ...] = ()
     if len(text) > limit:
         notices = (f"Your question has {len(text):,} characters; only the first {limit:,} were searched.",)
-        text = text[:limit]
+        text = text[:limit].rstrip()
     return text, notices
 
 

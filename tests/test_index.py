@@ -7,6 +7,7 @@ import json
 import pytest
 from conftest import make_corpus, settings_for
 
+from tutor import corpus as corpus_mod
 from tutor import index as index_mod
 from tutor.index import IndexCorrupt, IndexMissing, IndexStale, build_index, ensure_index, load_index
 
@@ -40,8 +41,12 @@ def test_editing_one_section_re_embeds_only_its_chunks(built):
     settings, first = built
     notes = settings.corpus_path / "dl-interview-notes.md"
     text = notes.read_text(encoding="utf-8")
-    notes.write_text(text.replace("你的输入已经归一化到零均值和单位方差了吗？", "你的输入已经归一化到零均值和单位方差了吗？请逐个特征检查。"),
-                     encoding="utf-8")
+    notes.write_text(
+        text.replace(
+            "你的输入已经归一化到零均值和单位方差了吗？", "你的输入已经归一化到零均值和单位方差了吗？请逐个特征检查。"
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(IndexStale):
         load_index(settings)
     second = build_index(settings)
@@ -118,3 +123,40 @@ def test_damaged_pointer_is_reported(built):
     (settings.index_path / "CURRENT").write_text("../../etc")
     with pytest.raises(IndexCorrupt):
         load_index(settings)
+
+
+ARTICLE = """---
+url: https://example.com/bn
+title: BN explained
+linked_from:
+- corpus/dl-interview-notes.md:21
+---
+# BN explained
+
+Batch Normalization normalises each mini-batch and learns a scale and a shift.
+"""
+
+
+def test_an_update_parses_only_the_changed_file_and_matches_a_full_parse(tmp_path, monkeypatch):
+    make_corpus(tmp_path, {"extra.md": "# 附加\n\n## 学习率怎么调？\n\n先大后小。\n", "references/bn.md": ARTICLE,
+                           "blob.md": b"\x00\x01binary"})  # fmt: skip
+    settings = settings_for(tmp_path, embeddings="hash:64")
+    build_index(settings)
+    (settings.corpus_path / "extra.md").write_text(
+        "# 附加\n\n## 学习率怎么调？\n\n先大后小，再用warmup。\n", encoding="utf-8"
+    )
+    parsed = []
+    real = corpus_mod.load_document
+    monkeypatch.setattr(
+        corpus_mod, "load_document", lambda path, corpus: parsed.append(path.name) or real(path, corpus)
+    )
+    report = build_index(settings)
+    # the article is parsed again (the section owning it depends on the notes), the binary file to warn again
+    assert sorted(parsed) == ["blob.md", "bn.md", "extra.md"] and report.embedded == 1
+    assert any("binary" in w for w in report.warnings)
+    monkeypatch.setattr(corpus_mod, "load_document", real)
+    fresh = corpus_mod.load_corpus(settings.corpus_path, warn=lambda _: None)
+    idx = load_index(settings)
+    assert idx.sections == [s for d in fresh for s in d.sections]
+    assert idx.chunks == [c for d in fresh for c in d.chunks]
+    assert any(c.url == "https://example.com/bn" and c.section_id.endswith(":19") for c in idx.chunks)

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -432,12 +433,16 @@ def file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def load_corpus(corpus_dir: Path, warn=log.warning) -> list[Document]:
-    """Every readable document of the corpus; unreadable files are skipped with a warning."""
+def load_corpus(corpus_dir: Path, warn=log.warning, parsed: Mapping[str, Document] | None = None) -> list[Document]:
+    """Every readable document of the corpus; unreadable files are skipped with a warning.
+
+    `parsed` holds documents already parsed from files that have not changed since (source -> Document);
+    they are used as they are instead of parsing the file again."""
     docs = []
     for path in corpus_files(corpus_dir):
         try:
-            docs.append(load_document(path, corpus_dir))
+            known = parsed.get(source_name(path, corpus_dir)) if parsed else None
+            docs.append(known or load_document(path, corpus_dir))
         except (CorpusError, OSError) as exc:
             warn(str(exc))
     _attach_references(docs, corpus_dir)

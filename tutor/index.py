@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import Settings
-from .corpus import CHUNKING_VERSION, corpus_files, file_hash, load_corpus, source_name
+from .corpus import CHUNKING_VERSION, Document, corpus_files, file_hash, load_corpus, source_name
 from .embeddings import embedder_name, get_embeddings
 from .text import tokenize, tokenizer_fingerprint
 from .types import Chunk, Section
@@ -215,10 +215,7 @@ def _load_version(settings: Settings, live: Path, check_stale: bool) -> Index:
             if _sha_file(live / name) != manifest["checksums"][name]:
                 raise IndexCorrupt(f"index file {live / name} was altered or truncated: run `tutor index` to rebuild")
         data = json.loads((live / "chunks.json").read_text(encoding="utf-8"))
-        sections = [
-            Section(**s | {"heading_path": tuple(s["heading_path"]), "links": tuple(s["links"])})
-            for s in data["sections"]
-        ]
+        sections = [_section_from_row(s) for s in data["sections"]]
         chunks = [_chunk_from_row(c) for c in data["chunks"]]
         # interned: JSON gives every occurrence its own string, ~5M of them at 100k chunks
         intern = sys.intern
@@ -242,6 +239,10 @@ def _load_version(settings: Settings, live: Path, check_stale: bool) -> Index:
     if check_stale and manifest.get("files") != corpus_state(settings):
         raise IndexStale("the notes changed since the index was built: run `tutor index`")
     return Index(live, manifest, sections, chunks, vectors, tokens)
+
+
+def _section_from_row(row: dict) -> Section:
+    return Section(**row | {"heading_path": tuple(row["heading_path"]), "links": tuple(row["links"])})
 
 
 def _chunk_from_row(row: dict) -> Chunk:
@@ -277,27 +278,56 @@ def _lock(index_dir: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _previous(settings: Settings, embedder: str) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
-    """From the live index, whatever its state: vec_key -> vector, so unchanged chunks are not re-embedded, and
-    chunk text -> BM25 terms while the tokenizer is unchanged, so they are not re-tokenized either."""
+@dataclass
+class _Previous:
+    """What the live index already holds, to reuse: vec_key -> vector (unchanged chunks are not re-embedded),
+    chunk text -> BM25 terms (not re-tokenized), and source -> parsed Document for files whose bytes have not
+    changed (not re-parsed: at 100k chunks parsing is most of a one-paragraph update)."""
+
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    terms: dict[str, list[str]] = field(default_factory=dict)
+    docs: dict[str, Document] = field(default_factory=dict)
+
+
+def _previous(settings: Settings, embedder: str, files: dict[str, str]) -> _Previous:
     try:
         import faiss
 
         live = _live_dir(settings.index_path)
         manifest = json.loads((live / "manifest.json").read_text(encoding="utf-8"))
-        rows = json.loads((live / "chunks.json").read_text(encoding="utf-8"))["chunks"]
-        terms = {}
+        data = json.loads((live / "chunks.json").read_text(encoding="utf-8"))
+        rows = data["chunks"]
+        found = _Previous()
+        if manifest.get("format") == FORMAT and manifest.get("chunking_version") == CHUNKING_VERSION:
+            found.docs = _unchanged_docs(manifest.get("files") or {}, files, data["sections"], rows)
         if manifest.get("tokenizer") == tokenizer_fingerprint():
-            terms = {row["text"]: row["tokens"] for row in rows}
+            found.terms = {row["text"]: row["tokens"] for row in rows}
         if manifest.get("embedder") != embedder:
-            return {}, terms
+            return found
         keys = [row["vec_key"] for row in rows]
         old = faiss.read_index(str(live / "index.faiss"))
-        if old.ntotal != len(keys):
-            return {}, terms
-        return dict(zip(keys, old.reconstruct_n(0, old.ntotal), strict=True)), terms
+        if old.ntotal == len(keys):
+            found.vectors = dict(zip(keys, old.reconstruct_n(0, old.ntotal), strict=True))
+        return found
     except (IndexError_, OSError, ValueError, KeyError, TypeError, RuntimeError):
-        return {}, {}
+        return _Previous()
+
+
+def _unchanged_docs(before: dict, now: dict[str, str], section_rows: list[dict], chunk_rows: list[dict]):
+    """Documents rebuilt from the index rows of files whose hash is the same as when it was built. Fetched
+    articles are left out (which section owns them depends on the other files), and so are files that gave
+    nothing (a skipped binary file must be parsed again to warn again)."""
+    same = {src for src, digest in now.items() if digest != "unreadable" and before.get(src) == digest}
+    docs: dict[str, Document] = {}
+    for row in section_rows:
+        if row["source"] in same:
+            doc = docs.setdefault(row["source"], Document(row["source"], [], [], now[row["source"]]))
+            doc.sections.append(_section_from_row(row))
+    for row in chunk_rows:
+        if row["source"] in same:
+            doc = docs.setdefault(row["source"], Document(row["source"], [], [], now[row["source"]]))
+            doc.chunks.append(_chunk_from_row(row))
+    return {src: doc for src, doc in docs.items() if not any(s.url for s in doc.sections)}
 
 
 def _hnsw_index(vectors: np.ndarray, dim: int):
@@ -338,14 +368,16 @@ def build_index(
             warn(message)
 
     files = corpus_state(settings)  # taken before parsing: an edit during the build makes the result stale
-    docs = load_corpus(settings.corpus_path, warn=warn_all)
     embedder = get_embeddings(settings.embeddings)
     name = embedder_name(settings.embeddings)
-    sections = [s for d in docs for s in d.sections]
-    chunks = [c for d in docs for c in d.chunks]
-    report.files, report.chunks = len(docs), len(chunks)
     with _lock(settings.index_path):
-        previous, terms = _previous(settings, name)
+        found = _previous(settings, name, files)
+        previous, terms = found.vectors, found.terms
+        docs = load_corpus(settings.corpus_path, warn=warn_all, parsed=found.docs)
+        del found
+        sections = [s for d in docs for s in d.sections]
+        chunks = [c for d in docs for c in d.chunks]
+        report.files, report.chunks = len(docs), len(chunks)
         keys = [_vec_key(name, c) for c in chunks]
         todo = [i for i, k in enumerate(keys) if k not in previous]
         fresh: dict[str, np.ndarray] = {}

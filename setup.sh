@@ -3,12 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Debian packages for the browser tests: Chromium and a CJK font (or Chinese renders as boxes)
+# Debian packages for the tests: Chromium and a CJK font for the browser tests (or Chinese renders as boxes),
+# openssl for the test certificate of the HTTPS fetch test
 if command -v apt-get >/dev/null 2>&1; then
-  if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+  if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK" \
+     || ! command -v openssl >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-cjk openssl >/dev/null
   fi
 fi
 

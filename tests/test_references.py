@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import socket
+import ssl
+import subprocess
 import threading
 import time
 import tracemalloc
@@ -13,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from tutor import references
@@ -25,6 +29,7 @@ from tutor.references import (
     fetch_url,
     find_links,
     load_reference_states,
+    make_client,
     read_reference,
     sync_references,
 )
@@ -389,6 +394,110 @@ def test_every_redirect_hop_is_checked(monkeypatch: pytest.MonkeyPatch, strict: 
         fetch_url("https://public.example/a", strict, client=httpx.Client(transport=httpx.MockTransport(transport)))
     assert err.value.refused and "127.0.0.1 is a private or loopback address" in err.value.reason
     assert seen == ["https://public.example/a"]
+
+
+def fake_dns(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[str]]) -> list[str]:
+    """socket.getaddrinfo answering each name from its list in turn (the last answer repeats); IP literals answer
+    themselves, any other name fails. Returns the names asked, in order."""
+    real, asked = socket.getaddrinfo, []
+
+    def getaddrinfo(host, port, *a, **k):
+        asked.append(host)
+        if host in answers:
+            address = answers[host].pop(0) if len(answers[host]) > 1 else answers[host][0]
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            return [(family, socket.SOCK_STREAM, 6, "", (address, port))]
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known") from None
+        return real(host, port, *a, **k)  # a numeric address: no DNS
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return asked
+
+
+REFUSED = "refused: {} is a private or loopback address (set TUTOR_ALLOW_PRIVATE_LINKS=1 to allow)"
+
+
+def test_dns_rebinding_is_refused_at_connect_time(
+    tmp_path: Path, httpserver, strict: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serve_page(httpserver, "/bn", "batchnorm.html")
+    url = f"http://rebind.example:{httpserver.port}/bn"
+    asked = fake_dns(monkeypatch, {"rebind.example": ["93.184.215.14", "127.0.0.1"]})  # public first, then loopback
+    corpus = write_notes(tmp_path, f"{url}\n")
+    result = only_result(corpus, strict)
+    assert (result.status, result.reason) == ("refused", REFUSED.format("rebind.example"))
+    assert load_reference_states(corpus)[0]["reason"] == REFUSED.format("rebind.example")
+    assert asked == ["rebind.example", "rebind.example"]  # the early check saw the public answer, the connect did not
+    with make_client(strict) as client, pytest.raises(FetchError) as err:  # the client alone refuses, no early check
+        client.get(url)
+    assert err.value.refused and err.value.reason == REFUSED.format("rebind.example")
+    assert len(httpserver.log) == 0
+
+
+def test_redirect_to_a_rebound_private_address_is_refused(
+    httpserver, strict: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    httpserver.expect_request("/admin").respond_with_data("secret", content_type="text/plain")
+    target = f"http://internal.example:{httpserver.port}/admin"
+    fake_dns(monkeypatch, {"public.example": ["93.184.215.14"], "internal.example": ["93.184.215.15", "127.0.0.1"]})
+    seen: list[str] = []
+
+    def public_site(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(302, headers={"Location": target})
+
+    client = httpx.Client(
+        transport=references._checked_transport(allow_private=False),  # what every other host goes through
+        mounts={"http://public.example": httpx.MockTransport(public_site)},
+    )
+    with client, pytest.raises(FetchError) as err:
+        fetch_url("http://public.example/a", strict, client=client, timeout=FAST)
+    assert err.value.refused and err.value.reason == REFUSED.format("internal.example")
+    assert seen == ["http://public.example/a"] and len(httpserver.log) == 0
+
+
+def test_allowed_hostname_reaches_its_resolved_address_with_its_host_header(
+    tmp_path: Path, httpserver, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serve_page(httpserver, "/bn", "batchnorm.html")
+    asked = fake_dns(monkeypatch, {"notes.example": ["127.0.0.1"]})
+    result = only_result(write_notes(tmp_path, f"http://notes.example:{httpserver.port}/bn\n"), settings)
+    assert result.status == "fetched" and result.title == "Batch Normalization原理与实战"
+    assert asked.count("notes.example") == 1  # resolved once; the connect went to that address, not to the name
+    (request, _), *_ = httpserver.log
+    assert request.headers["Host"] == f"notes.example:{httpserver.port}"
+
+
+def test_https_checks_the_certificate_of_the_hostname_not_the_ip(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"]
+        + ["-subj", "/CN=notes.example", "-addext", "subjectAltName=DNS:notes.example"]
+        + ["-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server = HTTPServer(host="127.0.0.1", ssl_context=context)
+    server.expect_request("/bn").respond_with_data((PAGES / "batchnorm.html").read_bytes(), content_type=HTML)
+    server.start()
+    try:
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trusted by the client that sync_references makes
+        fake_dns(monkeypatch, {"notes.example": ["127.0.0.1"], "other.example": ["127.0.0.1"]})
+        good = f"https://notes.example:{server.port}/bn"
+        corpus = write_notes(tmp_path, f"{good}\n{good.replace('notes.', 'other.')}\n")
+        right, wrong = sync_references(corpus, settings, timeout=FAST).results
+    finally:
+        server.clear()
+        server.stop()
+    assert right.status == "fetched"
+    assert wrong.status == "failed" and "CERTIFICATE_VERIFY_FAILED" in wrong.reason  # not issued to other.example
 
 
 def test_offline_is_recorded_not_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, strict: Settings) -> None:

@@ -16,7 +16,7 @@ import re
 import socket
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urljoin
 
+import httpcore
 import httpx
 import yaml
 
@@ -124,7 +125,7 @@ def sync_references(
     for link in find_links(corpus_dir):
         grouped.setdefault(link.url, []).append(f"{link.source}:{link.line}")
     summary = RefSummary()
-    http = client or httpx.Client(follow_redirects=False, headers={"User-Agent": USER_AGENT})
+    http = client or make_client(settings)
     fetch = partial(fetch_url, settings=settings, timeout=timeout, max_bytes=max_bytes, max_redirects=max_redirects)
     try:
         for url, linked_from in grouped.items():
@@ -206,26 +207,75 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def _check_url(url: httpx.URL, settings: Settings) -> None:
-    if url.scheme not in ("http", "https"):
-        raise FetchError("refused: only http and https links are fetched", refused=True)
-    host = url.raw_host.decode("ascii")
-    if not host:
-        raise FetchError("invalid URL: no host")
-    if settings.allow_private_links:
-        return
+def make_client(settings: Settings) -> httpx.Client:
+    """The client `fetch_url` should get: every connection it opens goes to an address `_resolve` has just checked."""
+    transport = _checked_transport(settings.allow_private_links)
+    return httpx.Client(transport=transport, follow_redirects=False, headers={"User-Agent": USER_AGENT})
+
+
+def _checked_transport(allow_private: bool) -> httpx.HTTPTransport:
+    transport = httpx.HTTPTransport()
+    # httpx has no public hook for httpcore's network backend: swap in a pool that uses ours, with httpx's TLS context
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(), keepalive_expiry=5.0, network_backend=_CheckedBackend(allow_private)
+    )
+    return transport
+
+
+class _CheckedBackend(httpcore.NetworkBackend):
+    """Resolves the host once, checks every address, then connects to a checked IP itself, so a DNS answer that
+    changes between the check and the connect (DNS rebinding) cannot reach a private address. The TLS server name,
+    certificate check and Host header still use the hostname: httpcore takes them from the URL, not from here."""
+
+    def __init__(self, allow_private: bool) -> None:
+        self._allow_private = allow_private
+        self._tcp = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        error: Exception = httpcore.ConnectError(f"no address for {host}")
+        for address in _resolve(host, port, self._allow_private):
+            try:  # an IP literal: connecting to it never asks DNS again
+                return self._tcp.connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as e:
+                error = e
+        raise error
+
+
+def _resolve(host: str, port: int, allow_private: bool) -> list[str]:
+    """The host's addresses in resolver order; FetchError if DNS fails or, unless allowed, any address is not public."""
     try:
-        infos = socket.getaddrinfo(host, url.port or (443 if url.scheme == "https" else 80), type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as e:
         raise FetchError(f"offline or DNS failure: {host}: {e}") from None
-    for info in infos:
-        ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if allow_private:
+        return addresses
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:  # ::ffff:127.0.0.1 is loopback too
             ip = ip.ipv4_mapped
         flags = (ip.is_loopback, ip.is_private, ip.is_link_local, ip.is_reserved, ip.is_multicast, ip.is_unspecified)
         if any(flags) or not ip.is_global:
             hint = "(set TUTOR_ALLOW_PRIVATE_LINKS=1 to allow)"
             raise FetchError(f"refused: {host} is a private or loopback address {hint}", refused=True)
+    return addresses
+
+
+def _check_url(url: httpx.URL, settings: Settings) -> None:
+    if url.scheme not in ("http", "https"):
+        raise FetchError("refused: only http and https links are fetched", refused=True)
+    host = url.raw_host.decode("ascii")
+    if not host:
+        raise FetchError("invalid URL: no host")
+    if not settings.allow_private_links:  # early refusal for any client; `_CheckedBackend` re-checks at connect time
+        _resolve(host, url.port or (443 if url.scheme == "https" else 80), allow_private=False)
 
 
 def fetch_url(
@@ -237,7 +287,10 @@ def fetch_url(
     max_redirects: int = 5,
     client: httpx.Client,
 ) -> tuple[str, str, str | None, bytes]:
-    """GET one page with every hop checked; returns (final url, content type, charset, body) or raises FetchError."""
+    """GET one page with every hop checked; returns (final url, content type, charset, body) or raises FetchError.
+
+    Pass a client from `make_client`: only its connections are checked at connect time (against DNS rebinding).
+    """
     connect, read = timeout
     limits = httpx.Timeout(read, connect=connect)
     deadline = time.monotonic() + connect + 2 * read

@@ -55,6 +55,16 @@ def test_bold_run_in_headings_and_numbered_leads_become_sub_sections():
     assert sigmoid.heading_path[-1] == "（2）激活函数角度"
 
 
+def test_a_lead_in_after_numbered_leads_is_not_swallowed_by_the_last_one():
+    _, chunks = parse_notes()
+    where = {c.line_start: (c.heading_path[-1], c.line_end) for c in chunks if 23 <= c.line_start <= 54}
+    assert where[35] == ("（2）激活函数角度", 35)  # (2) ends with its own paragraphs
+    assert where[37] == ("解决办法：", 44) and where[46] == ("参考", 50) and where[52] == ("参考", 54)
+    # without run-in headings before it, a lead-in stays in the body it introduces
+    sections, plain = parse_markdown("# Q\n\n## 怎么办？\n\n解决办法：\n\n- 加数据\n- 正则化\n", "n.md")
+    assert [s.title for s in sections] == ["Q", "怎么办？"] and plain[-1].heading_path == ("Q", "怎么办？")
+
+
 def test_a_chunk_never_spans_two_headings_and_lines_are_trimmed_to_text():
     text = NOTES.read_text(encoding="utf-8")
     lines = text.split("\n")

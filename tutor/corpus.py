@@ -19,7 +19,7 @@ from .types import Chunk, Section
 
 log = logging.getLogger(__name__)
 
-CHUNKING_VERSION = "5"
+CHUNKING_VERSION = "6"
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 DOC_SUFFIXES = TEXT_SUFFIXES | {".html", ".htm", ".pdf"}
 MAX_CHUNK_CHARS = 320  # e5-small's 512-token window holds this much Chinese with the heading path
@@ -31,6 +31,19 @@ FENCE_RE = re.compile(r"^ {0,3}(```|~~~)")
 BOLD_LINE_RE = re.compile(r"^\s*\*\*(.+?)\*\*\s*[:：]?\s*$")
 # a short numbered lead line such as "（2）激活函数角度" works as a run-in heading too
 NUMBERED_LEAD_RE = re.compile(r"^\s*((?:[（(]\s*\d+\s*[)）]|[①②③④⑤⑥⑦⑧⑨])\s*[^。！？!?；;，,]{1,24})\s*[:：]?\s*$")
+# a short lead-in line ("解决办法：", "参考") that, after run-in headings, starts a part of its own
+LEAD_IN_RE = re.compile(
+    r"^\s*([^。！？!?；;，,:：]{1,12}(?=\s*[:：]\s*$)|参考(?:资料|文献|链接)?|references?|see also|further reading)"
+    r"\s*[:：]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def is_lead_in(title: str) -> bool:
+    """True for a title that announces what follows ("解决办法", "参考") rather than saying something."""
+    return bool(LEAD_IN_RE.match(title))
+
+
 LIST_RE = re.compile(r"^\s*(?:[-*+•]|\d+[.)、])\s+")
 URL_RE = re.compile(r"https?://[^\s<>()\[\]（）\"'“”，。；]+")
 QUESTION_CUES = re.compile(
@@ -161,12 +174,16 @@ def _split_pseudo(node: _Node) -> None:
     bold_starts = {
         b[0][0]: BOLD_LINE_RE.match(b[0][1]) or NUMBERED_LEAD_RE.match(b[0][1]) for b in blocks if len(b) == 1
     }
+    # after run-in headings, a lead-in line closes the last one ("解决办法：" is not part of "（2）激活函数角度")
+    lead_ins = {b[0][0]: LEAD_IN_RE.match(b[0][1]) for b in blocks if len(b) == 1}
     pseudo: list[_Node] = []
     own: list[tuple[int, str]] = []
     for no, raw in node.body:  # blank lines stay with their unit: gaps matter to _detach_trailing_questions
         bold = bold_starts.get(no)
         if bold:
             pseudo.append(_pseudo(node, (no, bold.group(1)), question=False))
+        elif pseudo and lead_ins.get(no):
+            pseudo.append(_pseudo(node, (no, raw.strip()), question=False))  # keeps its colon: see is_lead_in
         elif pseudo:
             pseudo[-1].body.append((no, raw))
         else:

@@ -22,7 +22,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from .config import Settings
-from .corpus import NUMBERED_LEAD_RE, URL_RE, strip_markup
+from .corpus import NUMBERED_LEAD_RE, URL_RE, is_lead_in, strip_markup
 from .embeddings import get_embeddings
 from .index import Index, build_index, ensure_index
 from .progress import ProgressStore, choose_next
@@ -239,12 +239,13 @@ def _key_points(index: Index, section: Section, lines: list[str] | None) -> tupl
 
 
 def _is_run_in(owner: Section, chunk: Chunk) -> bool:
-    """A bold run-in sub-heading (not a "（1）…角度" lead line) whose chunk starts with its title."""
+    """A bold run-in sub-heading (not a "（1）…角度" or "解决办法：" lead line) whose chunk starts with its title."""
     return (
         not owner.is_question
         and chunk.line_start == owner.line_start
         and chunk.text.startswith(owner.title)
         and not NUMBERED_LEAD_RE.match(owner.title)
+        and not is_lead_in(owner.title)  # "解决办法：" announces a list of points
     )
 
 

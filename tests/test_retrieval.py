@@ -54,3 +54,18 @@ def test_top_hit_is_tight_not_a_whole_file(result):
 def test_mixed_terms_and_aliases(notes_tutor, query, line):
     hit = notes_tutor.retriever.search(query).hits[0].chunk
     assert hit.line_start <= line <= hit.line_end, (query, hit)
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "line"),
+    [
+        ("换成relu这类激活函数能缓解梯度消失吗？", "answered", 41),  # 1.5's remedies, not 1.1's bare heading
+        ("batch normalization对梯度消失有帮助吗？", "answered", 42),  # 1.5's "使用batchnorm", not 1.4's link
+        ("relu有什么优点？", "question_only", 3),  # only 1.1 asks it: the heading stays first
+        ("pooling有什么作用？", "question_only", 62),
+    ],
+)
+def test_an_answering_passage_beats_a_bare_question_only_when_it_covers_more(notes_tutor, query, status, line):
+    found = notes_tutor.retriever.search(query)
+    hit = found.hits[0].chunk
+    assert found.status == status and hit.line_start <= line <= hit.line_end, (query, found.status, hit)

@@ -18,6 +18,7 @@ from .types import Chunk, Hit, Section, Status
 DENSE_K = 64
 LEXICAL_WEIGHT = 0.12  # BM25, scaled to [0, 1] per query, added to the cosine
 LINK_PENALTY = 0.04  # a reference title is about the topic but holds no answer
+ANSWER_TIE = 0.05  # how far an answering passage may trail a question the notes only pose and still go first
 QUESTION_LIFT = 0.5  # share of a question heading's score that its answer paragraphs inherit
 
 # relevance thresholds, calibrated on tests/data/eval.jsonl (see bench/retrieval.py)
@@ -170,10 +171,34 @@ class Retriever:
         hits = []
         for i in ranked:
             hits.append(Hit(chunks[i], scores[i], dense=cos[i], lexical=self._coverage(tokens, self.doc_tokens[i])))
+        hits = self._prefer_an_answer(tokens, hits)
         top_section = sections.get(hits[0].chunk.section_id) if hits else None
         coverage = self._coverage(tokens, self.section_tokens(hits[0].chunk.section_id)) if hits else 0.0
         status = self._decide(hits, top_section, coverage)
         return Retrieval(query, tuple(tokens), tuple(hits), status, top_section, coverage)
+
+    def _prefer_an_answer(self, tokens: list[str], hits: list[Hit]) -> list[Hit]:
+        """A question the notes only pose, barely ahead of a passage that answers more of the query, gives way to it:
+        "relu能缓解梯度消失吗" matches 1.1's bare heading (relu) and 1.5's remedies (梯度消失, 激活函数) alike."""
+        if not hits or not self._unanswered(hits[0].chunk):
+            return hits
+        covered = self._coverage(tokens, self.section_tokens(hits[0].chunk.section_id))
+        for n, hit in enumerate(hits[1:], start=1):
+            if hit.score < hits[0].score - ANSWER_TIE:
+                break
+            answers = hit.chunk.kind in ("body", "reference") and not self._unanswered(hit.chunk)
+            if answers and self._coverage(tokens, self.section_tokens(hit.chunk.section_id)) > covered:
+                return [hit, *hits[:n], *hits[n + 1 :]]
+        return hits
+
+    def _unanswered(self, chunk: Chunk) -> bool:
+        section = self.index.section_by_id.get(chunk.section_id)
+        return (
+            section is not None
+            and section.kind in ("question_only", "link_only")
+            and chunk.kind != "reference"
+            and not self.references_for(section.id)
+        )
 
     def section_tokens(self, section_id: str) -> frozenset[str]:
         """What a section is about, for the relevance decision: the terms of its chunks and their heading paths."""

@@ -23,8 +23,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads s
 
 from tutor.config import get_settings  # noqa: E402
 from tutor.embeddings import get_embeddings  # noqa: E402
+from tutor.grading import Grader, grade  # noqa: E402
 from tutor.index import ensure_index  # noqa: E402
-from tutor.interviewer import Grader, build_bank, grade, normalize_question  # noqa: E402
+from tutor.rubric import build_bank, normalize_question  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "graded.jsonl"
 PAIRS = [

@@ -20,11 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import httpx  # noqa: E402
+
 from tutor.chat import Tutor  # noqa: E402
 from tutor.cli import render_text  # noqa: E402
 from tutor.config import Settings  # noqa: E402
-import httpx  # noqa: E402
-
 from tutor.references import extract_document, fetch_url, sync_references  # noqa: E402
 
 PAGES = ROOT / "tests" / "data" / "pages"

@@ -84,7 +84,9 @@ def main() -> None:
     if result.failures:
         print("\nmisses:")
         for f in result.failures:
-            print(f"  {f['id']}: {f['question']} -> {f['status']} {f['top']} (expected {f['expected_status']} {f['expected']})")
+            print(
+                f"  {f['id']}: {f['question']} -> {f['status']} {f['top']} (expected {f['expected_status']} {f['expected']})"
+            )
 
 
 if __name__ == "__main__":

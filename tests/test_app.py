@@ -2,57 +2,27 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
 import time
-from pathlib import Path
 
 import pytest
 from gradio_client import Client
 
+from tests.helpers import isolated_dirs, serve, shared_settings
 from tutor.chat import Tutor
-from tutor.config import Settings
-from tutor.index import build_index
-from tutor.ui import build_app, launch_options
 
-REPO = Path(__file__).resolve().parent.parent
 QUESTION = "dropout为什么能防止过拟合？"
 FOLLOW_UP = "从bagging的角度呢？"
 
 
-def shared_settings(factory: pytest.TempPathFactory) -> Settings:
-    """A copy of the real notes and one index for the whole test session (the UI test modules share it)."""
-    base = factory.getbasetemp() / "ui-shared"
-    if not (base / "corpus").exists():
-        shutil.copytree(REPO / "corpus", base / "corpus", ignore=shutil.ignore_patterns("references"))
-    settings = Settings(corpus_dir=base / "corpus", index_dir=base / "index", data_dir=base / "data", fetch_links=False)
-    if not (base / "index" / "CURRENT").exists():
-        build_index(settings)
-    return settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def tutor(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        base = tmp_path_factory.mktemp("app")
-        mp.setenv("TUTOR_INDEX_DIR", str(base / "index"))
-        mp.setenv("TUTOR_DATA_DIR", str(base / "data"))
-        mp.setenv("TUTOR_FETCH_LINKS", "0")
+    with isolated_dirs(tmp_path_factory, "app"):
         yield Tutor.load(shared_settings(tmp_path_factory))
 
 
 @pytest.fixture(scope="module")
 def url(tutor):
-    demo = build_app(tutor.settings, tutor)
-    demo.queue().launch(
-        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **launch_options()
-    )
+    demo = serve(tutor.settings, tutor)
     try:
         yield demo.local_url
     finally:

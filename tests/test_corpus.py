@@ -23,8 +23,20 @@ def test_every_question_in_the_notes_is_a_unit_of_its_own():
     sections, _ = parse_notes()
     questions = [(s.line_start, s.line_end) for s in sections if s.is_question]
     # 1.1-1.5, three CNN lines, two RNN lines, 4.1, and the last line of the file
-    assert questions == [(3, 3), (7, 7), (11, 17), (19, 21), (23, 54), (60, 60), (62, 62), (64, 64), (70, 70),
-                         (72, 72), (78, 120), (130, 130)]
+    assert questions == [
+        (3, 3),
+        (7, 7),
+        (11, 17),
+        (19, 21),
+        (23, 54),
+        (60, 60),
+        (62, 62),
+        (64, 64),
+        (70, 70),
+        (72, 72),
+        (78, 120),
+        (130, 130),
+    ]
 
 
 def test_section_kinds_follow_what_the_notes_hold():
@@ -32,7 +44,10 @@ def test_section_kinds_follow_what_the_notes_hold():
     assert s[3].kind == "question_only" and s[7].kind == "question_only"
     assert s[11].kind == "answered" and s[23].kind == "answered" and s[78].kind == "answered"
     assert s[19].kind == "link_only" and s[19].links == ("https://zhuanlan.zhihu.com/p/34879333",)
-    assert s[60].kind == "question_only" and s[60].heading_path == ("二、CNN", "说一下你理解的卷积核， 1x1的卷积核有什么作用？")
+    assert s[60].kind == "question_only" and s[60].heading_path == (
+        "二、CNN",
+        "说一下你理解的卷积核， 1x1的卷积核有什么作用？",
+    )
     assert s[130].title == "batch size对收敛速度的影响。" and s[130].topic == "四、工程方面"
     assert s[1].kind == "topic" and not s[1].is_question
 

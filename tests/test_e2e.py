@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from pathlib import Path
 
 import pytest
@@ -13,25 +12,14 @@ import pytest
 pytest.importorskip("playwright")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-from tutor.chat import Tutor  # noqa: E402
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, isolated_dirs, serve, shared_settings  # noqa: E402
 from tutor.config import Settings  # noqa: E402
 from tutor.index import build_index  # noqa: E402
-from tutor.ui import build_app, launch_options  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "test-output" / "e2e"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 QUESTION = "dropout为什么能防止过拟合？"
 FOLLOW_UP = "从bagging的角度呢？"
 XSS_NOTES = """# 一、安全
@@ -45,41 +33,15 @@ if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM}", allow_module_level=True)
 
 
-def shared_settings(factory: pytest.TempPathFactory) -> Settings:
-    """A copy of the real notes and one index for the whole test session (the UI test modules share it)."""
-    base = factory.getbasetemp() / "ui-shared"
-    if not (base / "corpus").exists():
-        shutil.copytree(REPO / "corpus", base / "corpus", ignore=shutil.ignore_patterns("references"))
-    settings = Settings(corpus_dir=base / "corpus", index_dir=base / "index", data_dir=base / "data", fetch_links=False)
-    if not (base / "index" / "CURRENT").exists():
-        build_index(settings)
-    return settings
-
-
-def launch(settings: Settings):
-    demo = build_app(settings, Tutor.load(settings))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo.queue().launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options()
-    )
-    return demo
-
-
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        base = tmp_path_factory.mktemp("e2e")
-        mp.setenv("TUTOR_INDEX_DIR", str(base / "index"))
-        mp.setenv("TUTOR_DATA_DIR", str(base / "data"))
-        mp.setenv("TUTOR_FETCH_LINKS", "0")
+    with isolated_dirs(tmp_path_factory, "e2e") as base:
         yield base
 
 
 @pytest.fixture(scope="module")
 def app_url(env, tmp_path_factory):
-    demo = launch(shared_settings(tmp_path_factory))
+    demo = serve(shared_settings(tmp_path_factory))
     yield demo.local_url
     demo.close()
 
@@ -213,7 +175,7 @@ def test_html_in_the_notes_is_shown_as_text_and_never_runs(page, env):
         corpus_dir=corpus, index_dir=env / "xss" / "index", data_dir=env / "xss" / "data", fetch_links=False
     )
     build_index(settings)
-    demo = launch(settings)
+    demo = serve(settings)
     try:
         open_app(page, demo.local_url)
         ask(page, "笔记里的HTML会被执行吗？", 1)

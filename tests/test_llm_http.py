@@ -5,13 +5,13 @@ from __future__ import annotations
 import io
 import json
 import logging
-import socket
 import time
 
 import pytest
 from pydantic import SecretStr
 
 from tests.fake_openai import API_KEY, RECORDED_ANSWERS, FakeOpenAI, Reply
+from tests.helpers import free_port
 from tutor import prompts
 from tutor.chat import ChatSession, Tutor
 from tutor.cli import main
@@ -22,19 +22,7 @@ from tutor.verify import UNVERIFIED
 
 DROPOUT = "dropout为什么能防止过拟合？"
 MODEL = "openai:fake-model"
-LLM_ENV = ("TUTOR_LLM", "TUTOR_LLM_BASE_URL", "TUTOR_LLM_API_KEY", "OPENAI_API_KEY", "TUTOR_LLM_TIMEOUT")
-
-
-@pytest.fixture(autouse=True)
-def _no_llm_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in LLM_ENV:
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def tutor(notes_tutor) -> Tutor:
-    """The real notes indexed with the real embedder (tests/conftest.py), offline by default."""
-    return notes_tutor
+pytestmark = pytest.mark.usefixtures("no_llm_env")
 
 
 @pytest.fixture(scope="module")
@@ -137,9 +125,7 @@ def test_a_hanging_server_times_out_quickly(tutor: Tutor, server: FakeOpenAI) ->
 
 
 def test_connection_refused_falls_back(tutor: Tutor, server: FakeOpenAI) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again when the block ends: nothing listens there
+    port = free_port()  # nothing listens there
     answer = tutor.ask(DROPOUT, chat_model=model_for(server, base_url=f"http://127.0.0.1:{port}/v1"))
     assert answer.notices == (FAILED.format(reason="cannot reach the server"),) and answer.citations
 
@@ -193,9 +179,7 @@ def test_cli_chat_json_stays_one_object_per_line(
 
 
 def test_ollama_backend_unreachable_falls_back(tutor: Tutor, monkeypatch: pytest.MonkeyPatch) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     monkeypatch.setenv("OLLAMA_HOST", f"http://127.0.0.1:{port}")
     answer = tutor.ask(DROPOUT, chat_model=get_chat_model("ollama:qwen2.5:7b", Settings()))
     assert answer.generator == "extractive" and answer.notices == (FAILED.format(reason="cannot reach the server"),)

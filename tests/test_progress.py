@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
@@ -17,8 +16,9 @@ from pathlib import Path
 import pytest
 from fsrs import Rating
 
+from tests.helpers import parse
 from tutor.config import Settings
-from tutor.interview_cli import add_arguments, cmd_progress
+from tutor.interview_cli import cmd_progress
 from tutor.progress import ProgressError, ProgressStore, choose_next, rating_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,12 +163,6 @@ def test_a_damaged_database_is_left_alone(tmp_path: Path) -> None:
     with pytest.raises(ProgressError, match="not a readable progress database"):
         ProgressStore(path)
     assert path.read_bytes() == b"this is not sqlite" * 100
-
-
-def parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="tutor")
-    add_arguments(parser.add_subparsers(dest="command"))
-    return parser.parse_args(argv)
 
 
 def test_progress_command(tmp_path: Path) -> None:

@@ -42,7 +42,9 @@ def test_before_fetching_bn_is_question_only_and_after_it_is_answered_from_the_a
     assert article and all(c.title and c.source.startswith("corpus/references/") for c in article)
     assert "来自笔记链接的文章" in after.answer  # says which part comes from a linked article
     stored = (root / article[0].source).read_text(encoding="utf-8").split("\n")
-    assert article[0].quote.replace(" ", "")[:15] in "".join(stored[article[0].line_start - 1 : article[0].line_end]).replace(" ", "")
+    assert article[0].quote.replace(" ", "")[:15] in "".join(
+        stored[article[0].line_start - 1 : article[0].line_end]
+    ).replace(" ", "")
 
 
 def test_tutor_index_fetches_once_and_then_works_offline(served, httpserver, monkeypatch):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
-
 import pytest
 
+from tests.helpers import Tags
 from tutor import render
 from tutor.types import Answer, Citation, Section
 from tutor.ui import answer_from_dict, parse_auth
@@ -14,31 +13,6 @@ NOTE = "corpus/notes.md"
 LINES = [f"line {i} text" for i in range(1, 21)]
 XSS_IMG = "<img src=x onerror=alert(1)>"
 XSS_SCRIPT = "<script>alert(2)</script>"
-
-
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("TUTOR_INDEX_DIR", str(tmp_path / "index"))
-    monkeypatch.setenv("TUTOR_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("TUTOR_FETCH_LINKS", "0")
-
-
-class Tags(HTMLParser):
-    """Every start tag and attribute the browser would build from a piece of HTML."""
-
-    def __init__(self, markup: str) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict]] = []
-        self.feed(markup)
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-
-    def names(self) -> set[str]:
-        return {t for t, _ in self.tags}
-
-    def handlers(self) -> list[str]:
-        return [k for _, attrs in self.tags for k in attrs if k.startswith("on")]
 
 
 def lines_of(files: dict[str, list[str]]):

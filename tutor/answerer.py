@@ -89,9 +89,10 @@ def _answer_chunks(hits: tuple[Hit, ...]) -> list[Hit]:
         if len(chosen) >= MAX_ANSWER_CHUNKS or c.kind not in ("body", "reference"):
             continue
         same_section = c.section_id == top.chunk.section_id
-        if hit.score >= top.score - ANSWER_MARGIN and (same_section or c.heading_path[:2] == top.chunk.heading_path[:2]):
-            chosen.append(hit)
-        elif same_section and hit.lexical > 0 and hit.score >= top.score - SECTION_MARGIN:
+        same_heading = c.heading_path[:2] == top.chunk.heading_path[:2]
+        near_top = hit.score >= top.score - ANSWER_MARGIN and (same_section or same_heading)
+        in_section = same_section and hit.lexical > 0 and hit.score >= top.score - SECTION_MARGIN
+        if near_top or in_section:
             chosen.append(hit)
     return sorted(chosen, key=lambda h: (h.chunk.source, h.chunk.line_start))
 

@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("file", nargs="?", help="question set (JSONL); default tests/data/eval.jsonl")
     p.add_argument("--json", action="store_true")
+    add_arguments: Callable[..., None] | None
     try:
         from .interview_cli import add_arguments
     except ImportError:  # the interviewer is optional while it is being built

@@ -23,6 +23,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -82,7 +83,7 @@ class Index:
     manifest: dict
     sections: list[Section]
     chunks: list[Chunk]
-    faiss_index: object
+    faiss_index: Any  # a faiss index; faiss ships no type hints
     tokens: list[list[str]]  # BM25 terms per chunk, computed at build time so start-up stays fast
 
     def __post_init__(self) -> None:

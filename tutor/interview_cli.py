@@ -12,20 +12,11 @@ import json
 from typing import TextIO
 
 from .config import Settings
+from .grading import Feedback, Grader, clean_text, grade, plan_follow_ups
 from .index import IndexError_, ensure_index, load_index
-from .interviewer import (
-    Feedback,
-    Grader,
-    InterviewError,
-    InterviewSession,
-    Prompt,
-    build_bank,
-    clean_text,
-    grade,
-    match_question,
-    plan_follow_ups,
-)
+from .interviewer import InterviewError, InterviewSession, Prompt, match_question
 from .progress import ProgressError, ProgressStore
+from .rubric import build_bank
 
 LABELS = {
     "zh": {"score": "得分", "covered": "已答到", "missed": "遗漏", "parts": "各部分", "reference": "笔记中的参考答案",

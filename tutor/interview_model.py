@@ -5,8 +5,9 @@ Both fall back to the offline grader / template when no model is configured or i
 
 from __future__ import annotations
 
-from .interviewer import COVERED_AT, Feedback, FollowUp, Question, lang
+from .grading import COVERED_AT, Feedback, FollowUp, lang
 from .llm import grade_with_model, model_label, phrase_follow_up
+from .rubric import Question
 
 FALLBACK = {
     "zh": "语言模型评分失败，已用离线评分（对照笔记要点）。",
@@ -26,7 +27,9 @@ def model_grade(model, q: Question, answer: str, fb: Feedback, credits: dict[int
     credits = {i: 1.0 if hit else 0.0 for i, hit in zip(chosen, verdict["covered"], strict=True)}
     fb.score = int(verdict["score"])
     fb.covered = [q.points[i].text for i in chosen if credits[i] >= COVERED_AT]
-    fb.missed = [{"point": q.points[i].text, "citation": q.points[i].citation.to_dict()} for i in chosen if not credits[i]]
+    fb.missed = [
+        {"point": q.points[i].text, "citation": q.points[i].citation.to_dict()} for i in chosen if not credits[i]
+    ]
     fb.grader = model_label(model)
     return credits
 

@@ -66,11 +66,11 @@ class BM25:
         self.avg = (float(lengths.sum()) / len(docs)) if docs else 1.0
         term_ids: dict[str, int] = {}
         post_term, post_doc, post_tf = array("i"), array("i"), array("i")
-        for i, doc in enumerate(docs):
-            for term, tf in Counter(doc).items():
+        for i, words in enumerate(docs):
+            for term, count in Counter(words).items():
                 post_term.append(term_ids.setdefault(term, len(term_ids)))
                 post_doc.append(i)
-                post_tf.append(tf)
+                post_tf.append(count)
         terms = np.frombuffer(post_term, dtype=np.int32) if post_term else np.zeros(0, np.int32)
         order = np.argsort(terms, kind="stable")  # postings grouped by term, in document order
         doc = (np.frombuffer(post_doc, dtype=np.int32) if post_doc else np.zeros(0, np.int32))[order]
@@ -132,9 +132,9 @@ class Retriever:
             if c.kind == "question" or not question_chunk:
                 continue
             for depth in range(1, len(c.heading_path) + 1):
-                i = question_chunk.get((c.source, c.heading_path[:depth]))
-                if i is not None:
-                    self.lifting[i].append(j)
+                owner = question_chunk.get((c.source, c.heading_path[:depth]))
+                if owner is not None:
+                    self.lifting[owner].append(j)
 
     def _dense(self, query: str) -> tuple[np.ndarray, dict[int, float]]:
         vec = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
@@ -167,7 +167,7 @@ class Retriever:
                 own = fused[j] if j in fused else self._cosine(vec, j)
                 scores[j] = max(scores.get(j, own), QUESTION_LIFT * fused[i] + (1 - QUESTION_LIFT) * own)
                 cos.setdefault(j, own)
-        ranked = sorted(scores, key=scores.get, reverse=True)[:k]
+        ranked = sorted(scores, key=lambda i: scores[i], reverse=True)[:k]
         hits = []
         for i in ranked:
             hits.append(Hit(chunks[i], scores[i], dense=cos[i], lexical=self._coverage(tokens, self.doc_tokens[i])))

@@ -22,8 +22,9 @@ from . import render_interview as ri
 from .config import Settings
 
 if TYPE_CHECKING:  # interviewer pulls in the index and the embedder; imported when an interview starts
+    from .grading import Grader
     from .index import Index
-    from .interviewer import Grader, InterviewSession
+    from .interviewer import InterviewSession
     from .ui import TutorLoader
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,8 @@ class SharedGrader:
         self.warm = threading.Event()
 
     def get(self, index: Index, embedder, settings: Settings) -> Grader:
-        from .interviewer import Grader, build_bank
+        from .grading import Grader
+        from .rubric import build_bank
 
         with self._lock:
             if self._grader is None or self._index is not index:
@@ -320,7 +322,7 @@ def topic_choices(loader: TutorLoader) -> list[tuple[str, str]]:
     choices = [("All topics · 全部", ALL_TOPICS)]
     if loader.tutor is None:
         return choices
-    from .interviewer import build_bank
+    from .rubric import build_bank
 
     counts: dict[str, int] = {}
     for q in build_bank(loader.tutor.index, loader.settings):

@@ -1,0 +1,256 @@
+"""The notes' questions and their rubric: key points (the notes' own sentences, cited) and the parts a question asks.
+
+index sections that ask -> `Question` with `KeyPoint`s and `Part`s -> grading.py scores answers against them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from .config import Settings
+from .corpus import NUMBERED_LEAD_RE, URL_RE, is_lead_in, strip_markup
+from .index import Index
+from .text import is_chinese, sentences, tokenize
+from .types import Chunk, Citation, Section
+
+MY_ANSWERS = "my-answers.md"  # the user's own answers, saved next to the notes (never inside them)
+MAX_REFERENCE_POINTS = 6  # a fetched article is long; its first chunks stand for its key points
+MIN_POINT_CHARS = 5  # shorter fragments ("参考", "- BN") carry no checkable point on their own
+
+LEAD_IN_RE = re.compile(r"^.{0,20}[:：]$")
+NUMBERING_RE = re.compile(r"^\s*(?:\d+(?:\.\d+)*|[一二三四五六七八九十]+|[IVX]+)[、.．)\s]\s*")
+ANGLE_RE = re.compile(r"从\s*(.+?)\s*(?:和|与|以及|及|、)\s*(.+?)\s*(?:两个|的)?\s*(?:角度|方面|层面)")
+ANGLE_EN_RE = re.compile(
+    r"from (?:the )?(.+?) and (?:the )?(.+?) (?:perspectives?|points? of view|angles?|views?)", re.I
+)
+
+
+@dataclass(frozen=True)
+class KeyPoint:
+    text: str  # the notes' own words, markup stripped
+    citation: Citation
+    label: str | None = None  # the bold run-in heading it explains (4.1's checklist), used in follow-ups
+    group: str = ""  # the paragraph or sub-point it came from: parts are mapped per group
+
+
+@dataclass(frozen=True)
+class Part:
+    label: str  # "bagging", "有哪些解决方法"
+    style: str  # "angle" (分别从A和B的角度) or "clause" (one of several asks in the question)
+    points: tuple[int, ...]  # indices into Question.points
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str  # stable while the question's wording does not change, even if lines move
+    section_id: str
+    text: str
+    topic: str  # the top-level heading, "一、DNN"
+    topic_name: str  # "DNN"
+    source: str
+    heading_path: tuple[str, ...]
+    line_start: int
+    line_end: int
+    kind: str  # answered / question_only / link_only
+    points: tuple[KeyPoint, ...] = ()
+    parts: tuple[Part, ...] = ()
+
+    @property
+    def has_reference(self) -> bool:
+        return bool(self.points)
+
+    @property
+    def chinese(self) -> bool:
+        return is_chinese(self.text)
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "section_id": self.section_id,
+            "question": self.text,
+            "topic": self.topic_name,
+            "topic_heading": self.topic,
+            "source": self.source,
+            "heading_path": list(self.heading_path),
+            "line_start": self.line_start,
+            "line_end": self.line_end,
+            "has_reference": self.has_reference,
+        }
+
+
+def topic_name(topic: str) -> str:
+    """The heading without its numbering: 一、DNN -> DNN."""
+    return NUMBERING_RE.sub("", topic).strip() or topic
+
+
+def question_id(source: str, title: str) -> str:
+    return f"{source}#{hashlib.sha1(normalize_question(title).encode('utf-8', 'surrogatepass')).hexdigest()[:10]}"
+
+
+def normalize_question(text: str) -> str:
+    return re.sub(r"[\s\W_]+", "", NUMBERING_RE.sub("", text)).casefold()
+
+
+def build_bank(index: Index, settings: Settings) -> list[Question]:
+    """Every question of the notes (not of the user's saved answers), in the notes' order, with its rubric."""
+    lines_cache: dict[str, list[str] | None] = {}
+    mine = _my_answers_source(settings)
+    bank = []
+    for section in index.sections:
+        if not section.is_question or section.url or section.source == mine:
+            continue
+        lines = lines_cache.setdefault(section.source, _source_lines(settings, section.source))
+        points, contexts = _key_points(index, section, lines)
+        bank.append(
+            Question(
+                id=question_id(section.source, section.title),
+                section_id=section.id,
+                text=section.title,
+                topic=section.topic,
+                topic_name=topic_name(section.topic),
+                source=section.source,
+                heading_path=section.heading_path,
+                line_start=section.line_start,
+                line_end=section.line_end,
+                kind=section.kind,
+                points=points,
+                parts=_parts(section.title, points, contexts),
+            )
+        )
+    return bank
+
+
+def _my_answers_source(settings: Settings) -> str:
+    return f"{settings.corpus_path.name}/{MY_ANSWERS}"
+
+
+def _source_lines(settings: Settings, source: str) -> list[str] | None:
+    try:
+        text = (settings.corpus_path.parent / source).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None  # the points then cite whole chunks instead of single lines
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def answer_chunks(index: Index, section: Section) -> list[Chunk]:
+    """Body chunks of the section and its sub-sections, then fetched articles linked from the section itself."""
+    depth = len(section.heading_path)
+    own = [
+        c
+        for c in index.chunks
+        if c.kind == "body" and c.source == section.source and c.heading_path[:depth] == section.heading_path
+    ]
+    refs = [c for c in index.chunks if c.kind == "reference" and c.section_id == section.id]
+    return own + refs[:MAX_REFERENCE_POINTS]
+
+
+@dataclass
+class _Draft:
+    text: str
+    start: int
+    end: int
+    chunk: Chunk
+    label: str | None = None
+    group: str = ""
+
+
+def _key_points(index: Index, section: Section, lines: list[str] | None) -> tuple[tuple[KeyPoint, ...], dict]:
+    """The rubric, and the full text of each group (lead-ins included) for mapping parts."""
+    contexts: dict[str, str] = {}
+    drafts: list[_Draft] = []
+    run_ins: dict[str, _Draft] = {}  # bold sub-point section id -> its key point
+    seen: set[tuple[int, str]] = set()
+    for chunk in answer_chunks(index, section):
+        owner = index.section_by_id.get(chunk.section_id)
+        if chunk.kind == "reference":
+            drafts.append(_Draft(chunk.text, chunk.line_start, chunk.line_end, chunk, group=chunk.id))
+            contexts[chunk.id] = chunk.text
+        elif owner is not None and (owner.id in run_ins or _is_run_in(owner, chunk)):
+            # 4.1's checklist: a bold sub-point and its paragraph (however many chunks) are one key point
+            if owner.id in run_ins:
+                draft = run_ins[owner.id]
+                draft.text, draft.end = f"{draft.text}\n{chunk.text}", chunk.line_end
+            else:
+                draft = run_ins[owner.id] = _Draft(
+                    chunk.text, owner.line_start, chunk.line_end, chunk, owner.title, owner.id
+                )
+                drafts.append(draft)
+            contexts[owner.id] = draft.text
+        else:
+            contexts[chunk.id] = chunk.text
+            for text, start, end in _sentences_with_lines(chunk, lines):
+                if (start, text) not in seen and _is_point(text, owner):
+                    seen.add((start, text))
+                    drafts.append(_Draft(text, start, end, chunk, group=chunk.id))
+    points = []
+    for n, d in enumerate(drafts, start=1):
+        quote, c = d.text.strip(), d.chunk
+        citation = Citation(n, c.source, c.heading_path, d.start, d.end, quote, url=c.url, title=c.title)
+        points.append(KeyPoint(quote, citation, d.label, d.group))
+    return tuple(points), contexts
+
+
+def _is_run_in(owner: Section, chunk: Chunk) -> bool:
+    """A bold run-in sub-heading (not a "（1）…角度" or "解决办法：" lead line) whose chunk starts with its title."""
+    return (
+        not owner.is_question
+        and chunk.line_start == owner.line_start
+        and chunk.text.startswith(owner.title)
+        and not NUMBERED_LEAD_RE.match(owner.title)
+        and not is_lead_in(owner.title)  # "解决办法：" announces a list of points
+    )
+
+
+def _sentences_with_lines(chunk: Chunk, lines: list[str] | None) -> list[tuple[str, int, int]]:
+    if lines is None or chunk.line_end > len(lines):
+        return [(s, chunk.line_start, chunk.line_end) for s in sentences(chunk.text)]
+    out = []
+    for no in range(chunk.line_start, chunk.line_end + 1):
+        for s in sentences(strip_markup(lines[no - 1])):
+            out.append((re.sub(r"^\s*(?:[-*+•]|\d+[.)、])\s+", "", s), no, no))
+    return out
+
+
+def _is_point(text: str, owner: Section | None) -> bool:
+    bare = URL_RE.sub("", text).strip()
+    if len(re.sub(r"[\W_]+", "", bare)) < MIN_POINT_CHARS or bare.startswith("参考") and len(bare) <= 8:
+        return False
+    if LEAD_IN_RE.match(bare) or NUMBERED_LEAD_RE.match(bare):
+        return False  # "解决办法：", "（1）深层网络角度": they announce points, they are not points
+    if owner is not None and not owner.is_question and strip_markup(bare) == owner.title:
+        return False
+    if re.fullmatch(r"[“\"'「『].*[”\"'」』]", bare):
+        return False  # a quoted article title above its link
+    return bool(tokenize(bare))
+
+
+def _parts(title: str, points: tuple[KeyPoint, ...], contexts: dict[str, str]) -> tuple[Part, ...]:
+    """The asks of a multi-part question, each mapped to the key points that answer it."""
+    if not points:
+        return ()
+    body = NUMBERING_RE.sub("", title)
+    match = ANGLE_RE.search(body) or ANGLE_EN_RE.search(body)
+    if match:
+        asks = [
+            (match.group(1), "angle", tokenize(match.group(1))),
+            (match.group(2), "angle", tokenize(match.group(2))),
+        ]
+    else:
+        clauses = [c.strip(" ，,。") for c in re.split(r"[？?]", body) if tokenize(c)]
+        if len(clauses) < 2:
+            return ()
+        asks = [(c, "clause", tokenize(c)[-1:]) for c in clauses]  # a Chinese ask ends with what it asks for
+    groups: dict[str, list[int]] = {}
+    for i, p in enumerate(points):
+        groups.setdefault(p.group, []).append(i)
+    group_terms = {g: set(tokenize(contexts.get(g, ""))) for g in groups}
+    claimed: dict[int, list[int]] = {}
+    for a, (_, _, cues) in enumerate(asks):
+        claimed[a] = [i for g, idx in groups.items() if set(cues) & group_terms[g] for i in idx]
+    unclaimed = [i for i in range(len(points)) if not any(i in c for c in claimed.values())]
+    for a in claimed:
+        if not claimed[a]:
+            claimed[a] = unclaimed  # the ask no paragraph names takes the paragraphs no other ask named
+    return tuple(Part(label, style, tuple(claimed[a])) for a, (label, style, _) in enumerate(asks) if claimed[a])

@@ -74,7 +74,7 @@ def test_a_lead_in_after_numbered_leads_is_not_swallowed_by_the_last_one():
     _, chunks = parse_notes()
     where = {c.line_start: (c.heading_path[-1], c.line_end) for c in chunks if 23 <= c.line_start <= 54}
     assert where[35] == ("（2）激活函数角度", 35)  # (2) ends with its own paragraphs
-    assert where[37] == ("解决办法：", 44) and where[46] == ("参考", 50) and where[52] == ("参考", 54)
+    assert where[37] == ("解决办法", 44) and where[46] == ("参考", 50) and where[52] == ("参考", 54)
     # without run-in headings before it, a lead-in stays in the body it introduces
     sections, plain = parse_markdown("# Q\n\n## 怎么办？\n\n解决办法：\n\n- 加数据\n- 正则化\n", "n.md")
     assert [s.title for s in sections] == ["Q", "怎么办？"] and plain[-1].heading_path == ("Q", "怎么办？")

@@ -39,11 +39,6 @@ LEAD_IN_RE = re.compile(
 )
 
 
-def is_lead_in(title: str) -> bool:
-    """True for a title that announces what follows ("解决办法", "参考") rather than saying something."""
-    return bool(LEAD_IN_RE.match(title))
-
-
 LIST_RE = re.compile(r"^\s*(?:[-*+•]|\d+[.)、])\s+")
 URL_RE = re.compile(r"https?://[^\s<>()\[\]（）\"'“”，。；]+")
 QUESTION_CUES = re.compile(
@@ -77,6 +72,7 @@ class _Node:
     body: list[tuple[int, str]] = field(default_factory=list)  # (line no, raw line)
     children: list[_Node] = field(default_factory=list)
     pseudo: bool = False  # a bold run-in heading or a question line
+    line_text: str = ""  # a lead-in's own line ("解决办法："), kept as written in its text
 
 
 BOLD_RE = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
@@ -183,7 +179,8 @@ def _split_pseudo(node: _Node) -> None:
         if bold:
             pseudo.append(_pseudo(node, (no, bold.group(1)), question=False))
         elif pseudo and lead_ins.get(no):
-            pseudo.append(_pseudo(node, (no, raw.strip()), question=False))  # keeps its colon: see is_lead_in
+            pseudo.append(_pseudo(node, (no, lead_ins[no].group(1)), question=False))
+            pseudo[-1].line_text = raw.strip()
         elif pseudo:
             pseudo[-1].body.append((no, raw))
         else:
@@ -346,7 +343,8 @@ def _walk(node: _Node, source: str, topic: str, sections: list[Section], chunks:
         first_group = True
         for group in _body_groups(child.body):
             if child.pseudo and not child.is_question and first_group and child.title:
-                group = [(child.line, f"**{child.title}**")] + group  # keep the run-in heading with its text
+                # keep the run-in heading with its text
+                group = [(child.line, child.line_text or f"**{child.title}**")] + group
             first_group = False
             chunks.extend(_text_chunks(group, source, child.path, sid, **extra))
         if child.pseudo and not child.is_question and not body_lines and child.title:

@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass
 
 from .config import Settings
-from .corpus import NUMBERED_LEAD_RE, URL_RE, is_lead_in, strip_markup
+from .corpus import LEAD_IN_RE as PART_LEAD_IN_RE
+from .corpus import NUMBERED_LEAD_RE, URL_RE, strip_markup
 from .index import Index
 from .text import is_chinese, sentences, tokenize
 from .types import Chunk, Citation, Section
@@ -199,7 +200,7 @@ def _is_run_in(owner: Section, chunk: Chunk) -> bool:
         and chunk.line_start == owner.line_start
         and chunk.text.startswith(owner.title)
         and not NUMBERED_LEAD_RE.match(owner.title)
-        and not is_lead_in(owner.title)  # "解决办法：" announces a list of points
+        and not PART_LEAD_IN_RE.match(chunk.text.split("\n", 1)[0])  # "解决办法：" announces a list of points
     )
 
 

@@ -1,4 +1,4 @@
-"""Bad input, property-based: the notes parser, the chunker, the tokenizer, chat input and the answerer never
+"""Bad input, property-based: the notes parser, the chunker, the tokenizer, chat input, the answerer and the grader never
 let an exception reach the user, whatever the text (control characters, lone surrogates, CR line ends, huge
 lines, thousands of headings, deep nesting, mixed scripts), and chunks keep their invariants."""
 
@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 from tutor import text as text_mod
 from tutor.chat import ChatSession, InputError, Tutor, clean_message
 from tutor.corpus import FENCE_RE, HEADING_RE, parse_markdown
+from tutor.grading import Grader, grade
 from tutor.index import build_index, load_index
+from tutor.rubric import build_bank
 
 # The test command is deterministic (same examples every run, so CI cannot turn red at random);
 # TUTOR_HYPOTHESIS_EXPLORE=<n> draws fresh random examples, n times as many, to hunt for new failures.
@@ -293,3 +295,51 @@ def test_vectorised_bm25_scores_as_the_loop_did(docs, query):
     assert got.keys() == want.keys()
     for doc, score in want.items():
         assert abs(got[doc] - score) < 1e-9 * max(1.0, score)
+
+
+# ---------------------------------------------------------------- the grader
+
+
+@pytest.fixture(scope="module")
+def grading(notes_tutor, notes_settings):
+    bank = build_bank(notes_tutor.index, notes_settings)
+    answered = [q for q in bank if q.points]
+    return Grader(notes_tutor.index, bank, notes_tutor.embedder), answered, [q for q in bank if not q.points]
+
+
+ANSWER = st.one_of(
+    PHRASE,
+    st.text(ANY_CHAR, max_size=400),
+    st.lists(st.sampled_from(["dropout", "随机丢掉", "bagging", "正则化", "梯度", "sigmoid", "0.25", "学习率", "\n",
+                              "- ", "。", "？", "不知道", "🙂", "\ud800", "\x00", "<script>", "  "]),
+             max_size=40).map("".join),
+)  # fmt: skip
+
+
+@FAST
+@given(st.integers(0, 2), ANSWER)
+def test_any_answer_is_graded_without_an_exception(grading, which, answer):
+    grader, answered, _ = grading
+    q = answered[which % len(answered)]
+    fb, credits = grade(grader, q, answer)
+    assert isinstance(fb.score, int) and 0 <= fb.score <= 100
+    assert all(0.0 <= c <= 1.0 for c in credits.values()) and len(credits) == len(q.points)
+    assert set(fb.covered) <= {p.text for p in q.points}
+    json.dumps(fb.to_dict(), ensure_ascii=False).encode("utf-8")  # what `tutor grade --json` prints
+
+
+@FAST
+@given(st.sampled_from(["", " ", "不知道", "不会", "I don't know", "pass", "？", "\x00\x01", "\ud800", "。。。"]),
+       st.integers(0, 2), st.text(" \t\n\u3000", max_size=5))  # fmt: skip
+def test_non_answers_score_near_zero(grading, non_answer, which, padding):
+    grader, answered, _ = grading
+    fb, _ = grade(grader, answered[which % len(answered)], padding + non_answer + padding)
+    assert fb.score is not None and fb.score <= 10, (non_answer, fb.score)
+
+
+@MODEST
+@given(ANSWER)
+def test_a_question_without_reference_records_any_answer_with_no_score(grading, answer):
+    grader, _, bare = grading
+    fb, credits = grade(grader, bare[0], answer)
+    assert fb.score is None and fb.reason and credits == {}

@@ -333,16 +333,16 @@ def test_grade_json_lines(settings: Settings) -> None:
 
 
 def test_interview_json_protocol_with_save(own_copy: Settings) -> None:
-    stdin = "\n".join(["sigmoid会饱和，relu不会饱和，计算也更快。", "/save", "/skip"]) + "\n"
-    code, out, _ = run(cmd_interview, ["interview", "--json", "--topic", "dnn", "--n", "3"], stdin, own_copy)
+    stdin = "\n".join(["1x1卷积可以升维降维、跨通道融合信息，还能增加非线性。", "/save", "/skip"]) + "\n"
+    code, out, _ = run(cmd_interview, ["interview", "--json", "--topic", "cnn", "--n", "3"], stdin, own_copy)
     assert code == 0
     # the next question comes right after the feedback; "/save" then refers to the answer before it
     assert [o["type"] for o in out] == ["question", "feedback", "question", "saved", "question", "report"]
     q, fb, second, saved, third, report = out
-    assert q["line_start"] == 3 and q["has_reference"] is False and q["follow_up"] is False and q["topic"] == "DNN"
+    assert q["line_start"] == 60 and q["has_reference"] is False and q["follow_up"] is False and q["topic"] == "CNN"
     assert fb["score"] is None and fb["reason"]
     assert saved["file"] == f"corpus/{MY_ANSWERS}" and (own_copy.corpus_path / MY_ANSWERS).is_file()
-    assert (second["line_start"], third["line_start"]) == (7, 11)
+    assert (second["line_start"], third["line_start"]) == (62, 64)
     assert report["asked"] == 3 and report["questions"][1]["skipped"] and report["saved"] == [MY_ANSWERS]
 
 

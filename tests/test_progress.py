@@ -39,6 +39,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 class Q:
     id: str
     topic_name: str
+    has_reference: bool = True
 
 
 def answer(store: ProgressStore, q: Q, score: int | None, when: datetime, follow_up: bool = False) -> None:
@@ -92,6 +93,14 @@ def test_next_question_due_first_new_every_third_weak_topic_first(tmp_path: Path
     assert choose_next(rest, store, 0, later).id == "d2"  # nothing due: new ones, weakest topic (DNN) first
     assert choose_next([Q("c1", "CNN")], store, 0, later).id == "c1"  # only seen, not due: still askable
     assert choose_next([], store, 0, later) is None
+
+
+def test_new_questions_the_notes_answer_come_before_bare_ones_of_the_same_topic(tmp_path: Path) -> None:
+    store = ProgressStore(tmp_path / "p.sqlite3")
+    qs = [Q("d1", "DNN", False), Q("d2", "DNN", False), Q("d3", "DNN"), Q("c1", "CNN", False)]
+    assert choose_next(qs, store, 0, T0).id == "d3"  # gradable first
+    answer(store, Q("d3", "DNN"), 20, T0)  # DNN is now weak: its bare questions before CNN's
+    assert choose_next(qs[:2] + qs[3:], store, 0, T0).id == "d1"
 
 
 def test_a_killed_interview_keeps_the_answers_given(tmp_path: Path) -> None:

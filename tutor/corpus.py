@@ -175,11 +175,11 @@ def _split_pseudo(node: _Node) -> None:
     pseudo: list[_Node] = []
     own: list[tuple[int, str]] = []
     for no, raw in node.body:  # blank lines stay with their unit: gaps matter to _detach_trailing_questions
-        bold = bold_starts.get(no)
+        bold, lead = bold_starts.get(no), lead_ins.get(no)
         if bold:
             pseudo.append(_pseudo(node, (no, bold.group(1)), question=False))
-        elif pseudo and lead_ins.get(no):
-            pseudo.append(_pseudo(node, (no, lead_ins[no].group(1)), question=False))
+        elif pseudo and lead:
+            pseudo.append(_pseudo(node, (no, lead.group(1)), question=False))
             pseudo[-1].line_text = raw.strip()
         elif pseudo:
             pseudo[-1].body.append((no, raw))

@@ -64,6 +64,9 @@ class Askable(Protocol):
     @property
     def topic_name(self) -> str: ...
 
+    @property
+    def has_reference(self) -> bool: ...  # the notes hold an answer to grade against
+
 
 A = TypeVar("A", bound=Askable)
 
@@ -264,7 +267,8 @@ class ProgressStore:
 def choose_next(
     questions: Sequence[A], store: ProgressStore | None, pick_no: int, now: datetime | None = None
 ) -> A | None:
-    """Due cards first (earliest due), with a never-asked question every NEW_EVERY-th pick; weak topics first."""
+    """Due cards first (earliest due), with a never-asked question every NEW_EVERY-th pick; weak topics first.
+    Among new questions of a topic, those the notes answer come first: they can be graded."""
     if not questions:
         return None
     now = now or _now()
@@ -274,7 +278,8 @@ def choose_next(
     def weakness(q: A) -> float:
         return strength.get(q.topic_name, NEUTRAL)
 
-    new = sorted((q for q in questions if q.id not in due_at), key=weakness)  # stable: notes order within a topic
+    # stable: the notes' order within a topic
+    new = sorted((q for q in questions if q.id not in due_at), key=lambda q: (weakness(q), not q.has_reference))
     due = sorted(
         (q for q in questions if q.id in due_at and due_at[q.id] <= now), key=lambda q: (due_at[q.id], weakness(q))
     )

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson  # chunks.json is ~100 MB at 100k chunks: 5-10x faster than json both ways
 
 from .config import Settings
 from .corpus import CHUNKING_VERSION, Document, corpus_files, file_hash, load_corpus, source_name
@@ -215,7 +216,7 @@ def _load_version(settings: Settings, live: Path, check_stale: bool) -> Index:
         for name in ("chunks.json", "index.faiss"):  # both, even if the manifest forgot one
             if _sha_file(live / name) != manifest["checksums"][name]:
                 raise IndexCorrupt(f"index file {live / name} was altered or truncated: run `tutor index` to rebuild")
-        data = json.loads((live / "chunks.json").read_text(encoding="utf-8"))
+        data = orjson.loads((live / "chunks.json").read_bytes())
         sections = [_section_from_row(s) for s in data["sections"]]
         chunks = [_chunk_from_row(c) for c in data["chunks"]]
         # interned: JSON gives every occurrence its own string, ~5M of them at 100k chunks
@@ -296,7 +297,7 @@ def _previous(settings: Settings, embedder: str, files: dict[str, str]) -> _Prev
 
         live = _live_dir(settings.index_path)
         manifest = json.loads((live / "manifest.json").read_text(encoding="utf-8"))
-        data = json.loads((live / "chunks.json").read_text(encoding="utf-8"))
+        data = orjson.loads((live / "chunks.json").read_bytes())
         rows = data["chunks"]
         found = _Previous()
         if manifest.get("format") == FORMAT and manifest.get("chunking_version") == CHUNKING_VERSION:
@@ -407,7 +408,10 @@ def _fields(obj) -> dict:
     names = _FIELD_NAMES.get(type(obj))
     if names is None:
         names = _FIELD_NAMES[type(obj)] = tuple(f.name for f in fields(obj))
-    return {name: getattr(obj, name) for name in names}
+    own = vars(obj)
+    if len(own) == len(names):  # nothing but the fields (no cached property set): copy at C speed
+        return dict(own)
+    return {name: own[name] for name in names}
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -460,7 +464,7 @@ def _write_version(folder: Path, name, dim, files, sections, chunk_rows, matrix,
     section_rows = [_fields(s) | {"heading_path": list(s.heading_path), "links": list(s.links)} for s in sections]
     _write(
         folder / "chunks.json",
-        json.dumps({"sections": section_rows, "chunks": chunk_rows}, ensure_ascii=False).encode(),
+        orjson.dumps({"sections": section_rows, "chunks": chunk_rows}),
     )
     faiss.write_index(_faiss_index(matrix, dim), str(folder / "index.faiss"))
     manifest = {

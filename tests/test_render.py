@@ -46,6 +46,16 @@ def test_source_block_highlights_the_cited_lines_with_two_neighbours_and_numbers
     assert "line 7 text" not in html and "line 14 text" not in html
 
 
+def test_note_lines_show_bold_and_links_as_such_and_everything_else_as_text():
+    line = f"可以把**units的个数**看成 {XSS_IMG} **<b>x</b>** https://ex.example/a?b=1&c=2 [1]"
+    for html in (render.source_block(cite(start=1, end=1), 1, [line]), render._note_row(1, line, None)):
+        tags = Tags(html)
+        assert "<strong>units的个数</strong>" in html and "**" not in html
+        assert render.esc(XSS_IMG) in html and "<strong>&lt;b&gt;x&lt;/b&gt;</strong>" in html
+        assert not {"img", "script", "b"} & tags.names()
+        assert [a["href"] for t, a in tags.tags if t == "a"] == ["https://ex.example/a?b=1&c=2"]
+
+
 def test_excerpt_stops_at_the_file_edges_and_cuts_long_ranges():
     assert [no for no, _, _ in render.excerpt(LINES, 1, 1)] == [1, 2, 3]
     assert [no for no, _, hit in render.excerpt(LINES, 20, 20) if hit] == [20]

@@ -42,9 +42,6 @@ REF_TEXT = {
 INLINE = re.compile(
     r"\*\*(?P<bold>.+?)\*\*|`(?P<code>[^`\n]+)`|(?P<url>https?://[^\s<>\"'`（）()\[\]{}，。；：！？、]+)|\[(?P<cite>\d{1,3})\]"
 )
-URL_ESCAPED = re.compile(
-    r"https?://(?:(?!&quot;|&#x27;|&lt;|&gt;)[^\s<>\"'`（）()\[\]{}，。；：！？、])+"
-)  # in escaped text
 LIST_ITEM = re.compile(r"^\s*[-*+•]\s+")
 NUMBER_PREFIX = re.compile(r"^\s*\d+(?:\.\d+)*\s*")
 
@@ -162,7 +159,7 @@ def source_block(citation: Citation, turn: int | str, lines: Sequence[str], open
     rows = excerpt(lines, citation.line_start, citation.line_end)
     if rows:
         body = "".join(
-            f'<div class="ln-row{" hit" if hit else ""}"><span class="ln">{no}</span><span class="lt">{esc(text) or "&nbsp;"}</span></div>'
+            f'<div class="ln-row{" hit" if hit else ""}"><span class="ln">{no}</span><span class="lt">{inline(text) or "&nbsp;"}</span></div>'
             for no, text, hit in rows
         )
         cut = citation.line_end - citation.line_start + 1 - MAX_CITED_LINES
@@ -291,7 +288,7 @@ def render_notes(sections: Sequence[Section], lines_of: LinesOf) -> str:
 
 
 def _note_row(no: int, text: str, question: Section | None) -> str:
-    line = _linkify(esc(text)) if text.strip() else "&nbsp;"
+    line = inline(text) if text.strip() else "&nbsp;"  # escaped; **bold**, `code` and links shown as such
     heading = re.match(r"^ {0,3}(#{1,6})\s", text)
     classes = ["note-line"] + ([f"h{len(heading.group(1))}"] if heading else [])
     if question is None:
@@ -304,11 +301,6 @@ def _note_row(no: int, text: str, question: Section | None) -> str:
         f'<span class="ln">{no}</span><span class="lt">{line}</span>'
         f'<span class="badge kind-{esc(question.kind)}">{esc(en)} · {esc(zh)}</span></div>'
     )
-
-
-def _linkify(escaped: str) -> str:
-    """URLs in an already escaped line become links (the URL is unescaped first, then escaped once)."""
-    return URL_ESCAPED.sub(lambda m: link(html.unescape(m.group(0))), escaped)
 
 
 def render_references(states: Sequence[dict], sections: Iterable[Section] = (), lines_of: LinesOf | None = None) -> str:

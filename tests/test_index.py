@@ -160,3 +160,15 @@ def test_an_update_parses_only_the_changed_file_and_matches_a_full_parse(tmp_pat
     assert idx.sections == [s for d in fresh for s in d.sections]
     assert idx.chunks == [c for d in fresh for c in d.chunks]
     assert any(c.url == "https://example.com/bn" and c.section_id.endswith(":19") for c in idx.chunks)
+
+
+def test_a_pdf_whose_text_has_lone_surrogates_is_indexed_with_replacement_marks(tmp_path, monkeypatch):
+    from tutor import references
+
+    make_corpus(tmp_path, {"broken-cmap.pdf": b"%PDF-1.4 stand-in"})
+    monkeypatch.setattr(references, "extract_pdf_file", lambda path: "# Dropout\n\nDropout \ud835 zeroes units.")
+    settings = settings_for(tmp_path, embeddings="hash:64")
+    report = build_index(settings)
+    assert not report.warnings
+    texts = [c.text for c in load_index(settings).chunks if c.source.endswith(".pdf")]
+    assert texts == ["Dropout \ufffd zeroes units."]

@@ -437,11 +437,14 @@ def _extract(path: Path) -> str:
 
     try:
         if path.suffix.lower() == ".pdf":
-            return extract_pdf_file(path)
-        title, text = extract_html_file(path)
-        return f"# {title}\n\n{text}" if title else text
+            text = extract_pdf_file(path)
+        else:
+            title, text = extract_html_file(path)
+            text = f"# {title}\n\n{text}" if title else text
     except Exception as exc:  # a broken file must not stop indexing of the rest
         raise CorpusError(f"{path}: could not extract text ({exc}), skipped") from exc
+    # a PDF's broken character map can yield lone surrogates, which no UTF-8 file (the index) can hold
+    return re.sub(r"[\ud800-\udfff]", "\ufffd", text)
 
 
 def file_hash(path: Path) -> str:

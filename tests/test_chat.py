@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,11 @@ def test_sources_are_repo_relative_paths(notes_tutor):
     answer = notes_tutor.ask("dropout为什么能防止过拟合？")
     assert all(not Path(h.chunk.source).is_absolute() for h in answer.hits)
     assert answer.to_dict()["hits"][0]["source"] == "corpus/dl-interview-notes.md"
+
+
+def test_a_citation_marker_never_runs_into_the_next_sentence_and_one_line_reads_line(notes_tutor):
+    answer = notes_tutor.ask("dropout为什么能防止过拟合？")
+    assert "[3] 然而最后用作预测的时候" in answer.answer  # two sentences of line 17, one paragraph
+    assert not re.search(r"\[\d+\][^\s]", answer.answer)
+    assert [c.lines for c in answer.citations][-2:] == ["line 17", "line 17"]
+    assert answer.citations[-1].label.endswith("分别从bagging和正则化的角度？ › line 17")

@@ -49,7 +49,7 @@ def test_ask_json_follows_the_answer_contract(corpus_args):
 def test_ask_text_shows_status_sources_and_lines(corpus_args):
     code, out, _ = run(["ask", "讲一下batch normalization", *corpus_args])
     assert code == 0 and "your notes only pose this question" in out
-    assert "corpus/dl-interview-notes.md › 一、DNN › 1.4 讲一下batch normalization › lines 21-21" in out
+    assert "corpus/dl-interview-notes.md › 一、DNN › 1.4 讲一下batch normalization › line 21" in out
 
 
 @pytest.mark.parametrize("question", ["", "   "])

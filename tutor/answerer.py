@@ -186,6 +186,8 @@ def _join(lines: list[str]) -> str:
     for line in lines:
         if line.startswith(("-", "*", "+", "•")) or (out and out[-1].startswith(("-", "*", "+", "•"))):
             out.append("\n" + line)
+        elif out and out[-1].endswith("]"):
+            out.append(" " + line)  # "…的过程。 [3] 然而…": a marker never runs into the next sentence
         else:
             out.append(line)
     return "".join(out).strip()

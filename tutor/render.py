@@ -134,15 +134,10 @@ def excerpt(lines: Sequence[str], start: int, end: int, context: int = CONTEXT_L
 
 def where(citation: Citation) -> str:
     """file › heading path › lines, or for a reference article: title › lines."""
-    lines = (
-        f"line {citation.line_start}"
-        if citation.line_end <= citation.line_start
-        else f"lines {citation.line_start}–{citation.line_end}"
-    )
     if citation.url:
-        parts = [citation.title or citation.url, lines]
+        parts = [citation.title or citation.url, citation.lines]
     else:
-        parts = [citation.source, *citation.heading_path, lines]
+        parts = [citation.source, *citation.heading_path, citation.lines]
     return " › ".join(parts)
 
 

@@ -112,11 +112,18 @@ class Citation:
         )
 
     @property
+    def lines(self) -> str:
+        """"line 13" or "lines 13–17"."""
+        if self.line_end <= self.line_start:
+            return f"line {self.line_start}"
+        return f"lines {self.line_start}–{self.line_end}"
+
+    @property
     def label(self) -> str:
         where = " › ".join(self.heading_path)
         if self.url:
-            return f"{self.title or self.url} ({self.url}) › lines {self.line_start}-{self.line_end}"
-        return f"{self.source} › {where} › lines {self.line_start}-{self.line_end}"
+            return f"{self.title or self.url} ({self.url}) › {self.lines}"
+        return f"{self.source} › {where} › {self.lines}"
 
     def to_dict(self) -> dict:
         d = asdict(self)

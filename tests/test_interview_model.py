@@ -41,6 +41,11 @@ def test_model_grades_against_the_notes_rubric(notes_tutor):
     sent = "\n".join(str(m.content) for m in model.calls[0])
     assert all(p.text[:10] in sent for p in session.rounds[-1]["prompt"].question.points)  # the notes' key points
     assert fb.follow_up == "那从bagging的角度怎么理解？"
+    # the part chips follow the model's verdict too: only point 1 (the definition) is covered
+    parts = session.rounds[-1]["prompt"].question.parts
+    assert parts and {p["part"]: p["coverage"] for p in fb.parts} == {
+        part.label: round((0 in part.points) / len(part.points), 2) for part in parts
+    }
 
 
 def test_garbage_twice_falls_back_to_the_offline_grader(notes_tutor):

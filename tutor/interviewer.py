@@ -185,7 +185,7 @@ class InterviewSession:
             raise InterviewError("--n must be at least 1")
         self.settings, self.n = settings, n
         self.index = index or ensure_index(settings)
-        self.bank = build_bank(self.index, settings)
+        self.bank = grader.bank if grader is not None else build_bank(self.index, settings)
         self.questions = filter_topic(self.bank, topic)
         self.embedder = embedder or get_embeddings(settings.embeddings)
         self.grader = grader or Grader(self.index, self.bank, self.embedder)
@@ -205,7 +205,7 @@ class InterviewSession:
         if self.pending and self.rounds:
             up = self.pending.pop(0)
             last = self.rounds[-1]["prompt"]
-            self.current = Prompt(last.question, up.text, True, up.points, last.number, self.n)
+            self.current = Prompt(last.question, up.text, True, up.points, last.number, last.of)
             return self.current
         asked = {r["prompt"].question.id for r in self.rounds}
         if len(self.rounds) >= self.n:
@@ -224,10 +224,11 @@ class InterviewSession:
             raise InterviewError("no question is waiting for an answer: call next_question() first")
         q = prompt.question
         fb, credits = grade(self.grader, q, answer, prompt.points)
+        text = prepare_answer(answer, lang(q))[0]  # what was graded, as recorded and saved
         if self.chat_model is not None:
             from .interview_model import model_grade
 
-            credits = model_grade(self.chat_model, q, prepare_answer(answer, lang(q))[0], fb, credits)
+            credits = model_grade(self.chat_model, q, text, fb, credits)
         fb.is_follow_up = prompt.follow_up
         if prompt.follow_up:
             fb.question = prompt.text
@@ -242,7 +243,7 @@ class InterviewSession:
 
                 self.pending[0] = model_follow_up(self.chat_model, q, self.pending[0])
         # only the answer just given to an unanswerable question can be saved, never an older one
-        self.unsaved = (q, prepare_answer(answer, lang(q))[0]) if not q.points else None
+        self.unsaved = (q, text) if not q.points else None
         if not q.points:
             fb.notices.append(OFFER_SAVE[lang(q)].format(file=f"{self.settings.corpus_path.name}/{MY_ANSWERS}"))
         fb.follow_up = self.pending[0].text if self.pending else None
@@ -250,7 +251,7 @@ class InterviewSession:
         self.current = None
         if self.store is not None:
             self.store.record(
-                self.session_id, q.id, prompt.text, q.topic_name, prepare_answer(answer, lang(q))[0], fb.score,
+                self.session_id, q.id, prompt.text, q.topic_name, text, fb.score,
                 fb.covered, fb.missed, follow_up=prompt.follow_up,
             )  # fmt: skip
         return fb

@@ -350,6 +350,16 @@ def test_citation_stream_token_by_token_equals_the_whole(tutor: Tutor) -> None:
     assert stream.dropped == 1
 
 
+def test_brackets_in_code_pass_through_the_stream_and_markers_stay_held_while_arriving(tutor: Tutor) -> None:
+    # the old "marker still arriving" pattern backtracked exponentially on this: a three-item list hung
+    code = "```python\nx = [\n    1,\n    2,\n    3,\n]\n" + "[" + " " * 40 + "y]\n```"
+    stream = CitationStream([_chunk(P13, 13)], Verifier(None), ROOT)
+    pieces = [stream.feed(code[i : i + 3]) for i in range(0, len(code), 3)] + [stream.close()]
+    assert "".join(pieces) == code and stream.citations == []
+    held = CitationStream([_chunk(P13, 13)], Verifier(None), ROOT)
+    assert held.feed("Dropout随机丢弃神经元。[1, ") == "Dropout随机丢弃神经元。"  # "[1, " may become "[1, 2]"
+
+
 def test_uncited_unsupported_claim_is_marked(tutor: Tutor) -> None:
     text, citations = verify_answer("Dropout由Hinton在2012年提出，用于循环网络。", [_chunk(P13)], tutor.verifier, ROOT)
     assert text.endswith(UNVERIFIED) and citations == ()

@@ -230,3 +230,18 @@ def test_settings_panel_sets_a_session_model_and_never_echoes_the_key(tmp_path):
     assert message.startswith("⚠") and "sk-secret-123" not in message
     state, message = use_model(settings, "none", "", "", state)
     assert state.chat_model == "none" and "offline" in message
+
+
+def test_a_server_named_in_the_panel_never_gets_the_operators_key(tmp_path):
+    from pydantic import SecretStr
+
+    from tutor.config import Settings
+    from tutor.ui import use_model
+
+    operator = Settings(corpus_dir=tmp_path, index_dir=tmp_path / "i", llm_api_key=SecretStr("sk-operator"))
+    state, _ = use_model(operator, "openai:m", "http://attacker.example/v1", "", None)
+    assert state.chat_model.openai_api_key.get_secret_value() != "sk-operator"
+    state, _ = use_model(operator, "openai:m", "http://mine.example/v1", "sk-mine", None)
+    assert state.chat_model.openai_api_key.get_secret_value() == "sk-mine"
+    state, _ = use_model(operator, "openai:m", "", "", None)  # the operator's own endpoint: their key
+    assert state.chat_model.openai_api_key.get_secret_value() == "sk-operator"

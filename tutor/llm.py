@@ -25,7 +25,7 @@ from .config import Settings, get_settings
 from .retriever import Retrieval
 from .text import is_chinese
 from .types import Answer, Chunk
-from .verify import CitationStream, Verifier
+from .verify import MARKER, CitationStream, Verifier
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ def general_answer(chat_model: BaseChatModel, question: str) -> str:
     """A general-knowledge explanation, not from the notes, so it carries no [n] markers."""
     human = prompts.GENERAL_HUMAN.format(question=prompts.escape(question))
     reply = chat_model.invoke([SystemMessage(prompts.GENERAL_SYSTEM), HumanMessage(human)]).text
-    text = re.sub(r"\s*[\[【]\d{1,2}(?:\s*[,，]\s*\d{1,2})*[\]】]", "", reply).strip()
+    text = re.sub(r"\s*" + MARKER.pattern, "", reply).strip()
     if not text:
         raise LLMOutputError("empty reply")
     return text

@@ -113,7 +113,7 @@ class Citation:
 
     @property
     def lines(self) -> str:
-        """"line 13" or "lines 13–17"."""
+        """ "line 13" or "lines 13–17"."""
         if self.line_end <= self.line_start:
             return f"line {self.line_start}"
         return f"lines {self.line_start}–{self.line_end}"

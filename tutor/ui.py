@@ -317,10 +317,12 @@ def use_model(settings: Settings, spec: str | None, url: str | None, key: str | 
     state = state or Conversation()
     spec = (spec or "none").strip()
     update: dict[str, object] = {}
+    typed_key = SecretStr(key.strip()) if key and key.strip() else None
     if url and url.strip():
-        update["llm_base_url"] = url.strip()
-    if key and key.strip():
-        update["llm_api_key"] = SecretStr(key.strip())
+        # a server the user names gets the user's key or none: never the operator's configured key
+        update |= {"llm_base_url": url.strip(), "llm_api_key": typed_key}
+    elif typed_key is not None:
+        update["llm_api_key"] = typed_key
     try:
         model = get_chat_model(spec, settings.model_copy(update=update))
     except LLMConfigError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,9 @@ MIN_CLAIM_TERMS = 3  # an uncited sentence with fewer content terms claims nothi
 UNVERIFIED = "⚠"
 
 MARKER = re.compile(r"[\[【](\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)[\]】]")
-MARKER_START = re.compile(r"[\[【]\d{0,2}(?:\s*[,，、]?\s*\d{0,2})*")  # fullmatch: a marker may still be arriving
+# fullmatch: a marker may still be arriving ("[", "[1", "[1, 2"); one way to match each prefix, so text such as
+# "[\n    1,\n    2,\n" in a code block fails at once instead of backtracking exponentially
+MARKER_START = re.compile(r"[\[【](?:\d{1,2}(?:\s*[,，、]\s*\d{1,2})*\s*(?:[,，、]\s*)?)?")
 SENTENCE_END = "。！？!?；;"
 CLOSING_PUNCTUATION = SENTENCE_END + "，,、：:.)）"
 LEAD_IN = re.compile(r"[:：]\s*\**\s*$")
@@ -38,6 +41,12 @@ NOT_COVERED = re.compile(
     r"|\b(?:do|does|did)(?: not|n't) (?:say|mention|cover|answer|explain|address)\b|\bnot (?:covered|mentioned)\b",
     re.IGNORECASE,
 )
+
+
+@lru_cache(maxsize=256)
+def _passage_terms(chunk: Chunk) -> frozenset[str]:
+    """A passage's terms with its heading path's: the same few passages are checked for every sentence."""
+    return frozenset(tokenize(chunk.text + "\n" + " ".join(chunk.heading_path)))
 
 
 class Verifier:
@@ -49,7 +58,9 @@ class Verifier:
         self._vectors: dict[str, np.ndarray] = {}
 
     def _embed(self, texts: list[str]) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        # built locally: another session's answer may clear the shared cache between our writes and reads
+        found = {t: v for t in dict.fromkeys(texts) if (v := self._vectors.get(t)) is not None}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
             if len(self._vectors) + len(missing) > self.cache_size:
                 self._vectors.clear()
@@ -57,8 +68,8 @@ class Verifier:
             assert self.embedder is not None  # supports() asks for vectors only when there is an embedder
             for text, vec in zip(missing, self.embedder.embed_documents(missing), strict=True):
                 arr = np.asarray(vec, dtype=np.float32)
-                self._vectors[text] = arr / (float(np.linalg.norm(arr)) or 1.0)
-        return np.stack([self._vectors[t] for t in texts])
+                found[text] = self._vectors[text] = arr / (float(np.linalg.norm(arr)) or 1.0)
+        return np.stack([found[t] for t in texts])
 
     @staticmethod
     def share(claim: str, chunk: Chunk) -> float:
@@ -66,8 +77,7 @@ class Verifier:
         terms = set(tokenize(claim))
         if not terms:
             return 1.0
-        have = set(tokenize(chunk.text + "\n" + " ".join(chunk.heading_path)))
-        return len(terms & have) / len(terms)
+        return len(terms & _passage_terms(chunk)) / len(terms)
 
     def supports(self, claim: str, chunk: Chunk) -> tuple[bool, str]:
         """(supported, the passage sentence that best matches the claim)."""
@@ -114,7 +124,6 @@ class CitationStream:
         self.root = root
         self.citations: list[Citation] = []
         self.dropped = 0  # markers that pointed at no passage
-        self.unsupported_uncited = 0  # sentences without a marker that no passage supports
         self._shown: list[str] = []
         self._raw = ""  # received, not yet shown
         self._held = ""  # spaces not shown yet: a marker may still follow them
@@ -216,7 +225,6 @@ class CitationStream:
                 self.citations.append(Citation.from_chunk(n, chunk, quote, lines, verified=ok))
                 mark = mark or ("" if ok else UNVERIFIED)
         elif body and _claims_something(body) and not self.verifier.supported_by_any(body, self.passages):
-            self.unsupported_uncited += 1
             mark = UNVERIFIED
         self._body, self._since, self._claim, self._cited, self._ended = [], [], "", {}, False
         return mark

@@ -149,7 +149,7 @@ class Tutor:
         self.retriever = Retriever(index, self.embedder)
         self.answerer = Answerer(settings.corpus_path.parent)
         self.verifier = Verifier(self.embedder)
-        self.vocabulary = set(self.retriever.bm25.idf)
+        self.vocabulary = set(self.retriever.bm25.term_ids)
         self.llm_problem: str | None = None  # a notice on every answer when TUTOR_LLM cannot be used
         self._models: dict[str, object] = {}
         if chat_model is None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
+import tempfile
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -59,7 +61,6 @@ class Document:
     source: str
     sections: list[Section]
     chunks: list[Chunk]
-    text_hash: str
 
 
 @dataclass
@@ -406,9 +407,8 @@ def load_document(path: Path, corpus_dir: Path) -> Document:
     suffix = path.suffix.lower()
     extra: dict = {}
     if suffix in TEXT_SUFFIXES:
-        raw = read_text_file(path)
-        text = raw
-        if path.parent.name == "references" and raw.startswith("---"):
+        text = read_text_file(path)
+        if path.parent.name == "references" and text.startswith("---"):
             from .references import read_reference
 
             meta, body, body_line = read_reference(path)
@@ -416,14 +416,11 @@ def load_document(path: Path, corpus_dir: Path) -> Document:
                 extra = {"url": str(meta["url"]), "title": str(meta.get("title") or meta["url"])}
                 text = "\n" * (body_line - 1) + body  # keep the stored copy's line numbers
     else:
-        raw_bytes = path.read_bytes()
-        raw = hashlib.sha256(raw_bytes).hexdigest()
         text = _extract(path)
-        extra = {}
     sections, chunks = parse_markdown(text, source, **extra)
     if extra.get("url"):
         chunks = [_as_reference(c) for c in chunks]
-    return Document(source, sections, chunks, hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest())
+    return Document(source, sections, chunks)
 
 
 def _as_reference(chunk: Chunk) -> Chunk:
@@ -445,6 +442,22 @@ def _extract(path: Path) -> str:
         raise CorpusError(f"{path}: could not extract text ({exc}), skipped") from exc
     # a PDF's broken character map can yield lone surrogates, which no UTF-8 file (the index) can hold
     return re.sub(r"[\ud800-\udfff]", "\ufffd", text)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a file of the corpus whole or not at all: a hidden temporary file (the indexer skips dot files),
+    fsynced, then renamed over the old one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def file_hash(path: Path) -> str:

@@ -32,7 +32,7 @@ from .config import Settings
 from .corpus import CHUNKING_VERSION, Document, corpus_files, file_hash, load_corpus, source_name
 from .embeddings import embedder_name, get_embeddings
 from .text import tokenize, tokenizer_fingerprint
-from .types import Chunk, Section
+from .types import Chunk, Section, note_questions
 
 FORMAT = 1
 ANN_THRESHOLD = 200_000  # above this many chunks, HNSW instead of exact search (see bench/growth.py)
@@ -106,7 +106,7 @@ class Index:
     @cached_property
     def note_questions(self) -> list[Section]:
         """The questions of the notes (not of linked articles), in corpus order."""
-        return [s for s in self.sections if s.is_question and s.url is None]
+        return note_questions(self.sections)
 
     @cached_property
     def note_question_position(self) -> dict[str, int]:
@@ -213,10 +213,13 @@ def _load_version(settings: Settings, live: Path, check_stale: bool) -> Index:
 
     try:
         manifest = json.loads((live / "manifest.json").read_text(encoding="utf-8"))
-        for name in ("chunks.json", "index.faiss"):  # both, even if the manifest forgot one
-            if _sha_file(live / name) != manifest["checksums"][name]:
+        raw = (live / "chunks.json").read_bytes()  # read once: checked, then parsed
+        digests = {"chunks.json": hashlib.sha256(raw).hexdigest(), "index.faiss": _sha_file(live / "index.faiss")}
+        for name, digest in digests.items():  # both, even if the manifest forgot one
+            if digest != manifest["checksums"][name]:
                 raise IndexCorrupt(f"index file {live / name} was altered or truncated: run `tutor index` to rebuild")
-        data = orjson.loads((live / "chunks.json").read_bytes())
+        data = orjson.loads(raw)
+        del raw
         sections = [_section_from_row(s) for s in data["sections"]]
         chunks = [_chunk_from_row(c) for c in data["chunks"]]
         # interned: JSON gives every occurrence its own string, ~5M of them at 100k chunks
@@ -323,11 +326,11 @@ def _unchanged_docs(before: dict, now: dict[str, str], section_rows: list[dict],
     docs: dict[str, Document] = {}
     for row in section_rows:
         if row["source"] in same:
-            doc = docs.setdefault(row["source"], Document(row["source"], [], [], now[row["source"]]))
+            doc = docs.setdefault(row["source"], Document(row["source"], [], []))
             doc.sections.append(_section_from_row(row))
     for row in chunk_rows:
         if row["source"] in same:
-            doc = docs.setdefault(row["source"], Document(row["source"], [], [], now[row["source"]]))
+            doc = docs.setdefault(row["source"], Document(row["source"], [], []))
             doc.chunks.append(_chunk_from_row(row))
     return {src: doc for src, doc in docs.items() if not any(s.url for s in doc.sections)}
 
@@ -462,10 +465,8 @@ def _publish(settings, name, dim, files, sections, chunk_rows, matrix, report, f
 
 def _write_version(folder: Path, name, dim, files, sections, chunk_rows, matrix, report, faiss) -> None:
     section_rows = [_fields(s) | {"heading_path": list(s.heading_path), "links": list(s.links)} for s in sections]
-    _write(
-        folder / "chunks.json",
-        orjson.dumps({"sections": section_rows, "chunks": chunk_rows}),
-    )
+    rows = orjson.dumps({"sections": section_rows, "chunks": chunk_rows})
+    _write(folder / "chunks.json", rows)
     faiss.write_index(_faiss_index(matrix, dim), str(folder / "index.faiss"))
     manifest = {
         "format": FORMAT,
@@ -478,7 +479,10 @@ def _write_version(folder: Path, name, dim, files, sections, chunk_rows, matrix,
         "n_chunks": len(chunk_rows),
         "warnings": report.warnings,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "checksums": {n: _sha_file(folder / n) for n in ("chunks.json", "index.faiss")},
+        "checksums": {
+            "chunks.json": hashlib.sha256(rows).hexdigest(),
+            "index.faiss": _sha_file(folder / "index.faiss"),
+        },
     }
     _write(folder / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode())
 

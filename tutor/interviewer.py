@@ -7,10 +7,7 @@ progress.py; the terminal / JSON front end in interview_cli.py.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,10 +16,11 @@ from pathlib import Path
 from langchain_core.embeddings import Embeddings
 
 from .config import Settings
+from .corpus import write_text_atomic
 from .embeddings import get_embeddings
 from .grading import COVERED_AT, Feedback, FollowUp, Grader, clean_text, grade, lang, plan_follow_ups, prepare_answer
 from .index import Index, build_index, ensure_index
-from .progress import ProgressStore, choose_next
+from .progress import WEAK_TOPIC, ProgressStore, choose_next
 from .rubric import MY_ANSWERS, Question, build_bank, normalize_question
 from .types import Chunk
 
@@ -85,28 +83,13 @@ def save_user_answer(settings: Settings, question: Question | str, answer: str, 
         lines[end:end] = ["", *block.rstrip("\n").split("\n"), ""] if end < len(lines) else ["", *block.split("\n")]
     else:
         lines += ["", heading, "", *block.split("\n")]
-    _atomic_write(path, re.sub(r"\n{3,}", "\n\n", "\n".join(lines).rstrip("\n") + "\n"))
+    write_text_atomic(path, re.sub(r"\n{3,}", "\n\n", "\n".join(lines).rstrip("\n") + "\n"))
     if reindex:
         build_index(settings)
     return path
 
 
 MY_ANSWERS_HEADER = "# 我的答案\n\n面试练习时保存的自己的回答（tutor interview）；原笔记不会被修改。\n"
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # hidden: the indexer skips dot files
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 # ---------------------------------------------------------------- the session
@@ -120,7 +103,6 @@ OFFER_SAVE = {
     "zh": "你的回答已记录；输入 /save 把它存进 {file}，以后提问时可以引用它。",
     "en": "Your answer is recorded; type /save to keep it in {file}, so later questions can cite it.",
 }
-WEAK_TOPIC = 70  # a topic whose session mean is below this is listed among the weakest
 
 
 @dataclass(frozen=True)

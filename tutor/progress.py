@@ -22,6 +22,7 @@ from fsrs import Card, Rating, Scheduler
 from .config import Settings
 
 DB_NAME = "progress.sqlite3"
+WEAK_TOPIC = 70  # a topic whose mean score is below this counts as weak (session report, mastery chart)
 SCHEMA_VERSION = 1
 NEW_EVERY = 3  # every third pick prefers a question never asked, so new material keeps coming
 RECENT = 10  # a topic's strength is the mean of its last RECENT scored answers

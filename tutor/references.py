@@ -11,10 +11,8 @@ import html as html_lib
 import io
 import ipaddress
 import json
-import os
 import re
 import socket
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -29,6 +27,7 @@ import httpx
 import yaml
 
 from tutor.config import Settings
+from tutor.corpus import write_text_atomic
 
 USER_AGENT = "tutor/0.1 (+offline study tutor; reference fetcher)"
 TEXT_TYPES = {"text/html", "application/xhtml+xml", "text/plain", "text/markdown", "application/pdf"}
@@ -143,7 +142,7 @@ def sync_references(
     if summary.results or ref_dir.exists():
         ref_dir.mkdir(parents=True, exist_ok=True)
         states = json.dumps([asdict(r) for r in summary.results], ensure_ascii=False, indent=2)
-        _atomic_write(ref_dir / "references.json", states + "\n")
+        write_text_atomic(ref_dir / "references.json", states + "\n")
     return summary
 
 
@@ -191,20 +190,7 @@ def _cached_meta(path: Path, url: str) -> dict | None:
 
 def _write_reference(path: Path, meta: dict, body: str) -> None:
     front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=10_000)
-    _atomic_write(path, f"---\n{front}---\n{body}")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, f"---\n{front}---\n{body}")
 
 
 def make_client(settings: Settings) -> httpx.Client:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .types import Answer, Citation, Section
+from .types import Answer, Citation, Section, note_questions
 
 LinesOf = Callable[[str], Sequence[str]]  # source (relative to the corpus root) -> the file's lines
 
@@ -245,11 +245,6 @@ class QuestionCount:
             f" · {self.total} 个问题中有 {self.answered} 个在笔记里有答案"
             f" ({self.question_only} question only, {self.link_only} link only)"
         )
-
-
-def note_questions(sections: Iterable[Section]) -> list[Section]:
-    """The questions the notes ask (not the fetched reference articles)."""
-    return [s for s in sections if s.is_question and s.url is None]
 
 
 def count_questions(sections: Iterable[Section]) -> QuestionCount:

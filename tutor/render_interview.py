@@ -11,11 +11,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import PurePosixPath
 
+from .progress import WEAK_TOPIC
 from .render import LinesOf, answer_body, cite_link, esc, inline, sources_panel, where
 from .types import Citation
 
 MAX_SHOWN_ANSWER = 2_000  # characters of the user's answer echoed under the feedback
-WEAK_AT = 70  # interviewer.WEAK_TOPIC: a topic below this is among the weakest
 BANDS = ((40, "low"), (70, "mid"), (90, "good"))  # progress.rating_for: <40 Again, <70 Hard, <90 Good, else Easy
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563")
 NO_REFERENCE = "not scored: no reference answer in your notes · 笔记里没有参考答案，不评分"
@@ -261,7 +261,7 @@ def render_mastery_chart(series: Series, width: int = 520, height: int = 220) ->
         f'<text class="tick" x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v}</text>'
         for v in (0, 25, 50, 75, 100)
     )
-    grid += f'<line class="weak" x1="{left}" x2="{width - right}" y1="{y(WEAK_AT):.1f}" y2="{y(WEAK_AT):.1f}"/>'
+    grid += f'<line class="weak" x1="{left}" x2="{width - right}" y1="{y(WEAK_TOPIC):.1f}" y2="{y(WEAK_TOPIC):.1f}"/>'
     dates = sorted(when[:10] for points in series.values() for _, when, _ in points if when)
     if dates:
         grid += f'<text class="tick" x="{left}" y="{height - 6}">{esc(dates[0])}</text>'
@@ -282,7 +282,7 @@ def render_mastery_chart(series: Series, width: int = 520, height: int = 220) ->
         )
         current = points[-1][2]
         legend.append(
-            f'<span class="iv-legend-item{" weak" if current < WEAK_AT else ""}"><span class="iv-swatch"'
+            f'<span class="iv-legend-item{" weak" if current < WEAK_TOPIC else ""}"><span class="iv-swatch"'
             f' style="background:{color}"></span>{esc(topic)} <strong>{current:.0f}</strong>'
             f" <small>({len(points)} answer{'s' if len(points) != 1 else ''})</small></span>"
         )
@@ -293,7 +293,7 @@ def render_mastery_chart(series: Series, width: int = 520, height: int = 220) ->
     )
     return (
         f'<div class="iv-chart">{title}{svg}<div class="iv-legend">{"".join(legend)}</div>'
-        f'<div class="iv-chart-note">one point per answered question · dashed line: {WEAK_AT}, below it a topic'
+        f'<div class="iv-chart-note">one point per answered question · dashed line: {WEAK_TOPIC}, below it a topic'
         " counts as weak</div></div>"
     )
 

@@ -60,7 +60,6 @@ class BM25:
     100k chunks costs one vectorised add, not a Python loop over its postings."""
 
     def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75) -> None:
-        self.k1, self.b = k1, b
         self.n_docs = len(docs)
         lengths = np.fromiter((len(d) for d in docs), dtype=np.float64, count=len(docs))
         self.avg = (float(lengths.sum()) / len(docs)) if docs else 1.0
@@ -82,7 +81,6 @@ class BM25:
         self.post_weight = tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[doc] / self.avg))
         n = max(len(docs), 1)
         self.idf_by_id = np.log(1 + (n - df + 0.5) / (df + 0.5))
-        self.idf = dict(zip(term_ids, self.idf_by_id.tolist(), strict=True))
         self.max_idf = math.log(1 + (n + 0.5) / 0.5)
 
     def score_array(self, terms: list[str]) -> np.ndarray:
@@ -103,7 +101,8 @@ class BM25:
 
     def weight(self, term: str) -> float:
         """idf of a term; a term the notes never use weighs the most."""
-        return self.idf.get(term, self.max_idf)
+        t = self.term_ids.get(term)
+        return self.max_idf if t is None else float(self.idf_by_id[t])
 
 
 class Retriever:
@@ -174,7 +173,7 @@ class Retriever:
         hits = self._prefer_an_answer(tokens, hits)
         top_section = sections.get(hits[0].chunk.section_id) if hits else None
         coverage = self._coverage(tokens, self.section_tokens(hits[0].chunk.section_id)) if hits else 0.0
-        status = self._decide(hits, top_section, coverage)
+        status = self._decide(hits, coverage)
         return Retrieval(query, tuple(tokens), tuple(hits), status, top_section, coverage)
 
     def _prefer_an_answer(self, tokens: list[str], hits: list[Hit]) -> list[Hit]:
@@ -220,7 +219,7 @@ class Retriever:
         found = sum(self.bm25.weight(t) for t in set(tokens) if t in doc)
         return found / total if total else 0.0
 
-    def _decide(self, hits: list[Hit], section: Section | None, coverage: float) -> Status:
+    def _decide(self, hits: list[Hit], coverage: float) -> Status:
         if not hits:
             return "not_found"
         top = hits[0]
@@ -231,11 +230,7 @@ class Retriever:
         )
         if not relevant:
             return "not_found"
-        if top.chunk.kind == "reference" or section is None or section.kind in ("answered", "topic"):
-            return "answered"
-        if self.references_for(section.id):
-            return "answered"
-        return "question_only"
+        return "question_only" if self._unanswered(top.chunk) else "answered"
 
     def references_for(self, section_id: str) -> list[Chunk]:
         return [

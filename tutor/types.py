@@ -6,6 +6,7 @@ The JSON shapes of `Answer.to_dict()` are a public contract (see README).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -169,3 +170,8 @@ class Turn:
     question: str
     answer: Answer
     topic_terms: tuple[str, ...] = field(default=())
+
+
+def note_questions(sections: Iterable[Section]) -> list[Section]:
+    """The questions the notes ask (not those of fetched reference articles), in corpus order."""
+    return [s for s in sections if s.is_question and s.url is None]

@@ -18,9 +18,9 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
 from tutor.chat import Tutor
+from tutor.cli import build_parser
 from tutor.config import Settings
 from tutor.index import build_index
-from tutor.interview_cli import add_arguments
 from tutor.ui import build_app, launch_options
 
 REPO = Path(__file__).resolve().parent.parent
@@ -112,6 +112,4 @@ def scripted(*replies) -> RecordingModel:
 
 def parse(argv: list[str]) -> argparse.Namespace:
     """`tutor interview / grade / progress` arguments, parsed as cli.main would."""
-    parser = argparse.ArgumentParser(prog="tutor")
-    add_arguments(parser.add_subparsers(dest="command"))
-    return parser.parse_args(argv)
+    return build_parser().parse_args(argv)

@@ -48,16 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("file", nargs="?", help="question set (JSONL); default tests/data/eval.jsonl")
     p.add_argument("--json", action="store_true")
-    add_arguments: Callable[..., None] | None
-    try:
-        from .interview_cli import add_arguments
-    except ImportError:  # the interviewer is optional while it is being built
-        add_arguments = None
-    if add_arguments:
-        add_arguments(sub)
-        for name in ("interview", "grade", "progress"):
-            if name in sub.choices and not any(a.dest == "corpus" for a in sub.choices[name]._actions):
-                _common(sub.choices[name])
+    from .interview_cli import add_arguments
+
+    add_arguments(sub, _common)
     return parser
 
 

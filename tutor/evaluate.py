@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .chat import ChatSession, Tutor
+from .text import is_chinese
 from .types import Hit
 
 DEFAULT_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "eval.jsonl"
@@ -31,6 +32,10 @@ class EvalResult:
     false_abstention: float = 0.0  # in-scope questions wrongly answered not_found
     followup_hit1: float = 0.0
     single_hit1: float = 0.0
+    wrong_place: float = 0.0  # in-scope questions answered (not not_found) whose top hit is off target
+    crosslingual_hit1: float = 0.0  # hit@1 where the question's language differs from the target lines'
+    crosslingual_n: int = 0
+    by_kind: dict = field(default_factory=dict)  # kind -> {"n", "hit1", "status"} when the set labels kinds
     ms_p50: float = 0.0
     ms_p95: float = 0.0
     failures: list[dict] = field(default_factory=list)
@@ -45,7 +50,13 @@ class EvalResult:
             f"status accuracy  {self.status_accuracy:.3f}",
             f"abstention       {self.abstention:.3f} of out-of-scope answered not_found",
             f"false not_found  {self.false_abstention:.3f} of in-scope",
+            f"wrong place      {self.wrong_place:.3f} of in-scope answered from an off-target section",
+            f"cross-lingual    hit@1 {self.crosslingual_hit1:.3f} ({self.crosslingual_n} questions)",
             f"time/question    p50 {self.ms_p50:.1f} ms, p95 {self.ms_p95:.1f} ms (warm)",
+            *(
+                f"  {kind:<11} n={k['n']:<3} status {k['status']:.2f}" + (f"  hit@1 {k['hit1']:.2f}" if k["scored"] else "")
+                for kind, k in sorted(self.by_kind.items())
+            ),
         ]
 
 
@@ -64,6 +75,16 @@ def _tight(hit: Hit, expect: dict) -> float:
     return inside / (c.line_end - c.line_start + 1)
 
 
+def _target_is_chinese(tutor: Tutor, expect: dict) -> bool | None:
+    path = tutor.settings.corpus_path.parent / expect["source"]
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except OSError:
+        return None
+    a, b = expect["lines"]
+    return is_chinese("\n".join(lines[a - 1 : b]))
+
+
 def load_set(path: Path) -> list[dict]:
     items = []
     for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -78,7 +99,8 @@ def load_set(path: Path) -> list[dict]:
 def evaluate(tutor: Tutor, items: list[dict]) -> EvalResult:
     res = EvalResult(n=len(items))
     hit1 = hit3 = rr = tight = status_ok = abstain = false_abstain = 0.0
-    fu_hits = fu_n = single_hits = single_n = 0
+    fu_hits = fu_n = single_hits = single_n = wrong = cross_hits = cross_n = 0
+    kinds: dict[str, dict] = {}
     times: list[float] = []
     for item in items:
         session = ChatSession(tutor)
@@ -97,6 +119,9 @@ def evaluate(tutor: Tutor, items: list[dict]) -> EvalResult:
             res.in_scope += 1
             false_abstain += answer.status == "not_found"
         first = False
+        kind = kinds.setdefault(item.get("kind") or "-", {"n": 0, "status": 0.0, "hit1": 0.0, "scored": 0})
+        kind["n"] += 1
+        kind["status"] += ok_status
         if expect:
             ranks = [i for i, h in enumerate(answer.hits[:10]) if _on_target(h, expect)]
             first = bool(ranks) and ranks[0] == 0
@@ -104,6 +129,13 @@ def evaluate(tutor: Tutor, items: list[dict]) -> EvalResult:
             hit3 += bool(ranks) and ranks[0] < 3
             rr += 1 / (ranks[0] + 1) if ranks else 0
             tight += _tight(answer.hits[0], expect) if answer.hits else 0
+            kind["scored"] += 1
+            kind["hit1"] += first
+            wrong += answer.status != "not_found" and not first
+            target_zh = _target_is_chinese(tutor, expect)
+            if target_zh is not None and target_zh != is_chinese(item["turns"][-1]):
+                cross_n += 1
+                cross_hits += first
             if len(item["turns"]) > 1:
                 fu_n += 1
                 fu_hits += first
@@ -115,6 +147,7 @@ def evaluate(tutor: Tutor, items: list[dict]) -> EvalResult:
             res.failures.append(
                 {
                     "id": item.get("id"),
+                    "kind": item.get("kind"),
                     "question": item["turns"][-1],
                     "query": answer.query,
                     "status": answer.status,
@@ -129,6 +162,12 @@ def evaluate(tutor: Tutor, items: list[dict]) -> EvalResult:
     res.abstention = abstain / max(res.out_scope, 1)
     res.false_abstention = false_abstain / max(res.in_scope, 1)
     res.followup_hit1 = fu_hits / max(fu_n, 1)
+    res.wrong_place = wrong / max(res.in_scope, 1)
+    res.crosslingual_hit1, res.crosslingual_n = cross_hits / max(cross_n, 1), cross_n
+    for k in kinds.values():
+        k["hit1"] = k["hit1"] / max(k["scored"], 1)
+        k["status"] = k["status"] / max(k["n"], 1)
+    res.by_kind = {name: k for name, k in kinds.items() if name != "-"}
     res.single_hit1 = single_hits / max(single_n, 1)
     times.sort()
     if times:

@@ -214,7 +214,9 @@ def cmd_eval(args, settings: Settings, stdin, stdout, stderr) -> int:
         print(json.dumps(out, ensure_ascii=False), file=stdout)
     else:
         print("\n".join(result.lines()), file=stdout)
-        print(f"relevance        {calibration.describe() if calibration else 'not calibrated (empty index)'}", file=stdout)
+        print(
+            f"relevance        {calibration.describe() if calibration else 'not calibrated (empty index)'}", file=stdout
+        )
     return 0
 
 

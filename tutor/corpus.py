@@ -250,10 +250,10 @@ def _parse_tree(text: str) -> _Node:
     return root
 
 
-def _split_pseudo(node: _Node) -> None:
+def _split_pseudo(node: _Node, under_question: bool = False) -> None:
     """Turn question lines and bold run-in headings of a body into child units of their own."""
     for child in node.children:
-        _split_pseudo(child)
+        _split_pseudo(child, under_question or node.is_question)
     blocks = _blocks(node.body)
     if not blocks:
         return
@@ -284,9 +284,10 @@ def _split_pseudo(node: _Node) -> None:
         if qa:
             pseudo.append(_pseudo(node, (no, qa.group(1)), question=True))
         elif bold:
-            # a bold line that asks, with its answer under it, is a question ("**为什么要用BN？**")
-            title = _readable(bold.group(1))
-            pseudo.append(_pseudo(node, (no, bold.group(1)), question=is_question_text(title)))
+            # a bold line that asks, with its answer under it, is a question ("**为什么要用BN？**"); under a
+            # question it is one of that question's points
+            asks = not (under_question or node.is_question) and is_question_text(_readable(bold.group(1)))
+            pseudo.append(_pseudo(node, (no, bold.group(1)), question=asks))
         elif pseudo and lead:
             pseudo.append(_pseudo(node, (no, lead.group(1)), question=False))
             pseudo[-1].line_text = raw.strip()
@@ -450,7 +451,7 @@ def _walk(node: _Node, source: str, topic: str, sections: list[Section], chunks:
         sections.append(section)
         if child.is_question:
             chunks.append(_chunk(source, child.path, child.line, child.line, child.title, "question", sid, **extra))
-        if is_reference_heading(child.title) and not extra.get("url"):
+        if is_reference_heading(child.title) and not child.pseudo and not extra.get("url"):
             _walk(child, source, topic or child.title, sections, chunks, **extra)
             continue  # a list of sources is where to read more, never an answer
         first_group = True

@@ -197,12 +197,19 @@ class Retriever:
         if not hits or not self._unanswered(hits[0].chunk):
             return hits
         covered = self._coverage(tokens, self.section_tokens(hits[0].chunk.section_id))
-        for n, hit in enumerate(hits[1:], start=1):
-            if hit.score < hits[0].score - ANSWER_TIE_UNITS * self.unit:
-                break
-            answers = hit.chunk.kind in ("body", "reference") and not self._unanswered(hit.chunk)
-            if answers and self._coverage(tokens, self.section_tokens(hit.chunk.section_id)) > covered:
-                return [hit, *hits[:n], *hits[n + 1 :]]
+        tie = hits[0].score - ANSWER_TIE_UNITS * self.unit
+        answering = [
+            n
+            for n, hit in enumerate(hits[1:], start=1)
+            if hit.score >= tie
+            and hit.chunk.kind in ("body", "reference")
+            and not self._unanswered(hit.chunk)
+            and self._coverage(tokens, self.section_tokens(hit.chunk.section_id)) > covered
+        ]
+        if answering:
+            # of the near-tied answering passages, the one that shares most of the query's terms goes first
+            n = max(answering, key=lambda i: (hits[i].lexical, -i))
+            return [hits[n], *hits[:n], *hits[n + 1 :]]
         return hits
 
     def _unanswered(self, chunk: Chunk) -> bool:

@@ -111,13 +111,17 @@ def run_suite(name: str, corpus: Path, qset: Path, embedder: str, args) -> dict:
         print(f"calibration: {thresholds}")
     print("\n".join("  " + line for line in result.lines()))
     if base:
-        print(f"  naive LangChain pipeline: {base['chunks']} chunks, hit@1 {base['hit1']:.3f}, "
-              f"top hit on target {base['tightness']:.3f}, never abstains")
+        print(
+            f"  naive LangChain pipeline: {base['chunks']} chunks, hit@1 {base['hit1']:.3f}, "
+            f"top hit on target {base['tightness']:.3f}, never abstains"
+        )
     if args.misses and result.failures:
         print("  misses:")
         for f in result.failures:
-            print(f"    {f['id']} [{f['kind']}]: {f['question']!r} (searched {f['query']!r}) -> {f['status']} "
-                  f"{f['top']} (expected {f['expected_status']} {f['expected']})")
+            print(
+                f"    {f['id']} [{f['kind']}]: {f['question']!r} (searched {f['query']!r}) -> {f['status']} "
+                f"{f['top']} (expected {f['expected_status']} {f['expected']})"
+            )
     row = {k: v for k, v in result.__dict__.items() if k != "failures"}
     row.update(suite=name, embedder=embedder, naive=base)
     return row

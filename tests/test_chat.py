@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from tutor.chat import ChatSession, InputError, standalone_query
+from tutor.chat import ChatSession, InputError, Topics, standalone_query
+from tutor.text import default_analyzer
 
 VOCAB = {
     "dropout",
@@ -48,10 +49,27 @@ VOCAB = {
             "从正则化的角度 dropout",
         ),
         ([("dropout是什么",) * 2], "LSTM中每个gate的作用是什么", "LSTM中每个gate的作用是什么"),
+        # a message with a subject of its own stands alone, even one the notes never mention
+        ([("讲一下dropout",) * 2], "今天天气怎么样", "今天天气怎么样"),
+        (
+            [("What is dropout?",) * 2],
+            "Different question: how does tanh saturate?",
+            "Different question: how does tanh saturate?",
+        ),
+        # a pronoun after the message's own subject refers to that subject, not to the conversation's
+        ([("What is dropout?",) * 2], "How does tanh change its slope?", "How does tanh change its slope?"),
+        # values stay with their question: a new subject takes the frame, not the number
+        ([("sigmoid设成0.5会怎样？",) * 2], "tanh呢？", "tanh设成会怎样？"),
+        (
+            [("dropout是什么",) * 2, ("dropout比例设0.5会怎样？",) * 2],
+            "为什么它能防止过拟合？",
+            "为什么dropout能防止过拟合？",
+        ),
     ],
 )
 def test_standalone_query(history, message, expected):
-    assert standalone_query(message, history, VOCAB) == expected
+    topics = Topics(default_analyzer(), VOCAB, common=set())
+    assert standalone_query(message, history, topics) == expected
 
 
 def _lines(source: str) -> list[str]:

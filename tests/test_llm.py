@@ -230,7 +230,7 @@ def test_failed_rewrite_uses_the_offline_query_and_the_notes(tutor: Tutor) -> No
     session = ChatSession(tutor, chat_model=model)
     session.ask("梯度消失的原因是什么？")
     answer = session.ask("那怎么解决？")
-    offline = standalone_query("那怎么解决？", [("梯度消失的原因是什么？", "梯度消失的原因是什么？")], tutor.vocabulary)
+    offline = standalone_query("那怎么解决？", [("梯度消失的原因是什么？", "梯度消失的原因是什么？")], tutor.topics)
     assert answer.query == offline
     assert answer.generator == "extractive"
     assert answer.notices == (FAILED.format(reason="cannot reach the server"),)

@@ -6,9 +6,9 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from .corpus import NUMBERED_LEAD_RE, strip_markup
+from .corpus import NUMBERED_LEAD_RE, clean_line, strip_markup
 from .retriever import Retrieval
-from .text import is_chinese, sentences, tokenize
+from .text import Analyzer, default_analyzer, is_chinese, sentences
 from .types import Answer, Chunk, Citation, Hit
 
 ANSWER_MARGIN = 0.035  # chunks this close to the best one join the answer
@@ -59,7 +59,7 @@ def locate(root: Path, chunk: Chunk, sentence: str) -> tuple[int, int]:
     probe = _squash(sentence)[:24]
     if probe:
         for no in range(chunk.line_start, min(chunk.line_end, len(lines)) + 1):
-            if probe in _squash(strip_markup(lines[no - 1])):
+            if probe in _squash(strip_markup(clean_line(lines[no - 1]))):
                 return no, no
     return chunk.line_start, chunk.line_end
 
@@ -68,13 +68,15 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text.lstrip("-*+• "))
 
 
-def _pick_sentences(chunk: Chunk, terms: set[str], limit: int = MAX_SENTENCES_PER_CHUNK) -> list[str]:
+def _pick_sentences(
+    chunk: Chunk, terms: set[str], analyzer: Analyzer, limit: int = MAX_SENTENCES_PER_CHUNK
+) -> list[str]:
     # bold run-in headings are in the heading path already; code lines read badly out of their block
     prose = re.sub(r"(?ms)^\s*(```|~~~).*?(^\s*\1|\Z)", "", chunk.text)
     parts = [s for s in sentences(prose) if not re.fullmatch(r"\*\*.*\*\*", s) and "`" not in s]
     if len(chunk.text) <= SHORT_CHUNK or len(parts) <= limit:
         return parts
-    scored = [(len(terms & set(tokenize(s))), -i) for i, s in enumerate(parts)]
+    scored = [(len(terms & set(analyzer.tokenize(s))), -i) for i, s in enumerate(parts)]
     keep = {0} | {-i for _, i in sorted(scored, reverse=True)[: limit - 1]}
     return [s for i, s in enumerate(parts) if i in keep]
 
@@ -88,11 +90,9 @@ def _answer_chunks(hits: tuple[Hit, ...]) -> list[Hit]:
         c = hit.chunk
         if len(chosen) >= MAX_ANSWER_CHUNKS or c.kind not in ("body", "reference"):
             continue
-        same_section = c.section_id == top.chunk.section_id
-        same_heading = c.heading_path[:2] == top.chunk.heading_path[:2]
-        near_top = hit.score >= top.score - ANSWER_MARGIN and (same_section or same_heading)
-        in_section = same_section and hit.lexical > 0 and hit.score >= top.score - SECTION_MARGIN
-        if near_top or in_section:
+        if c.section_id != top.chunk.section_id:
+            continue  # the answer comes from the top hit's section: one place, the one the hits put first
+        if hit.score >= top.score - ANSWER_MARGIN or (hit.lexical > 0 and hit.score >= top.score - SECTION_MARGIN):
             chosen.append(hit)
     return sorted(chosen, key=lambda h: (h.chunk.source, h.chunk.line_start))
 
@@ -100,8 +100,9 @@ def _answer_chunks(hits: tuple[Hit, ...]) -> list[Hit]:
 class Answerer:
     """Builds the extractive answer; `root` is where citation sources (repo-relative paths) live."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, analyzer: Analyzer | None = None) -> None:
         self.root = root
+        self.analyzer = analyzer or default_analyzer()
 
     def answer(self, question: str, retrieval: Retrieval, notices: tuple[str, ...] = ()) -> Answer:
         lang = "zh" if is_chinese(question) else "en"
@@ -123,7 +124,7 @@ class Answerer:
                 else text["answered"].format(title=" › ".join(chunk.heading_path[1:] or chunk.heading_path))
             )
             lines = []
-            for sent in _pick_sentences(chunk, terms):
+            for sent in _pick_sentences(chunk, terms, self.analyzer):
                 if len(citations) >= MAX_CITED:
                     break
                 if NUMBERED_LEAD_RE.match(sent):
@@ -167,7 +168,8 @@ class Answerer:
             chunk = hit.chunk
             if chunk.section_id == top.section_id or chunk.kind not in ("body", "reference") or hit.lexical <= 0:
                 continue
-            best = max(_pick_sentences(chunk, terms, 2), key=lambda s: len(terms & set(tokenize(s))), default=None)
+            picked = _pick_sentences(chunk, terms, self.analyzer, 2)
+            best = max(picked, key=lambda s: len(terms & set(self.analyzer.tokenize(s))), default=None)
             if not best:
                 continue
             n = len(citations) + 1

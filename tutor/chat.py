@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from functools import lru_cache
 
 from .answerer import Answerer
 from .config import Settings
@@ -20,7 +21,7 @@ from .index import Index, ensure_index
 from .llm import NOT_SET_UP, GroundedAnswerer, LLMConfigError, get_chat_model, text_pieces
 from .retriever import Retriever
 from .suggest import suggestions_for
-from .text import ALIASES, STOPWORDS, tokenize
+from .text import Analyzer, data_lines, default_analyzer
 from .types import Answer, Turn
 from .verify import Verifier
 
@@ -38,24 +39,6 @@ FOLLOW_CUES = re.compile(
     r"|角度|方面|\b(?:view|perspective|side)\b",
     re.IGNORECASE,
 )
-# generic words that never make a topic on their own
-GENERIC = {
-    "造成",
-    "解决",
-    "原因",
-    "训练",
-    "网络",
-    "模型",
-    "影响",
-    "区别",
-    "结构",
-    "预测",
-    "优点",
-    "缺点",
-    "场景",
-    "防止",
-    "输入",
-}
 
 
 class InputError(ValueError):
@@ -81,60 +64,98 @@ def clean_message(message: str | None, limit: int) -> tuple[str, tuple[str, ...]
     return text, notices
 
 
-def _topic_terms(query: str, vocabulary: set[str]) -> list[str]:
-    return [t for t in dict.fromkeys(tokenize(query)) if t in vocabulary and t not in GENERIC]
+NUMBER_RE = re.compile(r"(?<![A-Za-z0-9])\d+(?:\.\d+)?(?:[x×*]\d+)*%?(?![A-Za-z0-9])")
+VALUE_RE = re.compile(r"[\d.,x×*/%+\-]+")  # "0.5", "7x7": a value of one question, never a topic to carry
 
 
-def _surface(query: str, term: str) -> str | None:
-    """How a canonical term is written in the query ("BN" for batchnorm), to replace or reuse it."""
-    low = query.lower()
-    for variant in sorted((term, *ALIASES.get(term, ())), key=len, reverse=True):
-        at = low.find(variant.lower())
-        if at >= 0:
-            return query[at : at + len(variant)]
-    return None
+@lru_cache(maxsize=1)
+def aspect_words() -> frozenset[str]:
+    words = (w for line in data_lines("aspects.txt") for w in line.split())
+    return frozenset(t for w in words for t in default_analyzer().tokenize(w, keep_stopwords=True))
+
+
+class Topics:
+    """What a message is about, in the terms of one index: its content terms that are neither aspects ("原因",
+    "causes") nor so common in these notes that they name no subject (df share from the index itself)."""
+
+    COMMON_SHARE = 0.25  # a term in a quarter of the passages is background in these notes, not a subject
+
+    def __init__(self, analyzer: Analyzer, vocabulary: set[str], common: set[str]) -> None:
+        self.analyzer = analyzer
+        self.vocabulary = vocabulary
+        self.generic = aspect_words() | common
+
+    def content(self, text: str) -> list[str]:
+        """Content terms of the text, known to the notes or not, in order."""
+        return [t for t in dict.fromkeys(self.analyzer.tokenize(text)) if t not in self.generic]
+
+    def known(self, text: str) -> list[str]:
+        """Content terms the notes use, values left out."""
+        return [t for t in self.content(text) if t in self.vocabulary and not VALUE_RE.fullmatch(t)]
+
+    def surface(self, query: str, term: str) -> str | None:
+        return self.analyzer.surface(query, term)
 
 
 QUESTION_WORDS = re.compile(r"什么|为什么|怎么|如何|哪|是否|\b(?:why|what|how|when|which|who)\b", re.IGNORECASE)
 
 
-def _bare_subject(core: str) -> bool:
+def _bare_subject(core: str, topics: Topics) -> bool:
     """True for a message that only names a new subject: "tanh", "exploding gradients", "GAN"."""
     if not core or QUESTION_WORDS.search(core):
         return False
-    words = tokenize(core, keep_stopwords=True)
-    return 0 < len(words) <= 3 and not any(w in STOPWORDS or w in GENERIC for w in words)
+    words = topics.analyzer.tokenize(core, keep_stopwords=True)
+    return 0 < len(words) <= 3 and not any(w in topics.analyzer.stopwords or w in topics.generic for w in words)
 
 
-def standalone_query(message: str, history: list[tuple[str, str]], vocabulary: set[str]) -> str:
-    """Rewrite an elliptical follow-up into a query that stands on its own.
+def _pronoun_refers_back(message: str, topics: Topics) -> re.Match | None:
+    """A pronoun that stands for the conversation's topic: none of the message's own subjects comes before it
+    ("为什么它能防止过拟合" refers back; "how does PCA pick its components" does not)."""
+    match = PRONOUNS.search(message)
+    if match is None:
+        return None
+    return None if topics.known(message[: match.start()]) else match
+
+
+def standalone_query(message: str, history: list[tuple[str, str]], topics: Topics) -> str:
+    """Rewrite an elliptical follow-up into a query that stands on its own; a message that names a subject of its
+    own is searched as it is.
 
     `history` holds (message, standalone query) of the earlier turns, oldest first.
     """
-    earlier = next(((m, q) for m, q in reversed(history) if _topic_terms(q, vocabulary)), None)
+    earlier = next(((m, q) for m, q in reversed(history) if topics.known(q)), None)
     if earlier is None:
         return message
     said, topic_query = earlier
-    named = _topic_terms(said, vocabulary)
+    named = topics.known(said)
     # terms carried into that query from further back are the conversation's subject: they come first
-    topic = sorted(_topic_terms(topic_query, vocabulary), key=lambda t: t in named)
-    own = _topic_terms(message, vocabulary)
+    topic = sorted(topics.known(topic_query), key=lambda t: t in named)
+    own = topics.known(message)
     core = TAIL_CUES.sub("", LEAD_CUES.sub("", message)).strip()
     # the subject to swap is the newest one the user named ("从激活函数的角度" -> 激活函数), else the main topic
     focus = (named or topic)[0]
-    subject = _surface(topic_query, focus) or focus
+    subject = topics.surface(topic_query, focus) or focus
     # "tanh呢？": the same question about a new subject
-    if _bare_subject(core) and core.lower() != subject.lower():
-        return topic_query.replace(subject, core, 1) if subject in topic_query else f"{core} {topic_query}"
+    if _bare_subject(core, topics) and core.lower() != subject.lower():
+        frame = NUMBER_RE.sub(
+            "", topic_query
+        )  # "lr设成0.5会怎样" -> "初始化设成会怎样": values stay with their question
+        return frame.replace(subject, core, 1) if subject in frame else f"{core} {frame}"
     # "为什么它能防止过拟合？": the pronoun stands for the topic
-    if PRONOUNS.search(message):
-        return PRONOUNS.sub(_surface(topic_query, topic[0]) or topic[0], message, count=1)
-    # "那GAN呢？怎么训练？": an English term the notes never use starts a new subject
-    if any(re.fullmatch(r"[a-z][a-z0-9\-]+", t) and t not in vocabulary for t in tokenize(core)):
+    pronoun = _pronoun_refers_back(message, topics)
+    if pronoun is not None:
+        stand_in = topics.surface(topic_query, topic[0]) or topic[0]
+        return message[: pronoun.start()] + stand_in + message[pronoun.end() :]
+    leans = bool(FOLLOW_CUES.search(PRONOUNS.sub(" ", message)))  # its own pronouns lean on nothing earlier
+    # "今天天气怎么样", "Different question: how does PCA pick its components?": a subject of its own, no lean
+    if topics.content(core) and not leans:
+        return message
+    # "那GAN呢？怎么训练？": a term the notes never use starts a new subject
+    if any(t not in topics.vocabulary and not VALUE_RE.fullmatch(t) for t in topics.content(core)):
         return core or message
     # "那怎么解决？" / "从bagging的角度呢？": carry the topic terms the message lacks
-    if FOLLOW_CUES.search(message) or not own:
-        carried = [_surface(topic_query, t) or t for t in topic[: 1 if own else 3] if t not in own]
+    if leans or not own:
+        carried = [topics.surface(topic_query, t) or t for t in topic[: 1 if own else 3] if t not in own]
         return " ".join([core or message, *carried]) if carried else message
     return message
 
@@ -147,9 +168,10 @@ class Tutor:
         self.index = index
         self.embedder = embedder or get_embeddings(settings.embeddings)
         self.retriever = Retriever(index, self.embedder)
-        self.answerer = Answerer(settings.corpus_path.parent)
+        self.answerer = Answerer(settings.corpus_path.parent, index.analyzer)
         self.verifier = Verifier(self.embedder)
         self.vocabulary = set(self.retriever.bm25.term_ids)
+        self.topics = Topics(index.analyzer, self.vocabulary, self.retriever.bm25.common_terms(Topics.COMMON_SHARE))
         self.llm_problem: str | None = None  # a notice on every answer when TUTOR_LLM cannot be used
         self._models: dict[str, object] = {}
         if chat_model is None:
@@ -185,7 +207,7 @@ class Tutor:
         if model is None and chat_model is None and self.llm_problem:
             notices = (*notices, self.llm_problem)
         earlier = [(t.question, t.answer.query) for t in history or []]
-        query = standalone_query(question, earlier, self.vocabulary)
+        query = standalone_query(question, earlier, self.topics)
         grounded = None
         if model is not None:
             grounded = GroundedAnswerer(model, self.verifier, self.answerer.root, self.settings)

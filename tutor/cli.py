@@ -206,11 +206,17 @@ def cmd_eval(args, settings: Settings, stdin, stdout, stderr) -> int:
     except (OSError, ValueError) as exc:
         print(f"cannot read the question set: {exc}", file=stderr)
         return 2
-    result = evaluate(_load_tutor(settings, stderr), items)
+    tutor = _load_tutor(settings, stderr)
+    result = evaluate(tutor, items)
+    calibration = tutor.index.calibration
     if args.json:
-        print(json.dumps(result.__dict__, ensure_ascii=False), file=stdout)
+        out = result.__dict__ | {"calibration": calibration.to_dict() if calibration else None}
+        print(json.dumps(out, ensure_ascii=False), file=stdout)
     else:
         print("\n".join(result.lines()), file=stdout)
+        print(
+            f"relevance        {calibration.describe() if calibration else 'not calibrated (empty index)'}", file=stdout
+        )
     return 0
 
 

@@ -2,12 +2,19 @@
 
 The notes are messy markdown: indented prose (not code), bold run-in sub-headings, questions
 written as plain lines under a topic heading, link-only and empty sections. Every question is a
-unit of its own so retrieval can point at it.
+unit of its own so retrieval can point at it. Headings (ATX and setext) and fenced code come from a real
+CommonMark parser (markdown-it-py) with its line maps; the rest is read line by line, because real notes
+indent prose and write run-in headings that CommonMark would read as code or paragraphs.
+
+What is not content never reaches a chunk: image lines, HTML tags and entities, zero-width characters, emoji
+markers, `[TOC]`, and placeholder bodies ("Answer here", "TODO", "待补充"); a reference list ("参考文献",
+"References") is never an answer.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 import os
 import re
@@ -21,15 +28,41 @@ from .types import Chunk, Section
 
 log = logging.getLogger(__name__)
 
-CHUNKING_VERSION = "6"
+CHUNKING_VERSION = "7"
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 DOC_SUFFIXES = TEXT_SUFFIXES | {".html", ".htm", ".pdf"}
 MAX_CHUNK_CHARS = 320  # e5-small's 512-token window holds this much Chinese with the heading path
 MIN_BLOCK_CHARS = 16  # shorter blocks ("解决办法：", "参考") are glued to the next one
 MAX_FILE_BYTES = 20_000_000
 
-HEADING_RE = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t#]*$")
 FENCE_RE = re.compile(r"^ {0,3}(```|~~~)")
+MAX_WHOLE_CHARS = 3000  # a table or a display formula this long or shorter stays one chunk
+# not content: markup that renders as nothing, or as decoration
+IMAGE_RE = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]")
+HTML_TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>|<!--.*?-->")
+EMOJI_RE = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff\ufe0e\ufe0f\u200d\u20e3]")
+INVISIBLE_RE = re.compile(r"[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
+SPACES_RE = re.compile(r"[\u00a0\u2000-\u200a\u3000\u202f\u205f]")
+PLACEHOLDER_RE = re.compile(
+    r"(?:answer(?: goes)? here|your answer here|todo|tbd|tbc|to ?do|wip|coming soon|fill (?:in|me)(?: later)?|"
+    r"待补充|待完善|待更新|待续|未完待续|待写|暂无|略|答案待补充|\.{3,}|…+|\[toc\]|\[\[toc\]\]|-{3,}|\*{3,}|_{3,})"
+    r"[.。!！]*",
+    re.IGNORECASE,
+)
+ANSWER_MARK_RE = re.compile(r"^(\s*)(?:a|ans|answer|答)\s*[:：]\s*", re.IGNORECASE)
+QA_LINE_RE = re.compile(r"^\s*(?:\*\*)?(?:q|question|问|问题)\s*\d*\s*[:：.]\s*(.+?)(?:\*\*)?\s*$", re.IGNORECASE)
+# headings that organise or list sources: never a question, and a reference list is never an answer
+REFERENCE_HEADING_RE = re.compile(
+    r"^(?:参考(?:文献|资料|链接|来源)?|引用|references?|bibliography|further reading|see also|sources?|links?|"
+    r"citations?|reading list|相关链接|延伸阅读|扩展阅读)\s*[:：]?$",
+    re.IGNORECASE,
+)
+NON_QUESTION_HEADING_RE = re.compile(r"^(?:目录|contents|table of contents|toc|\[toc\])$", re.IGNORECASE)
+NUMBERING_RE = re.compile(
+    r"^\s*(?:(?:\d+\.)*\d+[.、)）]?|[一二三四五六七八九十百]+[、.．]|[（(]\s*(?:\d+|[一二三四五六七八九十]+)\s*[)）]|"
+    r"(?:q|question|问题?)\s*\d*\s*[:：.])\s*",
+    re.IGNORECASE,
+)
 BOLD_LINE_RE = re.compile(r"^\s*\*\*(.+?)\*\*\s*[:：]?\s*$")
 # a short numbered lead line such as "（2）激活函数角度" works as a run-in heading too
 NUMBERED_LEAD_RE = re.compile(r"^\s*((?:[（(]\s*\d+\s*[)）]|[①②③④⑤⑥⑦⑧⑨])\s*[^。！？!?；;，,]{1,24})\s*[:：]?\s*$")
@@ -44,8 +77,12 @@ LEAD_IN_RE = re.compile(
 LIST_RE = re.compile(r"^\s*(?:[-*+•]|\d+[.)、])\s+")
 URL_RE = re.compile(r"https?://[^\s<>()\[\]（）\"'“”，。；]+")
 QUESTION_CUES = re.compile(
-    r"[？?]\s*$|什么|为什么|哪些|如何|怎么|怎样|讲一下|说一下|谈谈|介绍|手推|推导|区别|作用|影响|"
-    r"\b(?:why|what|how|explain|describe|compare|difference)\b",
+    r"[？?]\s*$|什么|为什么|为何|为啥|哪些|哪个|哪种|如何|怎么|怎样|是否|能否|可否|吗\s*$|讲一下|讲讲|说一下|说说|谈谈|"
+    r"介绍一下|简述|简介一下|^介绍|手推|推导|区别|异同|优缺点|作用|影响|"
+    r"^(?:why|what|which|when|where|who|whom|whose|explain|describe|compare|contrast|define|derive|discuss|list|"
+    r"name|outline|summari[sz]e|difference)\b|"
+    r"^how\s+(?:do|does|did|is|are|was|were|can|could|would|should|to|much|many|come)\b|"
+    r"^(?:is|are|does|do|can|could|should|would|will)\s+\w+",
     re.IGNORECASE,
 )
 MAX_QUESTION_LINE = 80
@@ -81,6 +118,26 @@ CODE_RE = re.compile(r"`([^`]*)`")
 LINK_RE = re.compile(r"\[([^\]]*)\]\((https?://[^)]*)\)")
 
 
+def clean_line(raw: str) -> str:
+    """A line without what is not content (images, HTML tags and entities, invisible characters, emoji markers,
+    placeholders, an "A:" answer mark); blank when nothing is left. Indentation is kept."""
+    if raw.isascii() and "<" not in raw and "&" not in raw and "!" not in raw:
+        text = raw
+    else:
+        text = IMAGE_RE.sub("", raw)
+        text = HTML_TAG_RE.sub(" ", text)
+        if "&" in text:
+            text = html.unescape(text)
+        text = INVISIBLE_RE.sub("", text)
+        text = SPACES_RE.sub(" ", text)
+        text = EMOJI_RE.sub("", text)
+    text = ANSWER_MARK_RE.sub(r"\1", text)
+    body = text.strip().strip("*_>` ").strip()
+    if not body or PLACEHOLDER_RE.fullmatch(body):
+        return ""
+    return text.rstrip()
+
+
 def strip_markup(text: str) -> str:
     text = BOLD_RE.sub(lambda m: m.group(1) or m.group(2), text)
     text = CODE_RE.sub(r"\1", text)
@@ -94,7 +151,15 @@ def _readable(text: str) -> str:
 
 
 def is_question_text(text: str) -> bool:
-    return bool(QUESTION_CUES.search(text))
+    """Does a heading or line ask? Its numbering ("7.1.7", "一、", "Q1:") is read past first."""
+    bare = NUMBERING_RE.sub("", text, count=1).strip()
+    if not bare or REFERENCE_HEADING_RE.match(bare) or NON_QUESTION_HEADING_RE.match(bare):
+        return False
+    return bool(QUESTION_CUES.search(bare))
+
+
+def is_reference_heading(title: str) -> bool:
+    return bool(REFERENCE_HEADING_RE.match(NUMBERING_RE.sub("", title, count=1).strip()))
 
 
 def _sha(text: str) -> str:
@@ -102,18 +167,31 @@ def _sha(text: str) -> str:
 
 
 def _blocks(lines: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
-    """Paragraphs: runs of non-blank lines, each with its line number."""
+    """Paragraphs: runs of non-blank lines, each with its line number; a $$ display formula is one block."""
     out: list[list[tuple[int, str]]] = []
     cur: list[tuple[int, str]] = []
+    in_math = False
     for no, raw in lines:
-        if raw.strip():
-            cur.append((no, raw))
+        stripped = raw.strip()
+        # a formula or a table right under a paragraph starts a block of its own, and so does what follows it
+        if cur and not in_math and _starts_whole(stripped) != _starts_whole(cur[-1][1].strip()):
+            out.append(cur)
+            cur = []
+        if stripped.count("$$") % 2:
+            in_math = not in_math
+        if stripped or in_math:
+            if stripped:
+                cur.append((no, raw))
         elif cur:
             out.append(cur)
             cur = []
     if cur:
         out.append(cur)
     return out
+
+
+def _starts_whole(line: str) -> bool:
+    return line.startswith(("$$", "|"))
 
 
 def _gap_before(lines: list[tuple[int, str]], block: list[tuple[int, str]]) -> int:
@@ -128,18 +206,42 @@ def _gap_before(lines: list[tuple[int, str]], block: list[tuple[int, str]]) -> i
     return blank
 
 
+def _headings(text: str) -> tuple[dict[int, tuple[int, str]], set[int], set[int]]:
+    """CommonMark's headings: line -> (level, title), the setext underline lines, and the fenced-code lines."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark", {"html": True}).parse(text)
+    found: dict[int, tuple[int, str]] = {}
+    underlines: set[int] = set()
+    code: set[int] = set()
+    for i, tok in enumerate(tokens):
+        if tok.type == "heading_open" and tok.map and tok.level == 0:
+            start, end = tok.map
+            title = tokens[i + 1].content if i + 1 < len(tokens) else ""
+            found[start + 1] = (int(tok.tag[1]), title.replace("\n", " "))
+            if tok.markup in ("=", "-"):  # setext: the title line(s), then the underline
+                underlines.update(range(start + 2, end + 1))
+        elif tok.type == "fence" and tok.map:
+            code.update(range(tok.map[0] + 1, tok.map[1] + 1))
+    return found, underlines, code
+
+
 def _parse_tree(text: str) -> _Node:
     root = _Node(title="", path=(), level=0, line=0, is_question=False)
     stack = [root]
-    in_fence = False
+    headings, underlines, code = _headings(text)
     for no, raw in enumerate(text.split("\n"), start=1):
-        if FENCE_RE.match(raw):
-            in_fence = not in_fence
-        m = None if in_fence else HEADING_RE.match(raw)
-        if not m:
-            stack[-1].body.append((no, raw))
+        if no in underlines:
+            stack[-1].body.append((no, ""))
             continue
-        level, title = len(m.group(1)), _readable(m.group(2))
+        heading = headings.get(no)
+        if heading is None:
+            stack[-1].body.append((no, raw if no in code else clean_line(raw)))
+            continue
+        level, title = heading[0], _readable(clean_line(heading[1]))
+        if not title:  # a heading that is only an emoji or an image is no heading
+            stack[-1].body.append((no, ""))
+            continue
         while stack[-1].level >= level:
             stack.pop()
         node = _Node(title, stack[-1].path + (title,), level, no, is_question_text(title))
@@ -148,10 +250,10 @@ def _parse_tree(text: str) -> _Node:
     return root
 
 
-def _split_pseudo(node: _Node) -> None:
+def _split_pseudo(node: _Node, under_question: bool = False) -> None:
     """Turn question lines and bold run-in headings of a body into child units of their own."""
     for child in node.children:
-        _split_pseudo(child)
+        _split_pseudo(child, under_question or node.is_question)
     blocks = _blocks(node.body)
     if not blocks:
         return
@@ -171,14 +273,21 @@ def _split_pseudo(node: _Node) -> None:
     bold_starts = {
         b[0][0]: BOLD_LINE_RE.match(b[0][1]) or NUMBERED_LEAD_RE.match(b[0][1]) for b in blocks if len(b) == 1
     }
+    # "Q: …" starts a question wherever it stands, its answer ("A: …") on the lines below
+    qa_starts = {no: m for no, raw in node.body if (m := QA_LINE_RE.match(raw))}
     # after run-in headings, a lead-in line closes the last one ("解决办法：" is not part of "（2）激活函数角度")
     lead_ins = {b[0][0]: LEAD_IN_RE.match(b[0][1]) for b in blocks if len(b) == 1}
     pseudo: list[_Node] = []
     own: list[tuple[int, str]] = []
     for no, raw in node.body:  # blank lines stay with their unit: gaps matter to _detach_trailing_questions
-        bold, lead = bold_starts.get(no), lead_ins.get(no)
-        if bold:
-            pseudo.append(_pseudo(node, (no, bold.group(1)), question=False))
+        bold, lead, qa = bold_starts.get(no), lead_ins.get(no), qa_starts.get(no)
+        if qa:
+            pseudo.append(_pseudo(node, (no, qa.group(1)), question=True))
+        elif bold:
+            # a bold line that asks, with its answer under it, is a question ("**为什么要用BN？**"); under a
+            # question it is one of that question's points
+            asks = not (under_question or node.is_question) and is_question_text(_readable(bold.group(1)))
+            pseudo.append(_pseudo(node, (no, bold.group(1)), question=asks))
         elif pseudo and lead:
             pseudo.append(_pseudo(node, (no, lead.group(1)), question=False))
             pseudo[-1].line_text = raw.strip()
@@ -251,7 +360,8 @@ def _text_chunks(
 ) -> list[Chunk]:
     lines = [(no, raw.strip()) for no, raw in block]
     text = "\n".join(t for _, t in lines)
-    if len(text) <= MAX_CHUNK_CHARS:
+    whole = text.startswith("$$") or all(t.startswith("|") for _, t in lines)  # a formula or a table
+    if len(text) <= MAX_CHUNK_CHARS or (whole and len(text) <= MAX_WHOLE_CHARS):
         # a bare link, or a reference title with its link, points elsewhere: it is not an answer itself
         kind = "link" if URL_RE.search(text) and len(URL_RE.sub("", text).strip()) < 40 else "body"
         return [_chunk(source, path, lines[0][0], lines[-1][0], _readable(text), kind, section_id, **extra)]
@@ -341,6 +451,9 @@ def _walk(node: _Node, source: str, topic: str, sections: list[Section], chunks:
         sections.append(section)
         if child.is_question:
             chunks.append(_chunk(source, child.path, child.line, child.line, child.title, "question", sid, **extra))
+        if is_reference_heading(child.title) and not child.pseudo and not extra.get("url"):
+            _walk(child, source, topic or child.title, sections, chunks, **extra)
+            continue  # a list of sources is where to read more, never an answer
         first_group = True
         for group in _body_groups(child.body):
             if child.pseudo and not child.is_question and first_group and child.title:
@@ -378,6 +491,11 @@ def read_text_file(path: Path) -> str:
     data = path.read_bytes()
     if len(data) > MAX_FILE_BYTES:
         raise CorpusError(f"{path}: larger than {MAX_FILE_BYTES // 1_000_000} MB, skipped")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte-order mark is text, not binary
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise CorpusError(f"{path}: not valid UTF-16 text (byte {exc.start}), skipped") from exc
     if b"\x00" in data[:8192]:
         raise CorpusError(f"{path}: looks binary, skipped")
     try:

@@ -35,6 +35,12 @@ class E5SmallQ4(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         return np.asarray(self._e5.query(text), dtype=np.float32).reshape(-1).tolist()
 
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        """Many queries in one call (calibration probes)."""
+        if not texts:
+            return []
+        return np.asarray(self._e5.query(list(texts)), dtype=np.float32).reshape(len(texts), -1).tolist()
+
 
 class SentenceTransformerEmbeddings(Embeddings):
     def __init__(self, model: str) -> None:
@@ -58,8 +64,11 @@ class SentenceTransformerEmbeddings(Embeddings):
         return np.asarray(vecs, dtype=np.float32).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        vec = self._model.encode([self._query_prefix + text], normalize_embeddings=True)[0]
-        return np.asarray(vec, dtype=np.float32).tolist()
+        return self.embed_queries([text])[0]
+
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        vecs = self._model.encode([self._query_prefix + t for t in texts], normalize_embeddings=True)
+        return np.asarray(vecs, dtype=np.float32).reshape(len(texts), -1).tolist()
 
 
 class HashEmbeddings(Embeddings):

@@ -54,7 +54,8 @@ class EvalResult:
             f"cross-lingual    hit@1 {self.crosslingual_hit1:.3f} ({self.crosslingual_n} questions)",
             f"time/question    p50 {self.ms_p50:.1f} ms, p95 {self.ms_p95:.1f} ms (warm)",
             *(
-                f"  {kind:<11} n={k['n']:<3} status {k['status']:.2f}" + (f"  hit@1 {k['hit1']:.2f}" if k["scored"] else "")
+                f"  {kind:<11} n={k['n']:<3} status {k['status']:.2f}"
+                + (f"  hit@1 {k['hit1']:.2f}" if k["scored"] else "")
                 for kind, k in sorted(self.by_kind.items())
             ),
         ]

@@ -15,7 +15,7 @@ from langchain_core.embeddings import Embeddings
 
 from .index import Index
 from .rubric import Question, answer_chunks
-from .text import ALIASES, CJK_RE, sentences, tokenize
+from .text import CJK_RE, glossary, sentences, tokenize
 
 MAX_ANSWER_CHARS = 4000  # a long answer is graded on its start: a full answer to any question in the notes is ~800
 MAX_ANSWER_SENTENCES = 40  # and on at most this many sentences, so grading time stays bounded
@@ -181,7 +181,7 @@ def _key_terms(q: Question) -> list[list[dict[str, float]]]:
 
 def _term_weight(term: str) -> float:
     # aliases and Latin terms carry the concepts (and match across languages); other Chinese words are phrasing
-    return 1.0 if term in ALIASES or not CJK_RE.match(term) else PHRASING_WEIGHT
+    return 1.0 if term in glossary() or not CJK_RE.match(term) else PHRASING_WEIGHT
 
 
 def _term_overlap(terms: dict[str, float], spans: list[set[str]]) -> float:

@@ -28,10 +28,11 @@ from typing import Any
 import numpy as np
 import orjson  # chunks.json is ~100 MB at 100k chunks: 5-10x faster than json both ways
 
+from .calibrate import Calibration, calibrate
 from .config import Settings
 from .corpus import CHUNKING_VERSION, Document, corpus_files, file_hash, load_corpus, source_name
 from .embeddings import embedder_name, get_embeddings
-from .text import tokenize, tokenizer_fingerprint
+from .text import Analyzer, default_analyzer, mine_terms, user_terms
 from .types import Chunk, Section, note_questions
 
 FORMAT = 1
@@ -40,6 +41,7 @@ HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 256  # recall@10 0.97-0.99 at 100k for under 1 ms more (bench/growth.py)
 EMBED_BATCH = 16
+RECALIBRATE_SHARE = 0.1  # an update that re-embeds more than this share of the passages fits the thresholds again
 
 
 class IndexError_(Exception):
@@ -88,10 +90,11 @@ class Index:
     tokens: list[list[str]]  # BM25 terms per chunk, computed at build time so start-up stays fast
 
     def __post_init__(self) -> None:
+        # the shipped glossary plus the terms of these notes (mined and the user's own), as built
+        self.analyzer = default_analyzer().with_terms(self.manifest.get("terms") or {})
+        self.calibration = Calibration.from_dict(self.manifest.get("calibration"))
         self.section_by_id = {s.id: s for s in self.sections}
-        self.chunks_by_section: dict[str, list[int]] = {}
-        for i, c in enumerate(self.chunks):
-            self.chunks_by_section.setdefault(c.section_id, []).append(i)
+        self.chunks_by_section = _rows_by_section(self.chunks)
 
     # maps for per-question look-ups (suggestions), built on first use so that no question scans every section
 
@@ -255,9 +258,21 @@ def _chunk_from_row(row: dict) -> Chunk:
     return Chunk(**fields | {"heading_path": tuple(row["heading_path"])})
 
 
-def chunk_terms(chunk: Chunk) -> list[str]:
+def chunk_terms(chunk: Chunk, analyzer: Analyzer) -> list[str]:
     # headings are left out: siblings share them, so they would blur BM25 between a section's paragraphs
-    return tokenize(chunk.text)
+    return analyzer.tokenize(chunk.text)
+
+
+def notes_terms(settings: Settings, sections: list[Section], warn: Callable[[str], None]) -> dict:
+    """The term pairs these notes define (`批归一化（BN）`), plus the user's `.tutor/aliases.yaml`."""
+    texts = (f"{s.title}\n{s.body}" for s in sections if s.url is None)
+    terms = {k: list(v) for k, v in mine_terms(texts).items()}
+    try:
+        for k, v in user_terms(settings.corpus_path).items():
+            terms[k] = [*terms.get(k, []), *v]
+    except Exception as exc:  # unreadable or not YAML: the user's own list must not stop indexing
+        warn(f"your term list .tutor/aliases.yaml could not be read ({exc}); indexing without it")
+    return terms
 
 
 def _cannot_write(index_dir: Path, exc: Exception) -> IndexWriteError:
@@ -292,6 +307,8 @@ class _Previous:
     vectors: dict[str, np.ndarray] = field(default_factory=dict)
     terms: dict[str, list[str]] = field(default_factory=dict)
     docs: dict[str, Document] = field(default_factory=dict)
+    tokenizer: str | None = None  # the analyzer fingerprint the terms were made with
+    calibration: dict | None = None  # the relevance calibration, for the same embedder
 
 
 def _previous(settings: Settings, embedder: str, files: dict[str, str]) -> _Previous:
@@ -305,10 +322,11 @@ def _previous(settings: Settings, embedder: str, files: dict[str, str]) -> _Prev
         found = _Previous()
         if manifest.get("format") == FORMAT and manifest.get("chunking_version") == CHUNKING_VERSION:
             found.docs = _unchanged_docs(manifest.get("files") or {}, files, data["sections"], rows)
-        if manifest.get("tokenizer") == tokenizer_fingerprint():
-            found.terms = {row["text"]: row["tokens"] for row in rows}
+        found.terms = {row["text"]: row["tokens"] for row in rows}
+        found.tokenizer = manifest.get("tokenizer")
         if manifest.get("embedder") != embedder:
             return found
+        found.calibration = manifest.get("calibration")
         keys = [row["vec_key"] for row in rows]
         old = faiss.read_index(str(live / "index.faiss"))
         if old.ntotal == len(keys):
@@ -377,10 +395,14 @@ def build_index(
     name = embedder_name(settings.embeddings)
     with _lock(settings.index_path):
         found = _previous(settings, name, files)
-        previous, terms = found.vectors, found.terms
+        previous = found.vectors
         docs = load_corpus(settings.corpus_path, warn=warn_all, parsed=found.docs)
-        del found
         sections = [s for d in docs for s in d.sections]
+        notes = notes_terms(settings, sections, warn_all)
+        analyzer = default_analyzer().with_terms(notes)
+        terms = found.terms if found.tokenizer == analyzer.fingerprint else {}
+        earlier_calibration = found.calibration
+        del found
         chunks = [c for d in docs for c in d.chunks]
         report.files, report.chunks = len(docs), len(chunks)
         keys = [_vec_key(name, c) for c in chunks]
@@ -399,11 +421,23 @@ def build_index(
         matrix = np.zeros((len(chunks), dim), dtype=np.float32)
         for i, k in enumerate(keys):
             matrix[i] = fresh[k] if k in fresh else previous[k]
-        rows = _chunk_rows(chunks, keys, terms)
+        rows = _chunk_rows(chunks, keys, terms, analyzer)
         del previous, fresh, terms
-        _publish(settings, name, dim, files, sections, rows, matrix, report, faiss)
+        calibration = earlier_calibration
+        if calibration is None or report.embedded > RECALIBRATE_SHARE * len(chunks):
+            fitted = calibrate(embedder, matrix, sections, chunks, _rows_by_section(chunks))
+            calibration = fitted.to_dict() if fitted else None
+        extra = {"terms": notes, "tokenizer": analyzer.fingerprint, "calibration": calibration}
+        _publish(settings, name, dim, files, sections, rows, matrix, report, faiss, extra)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _rows_by_section(chunks: list[Chunk]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for i, c in enumerate(chunks):
+        out.setdefault(c.section_id, []).append(i)
+    return out
 
 
 def _fields(obj) -> dict:
@@ -420,17 +454,17 @@ def _fields(obj) -> dict:
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
-def _chunk_rows(chunks: list[Chunk], keys: list[str], terms: dict[str, list[str]]) -> list[dict]:
+def _chunk_rows(chunks: list[Chunk], keys: list[str], terms: dict[str, list[str]], analyzer: Analyzer) -> list[dict]:
     rows = []
     for c, k in zip(chunks, keys, strict=True):
         tokens = terms.get(c.text)
         if tokens is None:
-            tokens = chunk_terms(c)
+            tokens = chunk_terms(c, analyzer)
         rows.append(_fields(c) | {"heading_path": list(c.heading_path), "vec_key": k, "tokens": tokens})
     return rows
 
 
-def _publish(settings, name, dim, files, sections, chunk_rows, matrix, report, faiss) -> None:
+def _publish(settings, name, dim, files, sections, chunk_rows, matrix, report, faiss, extra: dict) -> None:
     """Write a new version folder, then switch CURRENT to it; on any write error the live index is untouched."""
     index_dir = settings.index_path
     for stale in index_dir.glob("build-*"):
@@ -440,7 +474,7 @@ def _publish(settings, name, dim, files, sections, chunk_rows, matrix, report, f
     pointer_tmp = index_dir / "CURRENT.tmp"
     try:
         tmp.mkdir(parents=True)
-        _write_version(tmp, name, dim, files, sections, chunk_rows, matrix, report, faiss)
+        _write_version(tmp, name, dim, files, sections, chunk_rows, matrix, report, faiss, extra)
         os.replace(tmp, final)
         _write(pointer_tmp, final.name.encode())
         os.replace(pointer_tmp, index_dir / "CURRENT")
@@ -463,7 +497,7 @@ def _publish(settings, name, dim, files, sections, chunk_rows, matrix, report, f
             shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_version(folder: Path, name, dim, files, sections, chunk_rows, matrix, report, faiss) -> None:
+def _write_version(folder: Path, name, dim, files, sections, chunk_rows, matrix, report, faiss, extra: dict) -> None:
     section_rows = [_fields(s) | {"heading_path": list(s.heading_path), "links": list(s.links)} for s in sections]
     rows = orjson.dumps({"sections": section_rows, "chunks": chunk_rows})
     _write(folder / "chunks.json", rows)
@@ -473,12 +507,12 @@ def _write_version(folder: Path, name, dim, files, sections, chunk_rows, matrix,
         "embedder": name,
         "dim": dim,
         "chunking_version": CHUNKING_VERSION,
-        "tokenizer": tokenizer_fingerprint(),
         "faiss": "hnsw" if len(chunk_rows) > ANN_THRESHOLD else "flat",
         "files": files,  # as on disk, skipped (binary) files too, so staleness compares like with like
         "n_chunks": len(chunk_rows),
         "warnings": report.warnings,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **extra,  # tokenizer fingerprint, the notes' terms, the relevance calibration
         "checksums": {
             "chunks.json": hashlib.sha256(rows).hexdigest(),
             "index.faiss": _sha_file(folder / "index.faiss"),

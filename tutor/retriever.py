@@ -12,29 +12,28 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from .index import Index
-from .text import tokenize
 from .types import Chunk, Hit, Section, Status
 
 DENSE_K = 64
-LEXICAL_WEIGHT = 0.12  # BM25, scaled to [0, 1] per query, added to the cosine
-LINK_PENALTY = 0.04  # a reference title is about the topic but holds no answer
-ANSWER_TIE = 0.05  # how far an answering passage may trail a question the notes only pose and still go first
 QUESTION_LIFT = 0.5  # share of a question heading's score that its answer paragraphs inherit
 
-# relevance thresholds, calibrated on tests/data/eval.jsonl (see bench/retrieval.py)
-DENSE_SURE = 0.93  # above this cosine the query is about the passage even with no shared term
-DENSE_HIGH = 0.88  # a close match needs fewer shared terms
-DENSE_FLOOR = 0.76  # below this cosine nothing in the notes is about the query
-COVERAGE_MIN = 0.30  # share (idf-weighted) of the query's content terms that the top section holds
-COVERAGE_LOW = 0.15  # enough shared terms when the match is close (DENSE_HIGH)
+# Scores and margins are read in the index's own units (tutor/calibrate.py): 1 unit is the cosine gap between a
+# typical unrelated question and a typical question the notes answer, measured when the index was built.
+LEXICAL_UNITS = 2.0  # BM25, scaled to [0, 1] per query, weighs this many units
+LEXICAL_ONLY_WEIGHT = 1.0  # where dense similarity is not trusted, BM25 leads the ranking
+LINK_PENALTY_UNITS = 0.6  # a reference title is about the topic but holds no answer
+ANSWER_TIE_UNITS = 0.8  # how far an answering passage may trail a question the notes only pose and still go first
+
+# the relevance decision, in those units and in shares of the query's content terms (idf-weighted)
+SURE_UNITS = 1.25  # this close to a typical answer, the query is about the passage even with no shared term
+HIGH_UNITS = 0.75  # a close match needs fewer shared terms
+FLOOR_SPREADS = 2.0  # further below a typical unrelated question than this many of their spreads, nothing is about it
+COVERAGE_MIN = 0.30  # share of the query's content terms that the top section holds
+COVERAGE_LOW = 0.15  # enough shared terms when the match is close (HIGH_UNITS)
+COVERAGE_TERMS_ONLY = 0.5  # where dense similarity is not trusted, at least this share must be shared
 
 
 SECTION_CACHE = 4096  # sections whose terms are kept between queries
-
-
-@lru_cache(maxsize=SECTION_CACHE)
-def _heading_terms(path: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(tokenize(" ".join(path)))
 
 
 def _top_nonzero(scores: np.ndarray, k: int) -> np.ndarray:
@@ -99,6 +98,12 @@ class BM25:
         out = self.score_array(terms)
         return {int(i): float(out[i]) for i in np.flatnonzero(out)}
 
+    def common_terms(self, share: float) -> set[str]:
+        """Terms found in at least this share of the documents."""
+        df = np.diff(self.offsets)
+        limit = max(share * self.n_docs, 2)
+        return {term for term, t in self.term_ids.items() if df[t] >= limit}
+
     def weight(self, term: str) -> float:
         """idf of a term; a term the notes never use weighs the most."""
         t = self.term_ids.get(term)
@@ -109,7 +114,16 @@ class Retriever:
     def __init__(self, index: Index, embedder: Embeddings) -> None:
         self.index = index
         self.embedder = embedder
+        self.analyzer = index.analyzer
+        self.calibration = index.calibration
+        home = self.calibration.home if self.calibration else None
+        # cosine per unit for ranking margins; where dense similarity is not trusted, BM25 carries the ranking
+        self.unit = home.gap if home and home.reliable else LEXICAL_ONLY_WEIGHT / LEXICAL_UNITS
+        self.lexical_weight = LEXICAL_UNITS * self.unit
         self.doc_tokens = index.tokens
+        self._heading_terms = lru_cache(maxsize=SECTION_CACHE)(
+            lambda path: tuple(self.analyzer.tokenize(" ".join(path)))
+        )
         self.bm25 = BM25(self.doc_tokens)
         self._section_terms: dict[str, frozenset[str]] = {}  # filled per query: only top sections need it
         # question chunk of an answered section -> its answer chunks, which may sit in sub-sections
@@ -144,7 +158,7 @@ class Retriever:
 
     def search(self, query: str, k: int = 10) -> Retrieval:
         chunks = self.index.chunks
-        tokens = tokenize(query)
+        tokens = self.analyzer.tokenize(query)
         if not chunks:
             return Retrieval(query, tuple(tokens), (), "not_found", None, 0.0)
         vec, dense = self._dense(query)
@@ -152,10 +166,11 @@ class Retriever:
         top_lex = float(lexical.max()) or 1.0
         candidates = set(dense) | set(_top_nonzero(lexical, DENSE_K).tolist())
         cos = {i: dense[i] if i in dense else self._cosine(vec, i) for i in candidates}
+        link_penalty = LINK_PENALTY_UNITS * self.unit
         fused = {
             i: cos[i]
-            + LEXICAL_WEIGHT * float(lexical[i]) / top_lex
-            - (LINK_PENALTY if chunks[i].kind == "link" else 0.0)
+            + self.lexical_weight * float(lexical[i]) / top_lex
+            - (link_penalty if chunks[i].kind == "link" else 0.0)
             for i in candidates
         }
         sections = self.index.section_by_id
@@ -173,7 +188,7 @@ class Retriever:
         hits = self._prefer_an_answer(tokens, hits)
         top_section = sections.get(hits[0].chunk.section_id) if hits else None
         coverage = self._coverage(tokens, self.section_tokens(hits[0].chunk.section_id)) if hits else 0.0
-        status = self._decide(hits, coverage)
+        status = self._decide(query, hits, coverage)
         return Retrieval(query, tuple(tokens), tuple(hits), status, top_section, coverage)
 
     def _prefer_an_answer(self, tokens: list[str], hits: list[Hit]) -> list[Hit]:
@@ -182,12 +197,19 @@ class Retriever:
         if not hits or not self._unanswered(hits[0].chunk):
             return hits
         covered = self._coverage(tokens, self.section_tokens(hits[0].chunk.section_id))
-        for n, hit in enumerate(hits[1:], start=1):
-            if hit.score < hits[0].score - ANSWER_TIE:
-                break
-            answers = hit.chunk.kind in ("body", "reference") and not self._unanswered(hit.chunk)
-            if answers and self._coverage(tokens, self.section_tokens(hit.chunk.section_id)) > covered:
-                return [hit, *hits[:n], *hits[n + 1 :]]
+        tie = hits[0].score - ANSWER_TIE_UNITS * self.unit
+        answering = [
+            n
+            for n, hit in enumerate(hits[1:], start=1)
+            if hit.score >= tie
+            and hit.chunk.kind in ("body", "reference")
+            and not self._unanswered(hit.chunk)
+            and self._coverage(tokens, self.section_tokens(hit.chunk.section_id)) > covered
+        ]
+        if answering:
+            # of the near-tied answering passages, the one that shares most of the query's terms goes first
+            n = max(answering, key=lambda i: (hits[i].lexical, -i))
+            return [hits[n], *hits[:n], *hits[n + 1 :]]
         return hits
 
     def _unanswered(self, chunk: Chunk) -> bool:
@@ -205,7 +227,7 @@ class Retriever:
         if terms is None:
             found: set[str] = set()
             for i in self.index.chunks_by_section.get(section_id, []):
-                found.update(self.doc_tokens[i], _heading_terms(self.index.chunks[i].heading_path))
+                found.update(self.doc_tokens[i], self._heading_terms(self.index.chunks[i].heading_path))
             if len(self._section_terms) >= SECTION_CACHE:
                 self._section_terms.clear()
             terms = self._section_terms[section_id] = frozenset(found)
@@ -219,16 +241,22 @@ class Retriever:
         found = sum(self.bm25.weight(t) for t in set(tokens) if t in doc)
         return found / total if total else 0.0
 
-    def _decide(self, hits: list[Hit], coverage: float) -> Status:
+    def relevant(self, query: str, dense: float, coverage: float) -> bool:
+        """Is the best passage about the query? Dense similarity in this index's units, plus shared terms."""
+        scale = self.calibration.scale(query) if self.calibration else None
+        if scale is None or not scale.reliable:
+            return coverage >= COVERAGE_TERMS_ONLY
+        units = scale.units(dense)
+        floor = -FLOOR_SPREADS * scale.spread / scale.gap
+        return units >= SURE_UNITS or (
+            units >= floor and (coverage >= COVERAGE_MIN or (coverage >= COVERAGE_LOW and units >= HIGH_UNITS))
+        )
+
+    def _decide(self, query: str, hits: list[Hit], coverage: float) -> Status:
         if not hits:
             return "not_found"
         top = hits[0]
-        relevant = top.dense >= DENSE_FLOOR and (
-            top.dense >= DENSE_SURE
-            or coverage >= COVERAGE_MIN
-            or (coverage >= COVERAGE_LOW and top.dense >= DENSE_HIGH)
-        )
-        if not relevant:
+        if not self.relevant(query, top.dense, coverage):
             return "not_found"
         return "question_only" if self._unanswered(top.chunk) else "answered"
 

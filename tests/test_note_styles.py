@@ -1,0 +1,326 @@
+"""Note styles the parser must read: setext headings, Q:/A: and bold questions, math and tables,
+noise (images, <br/>, entities, zero-width characters, emoji), bad input (BOM, UTF-16, CRLF, huge or
+heading-less files). Fixtures are lists of lines, so an expected line number is a list index + 1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tutor.corpus import load_document, parse_markdown
+
+SOURCE = "corpus/notes.md"
+
+
+def parse(lines: list[str]):
+    return parse_markdown("\n".join(lines), SOURCE)
+
+
+def line_of(lines: list[str], snippet: str) -> int:
+    """The 1-based number of the one fixture line holding `snippet`."""
+    hits = [i + 1 for i, line in enumerate(lines) if snippet in line]
+    assert len(hits) == 1, f"fixture error: {snippet!r} on lines {hits}"
+    return hits[0]
+
+
+def covers(chunk, no: int) -> bool:
+    return chunk.line_start <= no <= chunk.line_end
+
+
+def spans(chunks) -> list:
+    return [(c.line_start, c.line_end, c.kind, c.text) for c in chunks]
+
+
+def section_titled(sections, snippet: str):
+    found = [s for s in sections if snippet in s.title]
+    assert found, f"no section title contains {snippet!r}; titles: {[s.title for s in sections]}"
+    return found[0]
+
+
+def assert_cited_at(chunks, snippet: str, no: int) -> None:
+    found = [c for c in chunks if snippet in c.text]
+    assert found, f"{snippet!r} is in no chunk; chunks: {spans(chunks)}"
+    assert any(covers(c, no) for c in found), f"{snippet!r} is on line {no} but cited at {spans(found)}"
+
+
+def load_bytes(root: Path, data: bytes, name: str = "notes.md"):
+    """load_document of a file `corpus/<name>` under `root` holding `data`."""
+    corpus = root / "corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    (corpus / name).write_bytes(data)
+    return load_document(corpus / name, corpus)
+
+
+# 1. setext headings
+
+
+def test_setext_headings_are_headings_and_a_chunk_never_spans_two():
+    lines = ["Title", "=====", "", "Intro paragraph under the setext title.", "", "Sub", "-----", "",
+             "Sub paragraph text under the setext subheading."]  # fmt: skip
+    sections, chunks = parse(lines)
+    titles = [s.title for s in sections]
+    assert "Title" in titles and "Sub" in titles, f"setext headings not read as sections: {titles}"
+    intro = [c for c in chunks if "Intro paragraph" in c.text]
+    sub = [c for c in chunks if "Sub paragraph" in c.text]
+    assert intro and all(c.heading_path == ("Title",) for c in intro), f"intro chunk path: {spans(intro)}"
+    assert sub and all(c.heading_path == ("Title", "Sub") for c in sub), (
+        f"sub chunk path: {[c.heading_path for c in sub]}"
+    )
+    sub_heading = lines.index("Sub") + 1
+    for c in chunks:
+        assert not (c.line_start < sub_heading <= c.line_end), f"chunk runs into the 'Sub' heading: {spans([c])}"
+        assert "=====" not in c.text and "-----" not in c.text, f"setext underline kept as text: {c.text!r}"
+
+
+# 2. questions
+
+
+@pytest.mark.parametrize("heading", ["### 7.1.7 什么是mode collapsing?", "## 3. Why does dropout work?"])
+def test_numbered_headings_that_ask_are_questions(heading):
+    sections, _ = parse([heading, "", "The answer to this question is written in this paragraph."])
+    assert sections[0].is_question, f"{heading!r} asks, but is_question is False"
+    assert sections[0].kind == "answered", f"{heading!r} has an answer below it, kind is {sections[0].kind!r}"
+
+
+@pytest.mark.parametrize("gap", [False, True], ids=["A-right-below", "blank-line-before-A"])
+def test_q_colon_line_with_a_colon_answer_is_an_answered_question(gap):
+    lines = ["# 机器学习基础", "", "Q: What is overfitting?"] + ([""] if gap else []) + [
+        "A: The model memorizes the training data and fails to generalize.", "",
+        "Q: What is underfitting?", "A: The model is too simple to capture the training data."]  # fmt: skip
+    sections, chunks = parse(lines)
+    q = section_titled(sections, "What is overfitting")
+    assert q.is_question, f"'Q: What is overfitting?' is not a question section: {q}"
+    answer_line = line_of(lines, "memorizes the training data")
+    mine = [c for c in chunks if c.section_id == q.id and c.kind == "body"]
+    assert any("memorizes the training data" in c.text and covers(c, answer_line) for c in mine), (
+        f"the A: line is not a body chunk of the question; its chunks: {spans(mine)}"
+    )
+    assert not any("too simple" in c.text for c in mine), f"the next Q/A leaked into this one: {spans(mine)}"
+
+
+def test_bold_question_line_with_a_paragraph_is_an_answered_question():
+    lines = ["# 二、训练技巧", "", "**为什么要用BN？**", "", "BN把每层输入归一化到稳定的分布，缓解内部协变量偏移。"]
+    sections, chunks = parse(lines)
+    q = section_titled(sections, "为什么要用BN")
+    assert q.is_question, f"bold question line is not a question: {q}"
+    assert q.kind == "answered", f"bold question with a paragraph under it has kind {q.kind!r}"
+    assert "**" not in q.title, f"bold markup left in the title: {q.title!r}"
+    answer = [c for c in chunks if c.section_id == q.id and c.kind == "body" and "归一化" in c.text]
+    assert answer and covers(answer[0], line_of(lines, "归一化")), (
+        f"the paragraph is not the question's answer chunk: {spans(chunks)}"
+    )
+
+
+# 3. headings that do not ask
+
+
+@pytest.mark.parametrize("title", ["参考文献", "References", "目录", "How it works", "4.2.3 模型特性", "Introduction"])
+def test_headings_that_do_not_ask_are_not_questions(title):
+    sections, _ = parse([f"## {title}", "", "Plain prose under the heading, nothing is asked here."])
+    s = section_titled(sections, title)
+    assert not s.is_question, f"heading {title!r} does not ask, but is_question is True"
+
+
+@pytest.mark.parametrize("title", ["参考文献", "References"])
+def test_a_reference_list_never_gives_body_chunks(title):
+    lines = ["# Dropout", "", "Dropout randomly zeroes activations during training to reduce co-adaptation.", "",
+             f"## {title}", "",
+             "1. Srivastava et al. Dropout: A Simple Way to Prevent Neural Networks from Overfitting. JMLR 2014.",
+             "2. Hinton et al. Improving neural networks by preventing co-adaptation of feature detectors. 2012.",
+             "3. https://arxiv.org/abs/1207.0580"]  # fmt: skip
+    sections, chunks = parse(lines)
+    refs = section_titled(sections, title)
+    first = line_of(lines, "Srivastava")
+    in_list = [c for c in chunks if c.section_id == refs.id or c.line_end >= first]
+    assert all(c.kind != "body" for c in in_list), f"reference list cited as an answer: {spans(in_list)}"
+    assert_cited_at(
+        chunks, "randomly zeroes", line_of(lines, "randomly zeroes")
+    )  # the prose above is still a body chunk
+
+
+# 4. math and tables stay whole
+
+PARA = ("批归一化在每个小批量上估计均值和方差，并用它们把每一层的输入标准化，使得后续层看到的分布更加稳定；"
+        "训练时使用小批量统计量，推理时使用训练过程中累计的滑动平均值，因此训练和推理的行为并不完全相同，"
+        "这一点在小批量很小或者样本分布变化时尤其需要注意，否则模型在上线之后的表现可能明显变差。") * 2  # fmt: skip
+MATH_BLANK = ["# 损失函数", "", "交叉熵损失把预测分布和真实分布之间的差异量化为一个标量。", "", "$$",
+              r"L = -\frac{1}{N}\sum_{i=1}^{N} y_i \log \hat{y}_i", "", r"\quad + \lambda \lVert w \rVert^2",
+              "$$", "", "其中λ是正则化系数，N是样本数。"]  # fmt: skip
+MATH_AFTER_PARA = ["# 批归一化", "", PARA, "$$", r"\begin{aligned}",
+                   r"\hat{x}_i &= \frac{x_i - \mu_B}{\sqrt{\sigma_B^2 + \epsilon}} \\",
+                   r"y_i &= \gamma \hat{x}_i + \beta \\", r"\mu_B &= \frac{1}{m}\sum_{i=1}^{m} x_i \\",
+                   r"\sigma_B^2 &= \frac{1}{m}\sum_{i=1}^{m} (x_i - \mu_B)^2", r"\end{aligned}", "$$", "",
+                   "其中γ和β是可学习参数。"]  # fmt: skip
+TABLE = ["# 激活函数", "", PARA, "| 函数 | 值域 | 是否零中心 |", "|---|---|---|", "| sigmoid | (0,1) | 否 |",
+         "| tanh | (-1,1) | 是 |", "| ReLU | [0,+∞) | 否 |", "", "ReLU计算简单，缓解了梯度消失。"]  # fmt: skip
+
+
+def assert_block_whole(lines: list[str], first: int, last: int) -> None:
+    _, chunks = parse(lines)
+    wanted = [lines[i - 1].strip() for i in range(first, last + 1) if lines[i - 1].strip() not in ("", "$$")]
+    whole = [c for c in chunks if all(w in c.text for w in wanted) and covers(c, first) and covers(c, last)]
+    assert whole, f"lines {first}-{last} are not whole in one chunk; chunks: {spans(chunks)}"
+    cut = [c for c in chunks if any(w in c.text for w in wanted) and not all(w in c.text for w in wanted)]
+    assert not cut, f"a chunk holds only a piece of lines {first}-{last}: {spans(cut)}"
+
+
+@pytest.mark.parametrize("lines", [MATH_BLANK, MATH_AFTER_PARA], ids=["blank-line-inside", "after-long-paragraph"])
+def test_display_math_stays_whole_in_one_chunk(lines):
+    opens = [i + 1 for i, line in enumerate(lines) if line == "$$"]
+    assert len(opens) == 2, "fixture error"
+    assert_block_whole(lines, opens[0], opens[1])
+
+
+def test_a_small_table_stays_whole_in_one_chunk():
+    assert_block_whole(TABLE, line_of(TABLE, "| 函数 |"), line_of(TABLE, "| ReLU |"))
+
+
+# 5. noise is not content
+
+NOISE = ["![](img/a.png)", "<br/>", "&emsp;&emsp;", "&nbsp;", "\u200b", "\ufeff", "👶", "⭐️", "<br/>&nbsp;\u200b⭐️"]
+
+
+def test_noise_never_reaches_a_chunk_and_content_keeps_its_lines():
+    lines = ["# 正则化", "", "![](img/a.png)", "", "<br/>", "&emsp;&nbsp;\u200b",
+             "⭐️👶 L2正则化让权重变小，从而降低模型复杂度。&nbsp;<br/>", "", "\ufeff![](img/b.png)", "",
+             "&emsp;&emsp;Dropout在训练时随机丢弃神经元。\u200b\ufeff"]  # fmt: skip
+    _, chunks = parse(lines)
+    for c in chunks:
+        for bad in ["![", "img/", "<br", "&emsp;", "&nbsp;", "\u200b", "\ufeff", "👶", "⭐", "\ufe0f"]:
+            assert bad not in c.text, f"noise {bad!r} in chunk {c.line_start}-{c.line_end}: {c.text!r}"
+    assert_cited_at(chunks, "L2正则化让权重变小", line_of(lines, "L2正则化让权重变小"))  # line 7
+    assert_cited_at(chunks, "Dropout在训练时", line_of(lines, "Dropout在训练时"))  # line 11
+
+
+@pytest.mark.parametrize("noise", NOISE)
+def test_a_line_of_only_noise_gives_no_chunk(noise):
+    lines = ["# 正则化", "", noise, "", "Weight decay shrinks the weights a little at every step."]
+    _, chunks = parse(lines)
+    noise_line = lines.index(noise) + 1
+    assert not [c for c in chunks if noise_line in (c.line_start, c.line_end)], (
+        f"the noise line {noise!r} gave a chunk: {spans(chunks)}"
+    )
+    assert_cited_at(chunks, "Weight decay shrinks", line_of(lines, "Weight decay shrinks"))
+
+
+@pytest.mark.parametrize("placeholder", ["Answer here", "TODO", "待补充", "<br/>"])
+def test_a_question_with_only_a_placeholder_is_question_only(placeholder):
+    sections, _ = parse(["# 二、CNN", "", "## 1x1卷积有什么作用？", "", placeholder])
+    q = section_titled(sections, "1x1卷积")
+    assert q.kind == "question_only", f"body {placeholder!r} is no answer, but kind is {q.kind!r}"
+
+
+# 6. bad input
+
+
+def test_notes_without_headings_keep_their_lines():
+    lines = ["The gradient points uphill, so we step against it.", "", "",
+             "A learning rate schedule lowers the step size", "as training goes on."]  # fmt: skip
+    _, chunks = parse(lines)
+    assert_cited_at(chunks, "gradient points uphill", line_of(lines, "gradient points uphill"))
+    assert_cited_at(chunks, "learning rate schedule", line_of(lines, "learning rate schedule"))
+    assert_cited_at(chunks, "as training goes on", line_of(lines, "as training goes on"))
+
+
+def test_a_big_heading_less_file_cites_the_lines_its_text_is_on():
+    lines = []
+    for i in range(3000):
+        if i % 7 == 6:
+            lines.append("")
+        elif i % 5 == 0:
+            lines.append(f"第{i}行：卷积层提取局部特征，池化层降低分辨率，全连接层做分类，参数共享减少了参数量。")
+        else:
+            lines.append(f"Line {i} talks about topic {i % 13} with a few plain words of context.")
+    sections, chunks = parse(lines)
+    assert chunks, "a 3000-line file gave no chunks"
+    for c in chunks:
+        assert 1 <= c.line_start <= c.line_end <= len(lines), f"chunk outside the file: {c.line_start}-{c.line_end}"
+        span = "\n".join(line.strip() for line in lines[c.line_start - 1 : c.line_end])
+        assert c.text.strip() in span, f"chunk text not on lines {c.line_start}-{c.line_end}: {c.text[:80]!r}"
+    covered = {no for c in chunks for no in range(c.line_start, c.line_end + 1)}
+    dropped = [i + 1 for i, line in enumerate(lines) if line.strip() and i + 1 not in covered]
+    assert not dropped, f"content lines in no chunk: {dropped[:10]}"
+
+
+def test_only_headings():
+    lines = ["# A", "## B", "### C", "## D"]
+    sections, chunks = parse(lines)
+    want = [(h.lstrip("# "), i + 1) for i, h in enumerate(lines)]
+    assert [(s.title, s.line_start) for s in sections] == want, "a file of only headings"
+    assert all(1 <= c.line_start <= c.line_end <= 4 for c in chunks), spans(chunks)
+
+
+def test_duplicated_headings_get_distinct_section_ids():
+    lines = ["# 模型", "", "## 总结", "", "first summary paragraph of the notes.", "", "## 总结", "",
+             "second summary paragraph of the notes."]  # fmt: skip
+    sections, chunks = parse(lines)
+    dup = [s for s in sections if s.title == "总结"]
+    assert len(dup) == 2 and dup[0].id != dup[1].id, f"duplicate headings share an id: {[s.id for s in dup]}"
+    first = [c.section_id for c in chunks if "first summary" in c.text]
+    second = [c.section_id for c in chunks if "second summary" in c.text]
+    assert first == [dup[0].id] and second == [dup[1].id], f"chunks point at the wrong section: {first}, {second}"
+    assert_cited_at(chunks, "second summary", line_of(lines, "second summary"))
+
+
+NOTES = "# Dropout\n\n## 为什么dropout有效？\n\n训练时随机丢弃神经元，相当于集成许多子网络。\n\n参考：https://example.org/dropout\n"
+
+
+def test_utf8_bom_file(tmp_path):
+    doc = load_bytes(tmp_path, b"\xef\xbb\xbf" + NOTES.encode("utf-8"))
+    assert doc.sections[0].title == "Dropout", f"BOM leaked into the first title: {doc.sections[0].title!r}"
+    assert (doc.sections, doc.chunks) == parse_markdown(NOTES, SOURCE), "a UTF-8 BOM changed the parse"
+
+
+def test_utf16_file_with_bom_reads_like_its_utf8_version(tmp_path):
+    utf8 = load_bytes(tmp_path / "a", NOTES.encode("utf-8"))
+    utf16 = load_bytes(tmp_path / "b", b"\xff\xfe" + NOTES.encode("utf-16-le"))  # not "binary": decode it
+    assert utf16.sections == utf8.sections, "UTF-16 LE file parsed differently from its UTF-8 version"
+    assert utf16.chunks == utf8.chunks, "UTF-16 LE file chunked differently from its UTF-8 version"
+
+
+def test_crlf_gives_the_same_lines_as_lf():
+    lf = parse_markdown(NOTES + "\n\n# Other\n\nMore text on its own line.\n", SOURCE)
+    crlf = parse_markdown((NOTES + "\n\n# Other\n\nMore text on its own line.\n").replace("\n", "\r\n"), SOURCE)
+    assert crlf == lf, "CRLF line endings changed sections or chunks"
+
+
+def test_deeply_nested_lists_keep_their_lines():
+    lines = ["# 列表", ""] + ["  " * depth + f"- level {depth} item about optimisers" for depth in range(8)]
+    _, chunks = parse(lines)
+    for depth in range(8):
+        assert_cited_at(chunks, f"level {depth} item", line_of(lines, f"level {depth} item"))
+
+
+def test_an_html_only_markdown_file_does_not_crash(tmp_path):
+    doc = load_bytes(tmp_path, b"<div><p>Batch normalization normalizes activations.</p></div>\n", "page.md")
+    assert all(c.line_start == c.line_end == 1 for c in doc.chunks), f"lines outside the file: {spans(doc.chunks)}"
+
+
+def test_inline_html_is_stripped_from_heading_titles():
+    sections, chunks = parse(["## <font color=red>Dropout</font> 是什么？", "", "随机丢弃神经元以减少过拟合的方法。"])
+    title = sections[0].title
+    assert "<" not in title and "font" not in title, f"HTML tags left in the title: {title!r}"
+    assert " ".join(title.split()) == "Dropout 是什么？", f"unexpected title {title!r}"
+    assert all("font" not in part for c in chunks for part in c.heading_path), [c.heading_path for c in chunks]
+
+
+# 7. conventions that keep working
+
+
+def test_indented_prose_under_a_heading_is_a_body_chunk():
+    lines = ["# 正则化", "", "## 什么是L2正则化？", "", "    L2正则化在损失中加入权重的平方和，使权重趋向更小的值。", "",
+             "    这样模型更平滑，不易过拟合。"]  # fmt: skip
+    sections, chunks = parse(lines)
+    q = section_titled(sections, "L2正则化")
+    body = [c for c in chunks if c.kind == "body" and c.section_id == q.id]
+    assert_cited_at(body, "加入权重的平方和", line_of(lines, "加入权重的平方和"))
+    assert_cited_at(body, "不易过拟合", line_of(lines, "不易过拟合"))
+
+
+def test_short_question_lines_under_a_topic_heading_are_questions():
+    lines = ["# 二、CNN", "", "1x1卷积有什么作用？", "", "pooling的作用？", ""]
+    sections, _ = parse(lines)
+    qs = [(s.heading_path, s.line_start) for s in sections if s.is_question]
+    want = [(("二、CNN", q), lines.index(q) + 1) for q in ("1x1卷积有什么作用？", "pooling的作用？")]
+    assert qs == want, f"question lines under a topic heading: got {qs}, want {want}"

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .text import INVISIBLE_RE
 from .types import Chunk, Section
 
 log = logging.getLogger(__name__)
@@ -35,13 +36,11 @@ MAX_CHUNK_CHARS = 320  # e5-small's 512-token window holds this much Chinese wit
 MIN_BLOCK_CHARS = 16  # shorter blocks ("解决办法：", "参考") are glued to the next one
 MAX_FILE_BYTES = 20_000_000
 
-FENCE_RE = re.compile(r"^ {0,3}(```|~~~)")
 MAX_WHOLE_CHARS = 3000  # a table or a display formula this long or shorter stays one chunk
 # not content: markup that renders as nothing, or as decoration
 IMAGE_RE = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]")
 HTML_TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>|<!--.*?-->")
 EMOJI_RE = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff\ufe0e\ufe0f\u200d\u20e3]")
-INVISIBLE_RE = re.compile(r"[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
 SPACES_RE = re.compile(r"[\u00a0\u2000-\u200a\u3000\u202f\u205f]")
 PLACEHOLDER_RE = re.compile(
     r"(?:answer(?: goes)? here|your answer here|todo|tbd|tbc|to ?do|wip|coming soon|fill (?:in|me)(?: later)?|"

@@ -20,7 +20,6 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 TOKEN_RE = re.compile(r"[a-z0-9][a-z0-9.+\-]*[a-z0-9+]|[a-z0-9]|[\u3400-\u9fff]+")
 CJK_RE = re.compile(r"[\u3400-\u9fff]")
 SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*|[。！？!?；;]+")
-LATIN_EDGE = re.compile(r"^[a-z0-9]|[a-z0-9]$")
 INVISIBLE_RE = re.compile(r"[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
 LETTERS_DIGITS = re.compile(r"^([a-z]+)(\d+)$")
 
@@ -179,10 +178,6 @@ def _jieba():
         if CJK_RE.search(word):
             tokenizer.add_word(word, freq=200000)
     return tokenizer
-
-
-def tokenizer_fingerprint() -> str:
-    return default_analyzer().fingerprint
 
 
 def tokenize(text: str, keep_stopwords: bool = False) -> list[str]:

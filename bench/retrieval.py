@@ -96,8 +96,11 @@ def naive(settings: Settings, items: list[dict]) -> dict:
 def run_suite(name: str, corpus: Path, qset: Path, embedder: str, args) -> dict:
     items = load_set(qset)
     with tempfile.TemporaryDirectory() as tmp:
-        # the corpus folder is copied so that the index never writes beside someone else's notes
-        settings = Settings(corpus_dir=corpus, index_dir=Path(tmp) / "index", fetch_links=False, embeddings=embedder)
+        # the index goes to a temporary folder (or --keep-index), never beside someone else's notes
+        index_dir = Path(tmp) / "index"
+        if args.keep_index:
+            index_dir = args.keep_index / f"{name}-{embedder.split('/')[-1].replace(':', '_')}"
+        settings = Settings(corpus_dir=corpus, index_dir=index_dir, fetch_links=False, embeddings=embedder)
         started = time.perf_counter()
         tutor = Tutor.load(settings)
         load_s = time.perf_counter() - started
@@ -135,6 +138,7 @@ def main() -> None:
     parser.add_argument("--set", type=Path, help="a question set (JSONL)")
     parser.add_argument("--misses", action="store_true", help="list every miss")
     parser.add_argument("--no-naive", dest="naive", action="store_false", help="skip the naive baseline")
+    parser.add_argument("--keep-index", type=Path, help="keep each index in this folder and reuse it (faster reruns)")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
     args = parser.parse_args()
     if args.corpus or args.set:

@@ -29,7 +29,7 @@ from .types import Chunk, Section
 
 log = logging.getLogger(__name__)
 
-CHUNKING_VERSION = "7"
+CHUNKING_VERSION = "8"
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 DOC_SUFFIXES = TEXT_SUFFIXES | {".html", ".htm", ".pdf"}
 MAX_CHUNK_CHARS = 320  # e5-small's 512-token window holds this much Chinese with the heading path
@@ -329,6 +329,16 @@ def _detach_trailing_questions(root: _Node) -> None:
             top.children.append(_pseudo(top, last[0], question=True))
 
 
+def _empty_topics_ask(node: _Node) -> None:
+    """A heading with nothing under it ("## Densenet" between answered sections) is a topic the notes pose and have
+    not answered yet: it is asked, like a question heading with no answer, not lost."""
+    for child in node.children:
+        _empty_topics_ask(child)
+        empty = not child.children and not any(raw.strip() for _, raw in child.body)
+        if empty and not child.pseudo and not child.is_question and len(child.title) >= 2:
+            child.is_question = not is_reference_heading(child.title)
+
+
 def _bounds(node: _Node) -> tuple[int, int]:
     nos = [no for no, raw in node.body if raw.strip()]
     end = max(nos) if nos else node.line
@@ -471,6 +481,7 @@ def parse_markdown(text: str, source: str, **extra) -> tuple[list[Section], list
     root = _parse_tree(text)
     _split_pseudo(root)
     _detach_trailing_questions(root)
+    _empty_topics_ask(root)
     sections: list[Section] = []
     chunks: list[Chunk] = []
     if root.body and any(raw.strip() for _, raw in root.body):

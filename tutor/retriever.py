@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from array import array
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from .index import Index
+from .text import is_chinese
 from .types import Chunk, Hit, Section, Status
 
 DENSE_K = 64
@@ -32,6 +34,10 @@ COVERAGE_MIN = 0.30  # share of the query's content terms that the top section h
 COVERAGE_LOW = 0.15  # enough shared terms when the match is close (HIGH_UNITS)
 COVERAGE_TERMS_ONLY = 0.5  # where dense similarity is not trusted, at least this share must be shared
 
+
+# a name: a Latin word written with a capital or a digit (BERT, Xavier, word2vec, LeNet-5), not a sentence's first word
+NAME_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*(?:[\-+.][A-Za-z0-9]+)*\+*")
+SENTENCE_START = re.compile(r"(?:^|[.!?。！？]\s*)$")
 
 SECTION_CACHE = 4096  # sections whose terms are kept between queries
 
@@ -252,8 +258,31 @@ class Retriever:
             units >= floor and (coverage >= COVERAGE_MIN or (coverage >= COVERAGE_LOW and units >= HIGH_UNITS))
         )
 
+    def missing_names(self, query: str) -> list[str]:
+        """Names the query asks about that these notes never use: "BERT的预训练任务", "Xavier初始化的方差公式",
+        "What is the kernel trick in SVM?". The notes cannot answer a question about something they never name,
+        however close its other words come. A name is a Latin word written with a capital or a digit; a lower-case
+        word ("bug", "trick") may be everyday English and proves nothing."""
+        if not hasattr(self, "_vocabulary"):
+            self._vocabulary = set(self.bm25.term_ids) | {
+                t for c in self.index.chunks for t in self._heading_terms(c.heading_path)
+            }
+        missing = []
+        for match in NAME_RE.finditer(query):
+            word = match.group(0)
+            letters = re.sub(r"[^A-Za-z]", "", word)
+            capital = any(ch.isupper() for ch in word[1:]) or (
+                word[0].isupper() and (is_chinese(query) or not SENTENCE_START.search(query[: match.start()]))
+            )
+            if len(letters) < 2 or not (capital or (letters != word and any(ch.isdigit() for ch in word))):
+                continue
+            forms = [t for t in self.analyzer.tokenize(word) if not t.isdigit()]
+            if forms and not any(t in self._vocabulary for t in forms):
+                missing.append(word)
+        return missing
+
     def _decide(self, query: str, hits: list[Hit], coverage: float) -> Status:
-        if not hits:
+        if not hits or self.missing_names(query):
             return "not_found"
         top = hits[0]
         if not self.relevant(query, top.dense, coverage):

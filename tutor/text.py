@@ -129,7 +129,7 @@ class Analyzer:
                 if keep_stopwords or (
                     word not in self.stopwords and (len(word) > 1 or word.isdigit() or word in self.canonical)
                 ):
-                    out.append(word)
+                    out.append(word if word in self.canonical or CJK_RE.match(word) else stem(word))
         return out
 
     def surface(self, query: str, term: str) -> str | None:
@@ -139,7 +139,8 @@ class Analyzer:
             at = low.find(variant.lower())
             if at >= 0:
                 return query[at : at + len(variant)]
-        return None
+        # a stemmed word: "collaps" is written "collapsing" in the query
+        return next((m.group(0) for m in WORD_RE.finditer(query) if stem(m.group(0).lower()) == term), None)
 
     def with_terms(self, extra: Mapping[str, Iterable[str]]) -> Analyzer:
         """This table plus `extra` groups: a group sharing a variant with one known term joins it."""
@@ -149,6 +150,27 @@ class Analyzer:
             target = owners.pop() if len(owners) == 1 else canonical
             merged.setdefault(target, []).extend(v for v in (canonical, *variants) if v != target)
         return Analyzer(merged)
+
+
+STEM_SUFFIXES = ("ing", "ed", "es", "s")
+WORD_RE = re.compile(r"[A-Za-z]+")
+
+
+def stem(word: str) -> str:
+    """A light English stem, so that inflections meet: collapse/collapsing -> "collaps", gradients -> "gradient",
+    GANs -> "gan". Only plain alphabetic words; "loss", "bias", "focus", "axis" keep their s."""
+    if len(word) < 4 or not word.isalpha() or not word.isascii():
+        return word
+    if len(word) == 4:  # short words only lose a plural s: gans, cnns
+        return word[:-1] if word.endswith("s") and word[-2] not in "suiya" else word
+    for suffix in STEM_SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word[-2] in "suiya":
+                return word
+            # "classes" -> class, but "images" -> image
+            word = word[: -len(suffix)] if suffix != "es" or word[-3] in "sxhz" else word[:-1]
+            break
+    return word.removesuffix("e") if len(word) > 4 else word
 
 
 def _latin_forms(token: str) -> list[str]:

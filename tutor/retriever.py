@@ -21,7 +21,8 @@ QUESTION_LIFT = 0.5  # share of a question heading's score that its answer parag
 
 # Scores and margins are read in the index's own units (tutor/calibrate.py): 1 unit is the cosine gap between a
 # typical unrelated question and a typical question the notes answer, measured when the index was built.
-LEXICAL_UNITS = 2.0  # BM25, scaled to [0, 1] per query, weighs this many units
+LEXICAL_UNITS = 1.0  # BM25, scaled to [0, 1] per query, weighs this many units
+SECTION_SHARE = 0.5  # of a chunk's lexical score, the share its whole section earns (headings included)
 LEXICAL_ONLY_WEIGHT = 1.0  # where dense similarity is not trusted, BM25 leads the ranking
 LINK_PENALTY_UNITS = 0.6  # a reference title is about the topic but holds no answer
 ANSWER_TIE_UNITS = 0.8  # how far an answering passage may trail a question the notes only pose and still go first
@@ -32,7 +33,6 @@ HIGH_UNITS = 0.75  # a close match needs fewer shared terms
 FLOOR_SPREADS = 2.0  # further below a typical unrelated question than this many of their spreads, nothing is about it
 COVERAGE_MIN = 0.30  # share of the query's content terms that the top section holds
 COVERAGE_LOW = 0.15  # enough shared terms when the match is close (HIGH_UNITS)
-COVERAGE_TERMS_ONLY = 0.5  # where dense similarity is not trusted, at least this share must be shared
 
 
 # a name: a Latin word written with a capital or a digit (BERT, Xavier, word2vec, LeNet-5), not a sentence's first word
@@ -131,7 +131,20 @@ class Retriever:
             lambda path: tuple(self.analyzer.tokenize(" ".join(path)))
         )
         self.bm25 = BM25(self.doc_tokens)
+        # the same terms pooled per section, with its heading path: "4.2 AlexNet › 4.2.3 模型特性" answers
+        # "AlexNet有哪些创新点" though its bullets never say AlexNet
+        self.section_ids = list(index.chunks_by_section)
+        self.section_row = {sid: n for n, sid in enumerate(self.section_ids)}
+        section_docs = []
+        for sid in self.section_ids:
+            rows = index.chunks_by_section[sid]
+            words = [t for i in rows for t in self.doc_tokens[i]]
+            words.extend(self._heading_terms(index.chunks[rows[0]].heading_path) if rows else ())
+            section_docs.append(words)
+        self.section_bm25 = BM25(section_docs)
+        self.chunk_section = np.array([self.section_row.get(c.section_id, -1) for c in index.chunks], dtype=np.int64)
         self._section_terms: dict[str, frozenset[str]] = {}  # filled per query: only top sections need it
+        self._vocabulary: set[str] | None = None
         # question chunk of an answered section -> its answer chunks, which may sit in sub-sections
         # (4.1 -> I. -> bold sub-points); found by walking each chunk's heading path upwards
         question_chunk: dict[tuple[str, tuple[str, ...]], int] = {}
@@ -168,15 +181,12 @@ class Retriever:
         if not chunks:
             return Retrieval(query, tuple(tokens), (), "not_found", None, 0.0)
         vec, dense = self._dense(query)
-        lexical = self.bm25.score_array(tokens)
-        top_lex = float(lexical.max()) or 1.0
+        lexical = self._lexical(tokens)
         candidates = set(dense) | set(_top_nonzero(lexical, DENSE_K).tolist())
         cos = {i: dense[i] if i in dense else self._cosine(vec, i) for i in candidates}
         link_penalty = LINK_PENALTY_UNITS * self.unit
         fused = {
-            i: cos[i]
-            + self.lexical_weight * float(lexical[i]) / top_lex
-            - (link_penalty if chunks[i].kind == "link" else 0.0)
+            i: cos[i] + self.lexical_weight * float(lexical[i]) - (link_penalty if chunks[i].kind == "link" else 0.0)
             for i in candidates
         }
         sections = self.index.section_by_id
@@ -191,11 +201,34 @@ class Retriever:
         hits = []
         for i in ranked:
             hits.append(Hit(chunks[i], scores[i], dense=cos[i], lexical=self._coverage(tokens, self.doc_tokens[i])))
+        hits = self._best_in_section(hits)
         hits = self._prefer_an_answer(tokens, hits)
         top_section = sections.get(hits[0].chunk.section_id) if hits else None
         coverage = self._coverage(tokens, self.section_tokens(hits[0].chunk.section_id)) if hits else 0.0
-        status = self._decide(query, hits, coverage)
+        status = self._decide(query, hits, tokens, coverage)
         return Retrieval(query, tuple(tokens), tuple(hits), status, top_section, coverage)
+
+    def _best_in_section(self, hits: list[Hit]) -> list[Hit]:
+        """The section is chosen with its pooled terms; the paragraph inside it by its own: after "dropout" the
+        follow-up "从bagging的角度" leads with the paragraph that says bagging."""
+        if not hits:
+            return hits
+        section = hits[0].chunk.section_id
+        same = [n for n, h in enumerate(hits) if h.chunk.section_id == section and h.chunk.kind != "question"]
+        if len(same) < 2:
+            return hits
+        # shared terms decide between paragraphs under one heading; meaning breaks ties
+        best = max(same, key=lambda n: (round(hits[n].lexical, 2), hits[n].dense))
+        return [hits[best], *hits[:best], *hits[best + 1 :]] if best else hits
+
+    def _lexical(self, tokens: list[str]) -> np.ndarray:
+        """Per chunk, in [0, 1]: part its own BM25 (which paragraph), part its section's (which section)."""
+        own = self.bm25.score_array(tokens)
+        pooled = self.section_bm25.score_array(tokens)
+        own /= float(own.max()) or 1.0
+        pooled /= float(pooled.max()) or 1.0
+        by_chunk = np.where(self.chunk_section >= 0, pooled[np.maximum(self.chunk_section, 0)], 0.0)
+        return (1 - SECTION_SHARE) * own + SECTION_SHARE * by_chunk
 
     def _prefer_an_answer(self, tokens: list[str], hits: list[Hit]) -> list[Hit]:
         """A question the notes only pose, barely ahead of a passage that answers more of the query, gives way to it:
@@ -251,41 +284,72 @@ class Retriever:
         """Is the best passage about the query? Dense similarity in this index's units, plus shared terms."""
         scale = self.calibration.scale(query) if self.calibration else None
         if scale is None or not scale.reliable:
-            return coverage >= COVERAGE_TERMS_ONLY
+            return coverage >= COVERAGE_MIN
         units = scale.units(dense)
         floor = -FLOOR_SPREADS * scale.spread / scale.gap
         return units >= SURE_UNITS or (
             units >= floor and (coverage >= COVERAGE_MIN or (coverage >= COVERAGE_LOW and units >= HIGH_UNITS))
         )
 
-    def missing_names(self, query: str) -> list[str]:
-        """Names the query asks about that these notes never use: "BERT的预训练任务", "Xavier初始化的方差公式",
-        "What is the kernel trick in SVM?". The notes cannot answer a question about something they never name,
-        however close its other words come. A name is a Latin word written with a capital or a digit; a lower-case
-        word ("bug", "trick") may be everyday English and proves nothing."""
-        if not hasattr(self, "_vocabulary"):
+    def cross_lingual(self, query: str) -> bool:
+        """A question in the other language than the notes' own (English on Chinese notes, or the reverse)."""
+        return self.calibration is not None and is_chinese(query) != (self.calibration.notes_lang == "zh")
+
+    def relevant_across(self, query: str, dense: float, tokens: list[str], section_id: str) -> bool:
+        """The decision for a question in the other language. Its cosines sit lower than a same-language scale
+        predicts, and its words that these notes never use may be translations of words they do use, so shared
+        terms decide: the share of the query's terms that the notes use at all (mapped through the glossary and
+        the notes' own pairs: "learning rate" is 学习率) which the top section holds. Dense similarity only vetoes
+        a match far below anything unrelated."""
+        vocabulary = self.vocabulary()
+        known = [t for t in dict.fromkeys(tokens) if t in vocabulary]
+        if not known or self._coverage(known, self.section_tokens(section_id)) < COVERAGE_MIN:
+            return False
+        scale = self.calibration.scale(query) if self.calibration else None
+        return scale is None or scale.gap <= 0 or scale.units(dense) >= -FLOOR_SPREADS * scale.spread / scale.gap
+
+    def vocabulary(self) -> set[str]:
+        if self._vocabulary is None:
             self._vocabulary = set(self.bm25.term_ids) | {
                 t for c in self.index.chunks for t in self._heading_terms(c.heading_path)
             }
+        return self._vocabulary
+
+    def missing_names(self, query: str) -> list[str]:
+        """Names the query asks about that these notes never use: "BERT的预训练任务", "Xavier初始化的方差公式",
+        "What is the kernel trick in SVM?", "学习率warmup有什么作用". The notes cannot answer a question about
+        something they never name, however close its other words come. In an English sentence a name is a Latin
+        word written with a capital or a digit ("bug", "trick" may be everyday English and prove nothing); inside
+        a Chinese sentence every Latin word is a term."""
+        vocabulary = self.vocabulary()
+        chinese = is_chinese(query)
+        whole = set(self.analyzer.tokenize(query))  # "batch size" is one term, not two unknown words
         missing = []
         for match in NAME_RE.finditer(query):
             word = match.group(0)
             letters = re.sub(r"[^A-Za-z]", "", word)
             capital = any(ch.isupper() for ch in word[1:]) or (
-                word[0].isupper() and (is_chinese(query) or not SENTENCE_START.search(query[: match.start()]))
+                word[0].isupper() and (chinese or not SENTENCE_START.search(query[: match.start()]))
             )
-            if len(letters) < 2 or not (capital or (letters != word and any(ch.isdigit() for ch in word))):
+            digit = letters != word and any(ch.isdigit() for ch in word)
+            if not letters or len(word) < 2 or (len(letters) < 2 and not digit):
+                continue
+            if not (capital or digit or chinese):
                 continue
             forms = [t for t in self.analyzer.tokenize(word) if not t.isdigit()]
-            if forms and not any(t in self._vocabulary for t in forms):
+            if forms and all(t in whole for t in forms) and not any(t in vocabulary for t in forms):
                 missing.append(word)
         return missing
 
-    def _decide(self, query: str, hits: list[Hit], coverage: float) -> Status:
+    def _decide(self, query: str, hits: list[Hit], tokens: list[str], coverage: float) -> Status:
         if not hits or self.missing_names(query):
             return "not_found"
         top = hits[0]
-        if not self.relevant(query, top.dense, coverage):
+        if self.cross_lingual(query):
+            ok = self.relevant_across(query, top.dense, tokens, top.chunk.section_id)
+        else:
+            ok = self.relevant(query, top.dense, coverage)
+        if not ok:
             return "not_found"
         return "question_only" if self._unanswered(top.chunk) else "answered"
 

@@ -22,6 +22,8 @@ CJK_RE = re.compile(r"[\u3400-\u9fff]")
 SENTENCE_RE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*|[。！？!?；;]+")
 INVISIBLE_RE = re.compile(r"[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
 LETTERS_DIGITS = re.compile(r"^([a-z]+)(\d+)$")
+# a web address names where something is, not what it is about ("github.com/ry/tensorflow-resnet" is no ResNet answer)
+URL_TERM_RE = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]（）\"'“”，。；]+", re.IGNORECASE)
 
 
 def data_lines(name: str) -> list[str]:
@@ -118,7 +120,7 @@ class Analyzer:
     def tokenize(self, text: str, keep_stopwords: bool = False) -> list[str]:
         """Content terms: canonical terms, jieba words for Chinese runs, lower-case Latin words."""
         out: list[str] = []
-        for match in TOKEN_RE.finditer(self.canonicalize(text)):
+        for match in TOKEN_RE.finditer(self.canonicalize(URL_TERM_RE.sub(" ", text))):
             token = match.group(0)
             if CJK_RE.match(token):
                 words = [token] if token in self.canonical else _jieba().lcut_for_search(token)

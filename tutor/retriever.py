@@ -13,7 +13,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from .index import Index
-from .text import is_chinese
+from .text import data_lines, is_chinese
 from .types import Chunk, Hit, Section, Status
 
 DENSE_K = 64
@@ -39,7 +39,16 @@ COVERAGE_LOW = 0.15  # enough shared terms when the match is close (HIGH_UNITS)
 NAME_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*(?:[\-+.][A-Za-z0-9]+)*\+*")
 SENTENCE_START = re.compile(r"(?:^|[.!?。！？]\s*)$")
 
+# a number a passage states, not a list item's or a heading's numbering ("- 1 ", "3. ", "10.6.5.")
+STATED_NUMBER_RE = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:\.\d+)?(?!\.\d)")
+LIST_NUMBER_RE = re.compile(r"(?m)^[\s>*+\-]*(?:\d+(?:\.\d+)*[.、)）]?\s|[（(]\d+[)）])")
+
 SECTION_CACHE = 4096  # sections whose terms are kept between queries
+
+
+@lru_cache(maxsize=1)
+def quantity_cues() -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{line})" for line in data_lines("quantity.txt")), re.IGNORECASE)
 
 
 def _top_nonzero(scores: np.ndarray, k: int) -> np.ndarray:
@@ -341,6 +350,16 @@ class Retriever:
                 missing.append(word)
         return missing
 
+    def states_no_quantity(self, query: str, section_id: str) -> bool:
+        """A question that asks for a value ("dropout的比例一般设多少", "What is the default value of beta2?") and a
+        top section that states no number: the notes hold the topic but not the point asked."""
+        if not quantity_cues().search(query):
+            return False
+        rows = self.index.chunks_by_section.get(section_id, [])
+        text = "\n".join(self.index.chunks[i].text for i in rows if self.index.chunks[i].kind != "question")
+        text = LIST_NUMBER_RE.sub("", text)
+        return not STATED_NUMBER_RE.search(text)
+
     def _decide(self, query: str, hits: list[Hit], tokens: list[str], coverage: float) -> Status:
         if not hits or self.missing_names(query):
             return "not_found"
@@ -349,7 +368,7 @@ class Retriever:
             ok = self.relevant_across(query, top.dense, tokens, top.chunk.section_id)
         else:
             ok = self.relevant(query, top.dense, coverage)
-        if not ok:
+        if not ok or self.states_no_quantity(query, top.chunk.section_id):
             return "not_found"
         return "question_only" if self._unanswered(top.chunk) else "answered"
 

@@ -25,6 +25,9 @@ LEXICAL_UNITS = 1.0  # BM25, scaled to [0, 1] per query, weighs this many units
 SECTION_SHARE = 0.5  # of a chunk's lexical score, the share its whole section earns (headings included)
 LEXICAL_ONLY_WEIGHT = 1.0  # where dense similarity is not trusted, BM25 leads the ranking
 LINK_PENALTY_UNITS = 0.6  # a reference title is about the topic but holds no answer
+ASPECT_UNITS = (
+    0.5  # a heading asking the same aspect of the subject as the query, or another ("如何解决X" for "X是什么")
+)
 ANSWER_TIE_UNITS = 0.8  # how far an answering passage may trail a question the notes only pose and still go first
 
 # the relevance decision, in those units and in shares of the query's content terms (idf-weighted)
@@ -44,6 +47,11 @@ STATED_NUMBER_RE = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:\.\d+)?(?!\.\d)")
 LIST_NUMBER_RE = re.compile(r"(?m)^[\s>*+\-]*(?:\d+(?:\.\d+)*[.、)）]?\s|[（(]\d+[)）])")
 
 SECTION_CACHE = 4096  # sections whose terms are kept between queries
+
+
+@lru_cache(maxsize=1)
+def asked_aspects() -> frozenset[str]:
+    return frozenset(w for line in data_lines("asks.txt") for w in line.split())
 
 
 @lru_cache(maxsize=1)
@@ -154,6 +162,9 @@ class Retriever:
         self.chunk_section = np.array([self.section_row.get(c.section_id, -1) for c in index.chunks], dtype=np.int64)
         self._section_terms: dict[str, frozenset[str]] = {}  # filled per query: only top sections need it
         self._vocabulary: set[str] | None = None
+        self._title_aspects = lru_cache(maxsize=SECTION_CACHE)(
+            lambda title: asked_aspects().intersection(self.analyzer.tokenize(title))
+        )
         # question chunk of an answered section -> its answer chunks, which may sit in sub-sections
         # (4.1 -> I. -> bold sub-points); found by walking each chunk's heading path upwards
         question_chunk: dict[tuple[str, tuple[str, ...]], int] = {}
@@ -194,8 +205,13 @@ class Retriever:
         candidates = set(dense) | set(_top_nonzero(lexical, DENSE_K).tolist())
         cos = {i: dense[i] if i in dense else self._cosine(vec, i) for i in candidates}
         link_penalty = LINK_PENALTY_UNITS * self.unit
+        aspect_weight = ASPECT_UNITS * self.unit
+        asked = asked_aspects().intersection(tokens)
         fused = {
-            i: cos[i] + self.lexical_weight * float(lexical[i]) - (link_penalty if chunks[i].kind == "link" else 0.0)
+            i: cos[i]
+            + self.lexical_weight * float(lexical[i])
+            - (link_penalty if chunks[i].kind == "link" else 0.0)
+            + aspect_weight * self._aspect_agreement(chunks[i].heading_path, asked)
             for i in candidates
         }
         sections = self.index.section_by_id
@@ -216,6 +232,14 @@ class Retriever:
         coverage = self._coverage(tokens, self.section_tokens(hits[0].chunk.section_id)) if hits else 0.0
         status = self._decide(query, hits, tokens, coverage)
         return Retrieval(query, tuple(tokens), tuple(hits), status, top_section, coverage)
+
+    def _aspect_agreement(self, heading_path: tuple[str, ...], asked: frozenset[str]) -> int:
+        """+1 when the heading asks an aspect the query asks ("解决办法" for "能缓解梯度消失吗"), -1 when it asks only
+        others ("如何解决mode collapsing？" for "mode collapse是什么"), 0 when it asks none."""
+        own = self._title_aspects(heading_path[-1]) if heading_path else frozenset()
+        if not own:
+            return 0
+        return 1 if own & asked else -1
 
     def _best_in_section(self, hits: list[Hit]) -> list[Hit]:
         """The section is chosen with its pooled terms; the paragraph inside it by its own: after "dropout" the

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import isolated_dirs
 from tutor.chat import ChatSession, Tutor
 from tutor.config import Settings
 from tutor.index import build_index
-from tests.helpers import isolated_dirs
 
 BOOK = """# 第七章 生成对抗网络
 

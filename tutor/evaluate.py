@@ -24,6 +24,7 @@ class EvalResult:
     in_scope: int = 0
     out_scope: int = 0
     hit1: float = 0.0
+    section_hit1: float = 0.0  # the top hit's section (heading to its last body line) holds expected lines
     hit3: float = 0.0
     mrr: float = 0.0
     tightness: float = 0.0  # share of the top hit's lines inside the expected range
@@ -44,6 +45,7 @@ class EvalResult:
         return [
             f"questions        {self.n} ({self.in_scope} in scope, {self.out_scope} out of scope)",
             f"hit@1            {self.hit1:.3f}   (first questions {self.single_hit1:.3f}, follow-ups {self.followup_hit1:.3f})",
+            f"section@1        {self.section_hit1:.3f}   (the top hit's section holds the expected lines)",
             f"hit@3            {self.hit3:.3f}",
             f"MRR              {self.mrr:.3f}",
             f"top hit on target {self.tightness:.3f} of its lines",
@@ -65,6 +67,14 @@ def _on_target(hit: Hit, expect: dict) -> bool:
     a, b = expect["lines"]
     c = hit.chunk
     return c.source == expect["source"] and c.line_start <= b and c.line_end >= a
+
+
+def _section_on_target(tutor: Tutor, hit: Hit, expect: dict) -> bool:
+    section = tutor.index.section_by_id.get(hit.chunk.section_id)
+    if section is None or hit.chunk.url:
+        return _on_target(hit, expect)
+    a, b = expect["lines"]
+    return section.source == expect["source"] and section.line_start <= b and section.line_end >= a
 
 
 def _tight(hit: Hit, expect: dict) -> float:
@@ -99,7 +109,7 @@ def load_set(path: Path) -> list[dict]:
 
 def evaluate(tutor: Tutor, items: list[dict]) -> EvalResult:
     res = EvalResult(n=len(items))
-    hit1 = hit3 = rr = tight = status_ok = abstain = false_abstain = 0.0
+    hit1 = hit3 = rr = tight = status_ok = abstain = false_abstain = section1 = 0.0
     fu_hits = fu_n = single_hits = single_n = wrong = cross_hits = cross_n = 0
     kinds: dict[str, dict] = {}
     times: list[float] = []
@@ -127,6 +137,7 @@ def evaluate(tutor: Tutor, items: list[dict]) -> EvalResult:
             ranks = [i for i, h in enumerate(answer.hits[:10]) if _on_target(h, expect)]
             first = bool(ranks) and ranks[0] == 0
             hit1 += first
+            section1 += bool(answer.hits) and _section_on_target(tutor, answer.hits[0], expect)
             hit3 += bool(ranks) and ranks[0] < 3
             rr += 1 / (ranks[0] + 1) if ranks else 0
             tight += _tight(answer.hits[0], expect) if answer.hits else 0
@@ -158,7 +169,9 @@ def evaluate(tutor: Tutor, items: list[dict]) -> EvalResult:
                 }
             )
     with_expect = sum(1 for i in items if i.get("expect")) or 1
-    res.hit1, res.hit3, res.mrr, res.tightness = (x / with_expect for x in (hit1, hit3, rr, tight))
+    res.hit1, res.hit3, res.mrr, res.tightness, res.section_hit1 = (
+        x / with_expect for x in (hit1, hit3, rr, tight, section1)
+    )
     res.status_accuracy = status_ok / max(len(items), 1)
     res.abstention = abstain / max(res.out_scope, 1)
     res.false_abstention = false_abstain / max(res.in_scope, 1)

@@ -13,7 +13,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from .index import Index
-from .text import data_lines, is_chinese
+from .text import aspect_terms, data_lines, is_chinese
 from .types import Chunk, Hit, Section, Status
 
 DENSE_K = 64
@@ -207,11 +207,12 @@ class Retriever:
         link_penalty = LINK_PENALTY_UNITS * self.unit
         aspect_weight = ASPECT_UNITS * self.unit
         asked = asked_aspects().intersection(tokens)
+        subject = set(tokens) - aspect_terms()
         fused = {
             i: cos[i]
             + self.lexical_weight * float(lexical[i])
             - (link_penalty if chunks[i].kind == "link" else 0.0)
-            + aspect_weight * self._aspect_agreement(chunks[i].heading_path, asked)
+            + aspect_weight * self._aspect_agreement(chunks[i], asked, subject)
             for i in candidates
         }
         sections = self.index.section_by_id
@@ -233,11 +234,12 @@ class Retriever:
         status = self._decide(query, hits, tokens, coverage)
         return Retrieval(query, tuple(tokens), tuple(hits), status, top_section, coverage)
 
-    def _aspect_agreement(self, heading_path: tuple[str, ...], asked: frozenset[str]) -> int:
-        """+1 when the heading asks an aspect the query asks ("解决办法" for "能缓解梯度消失吗"), -1 when it asks only
-        others ("如何解决mode collapsing？" for "mode collapse是什么"), 0 when it asks none."""
-        own = self._title_aspects(heading_path[-1]) if heading_path else frozenset()
-        if not own:
+    def _aspect_agreement(self, chunk: Chunk, asked: frozenset[str], subject: set[str]) -> int:
+        """Between headings about the question's subject: +1 when the heading asks an aspect the query asks
+        ("解决办法" for "能缓解梯度消失吗"), -1 when it asks only others ("如何解决mode collapsing？" for
+        "mode collapse是什么"), 0 when it asks none or is about something else."""
+        own = self._title_aspects(chunk.heading_path[-1]) if chunk.heading_path else frozenset()
+        if not own or not subject & self.section_tokens(chunk.section_id):
             return 0
         return 1 if own & asked else -1
 

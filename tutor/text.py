@@ -186,6 +186,13 @@ def _latin_forms(token: str) -> list[str]:
 
 
 @lru_cache(maxsize=1)
+def aspect_terms() -> frozenset[str]:
+    """What a question asks about a subject, never the subject itself (tutor/data/aspects.txt), as terms."""
+    words = (w for line in data_lines("aspects.txt") for w in line.split())
+    return frozenset(t for w in words for t in default_analyzer().tokenize(w, keep_stopwords=True))
+
+
+@lru_cache(maxsize=1)
 def default_analyzer() -> Analyzer:
     """The shipped glossary alone: for text that belongs to no index."""
     return Analyzer(glossary())

@@ -366,13 +366,17 @@ class Retriever:
             capital = any(ch.isupper() for ch in word[1:]) or (
                 word[0].isupper() and (chinese or not SENTENCE_START.search(query[: match.start()]))
             )
-            digit = letters != word and any(ch.isdigit() for ch in word)
+            digit = (letters != word and any(ch.isdigit() for ch in word)) or word.endswith("+")  # C++, k-means++
             if not letters or len(word) < 2 or (len(letters) < 2 and not digit):
                 continue
             if not (capital or digit or chinese):
                 continue
             forms = [t for t in self.analyzer.tokenize(word) if not t.isdigit()]
-            if forms and all(t in whole for t in forms) and not any(t in vocabulary for t in forms):
+            if not forms or not all(t in whole for t in forms):
+                continue
+            if re.search(r"[\-.+]", word):
+                forms = forms[:1]  # "Q-learning" is one name: the notes' "learning" says nothing of it
+            if not any(t in vocabulary for t in forms):
                 missing.append(word)
         return missing
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 import re
 
 from .index import Index
-from .text import is_chinese
+from .text import aspect_terms, default_analyzer, is_chinese
 from .types import Section
 
 MAX_SUGGESTIONS = 4
-PARTS_ZH = re.compile(r"分别从(.+?)和(.+?)的?角度")
-PARTS_EN = re.compile(r"from (?:both )?the (.+?) and (?:the )?(.+?) (?:points of view|perspectives|views?)", re.I)
-SUBJECT = re.compile(r"理解([A-Za-z][\w\- ]*?)[，,]|([A-Za-z][A-Za-z\- ]{2,})")
+# "从A和B的角度", "从A、B两个方面", "from the A and B points of view": a question asked from several angles
+PARTS_ZH = re.compile(r"(?:分别)?(?:从|在)([^，,。？?从]+?)(?:和|与|及|以及|、)([^，,。？?]+?)(?:两个|几个|等)?的?(?:角度|方面|层面)")
+PARTS_EN = re.compile(
+    r"from (?:both )?(?:the )?([\w\- ]+?) and (?:the )?([\w\- ]+?) (?:points of view|perspectives?|views?|angles?|sides?)",
+    re.IGNORECASE,
+)
 
 
 def _question_of(index: Index, section: Section | None) -> Section | None:
@@ -26,14 +29,26 @@ def _strip_number(title: str) -> str:
     return re.sub(r"^\s*\d+(?:\.\d+)*\s*", "", title)
 
 
+def _subject(title: str, clause: str) -> str:
+    """What a multi-part question is about: its content terms outside the parts clause, as written."""
+    rest = title.replace(clause, " ")
+    analyzer = default_analyzer()
+    terms = [t for t in analyzer.tokenize(rest) if t not in aspect_terms()]
+    words = [analyzer.surface(rest, t) or t for t in terms]
+    return " ".join(dict.fromkeys(words))
+
+
 def parts_of(title: str) -> list[str]:
     """Sub-questions of a multi-part question ("分别从bagging和正则化的角度" -> two questions)."""
     title = _strip_number(title)
     m = PARTS_ZH.search(title)
     if m:
-        subject = SUBJECT.search(title)
-        name = (subject.group(1) or subject.group(2)).strip() if subject else ""
+        name = _subject(title, m.group(0))
         return [f"从{part.strip()}的角度怎么理解{name}？" for part in m.groups()]
+    m = PARTS_EN.search(title)
+    if m:
+        name = _subject(title, m.group(0))
+        return [f"How do you understand {name} from the {part.strip()} point of view?" for part in m.groups()]
     pieces = [p.strip() for p in re.split(r"(?<=[？?])\s*", title) if p.strip()]
     return pieces if len(pieces) > 1 else []
 

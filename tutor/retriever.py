@@ -50,8 +50,15 @@ SECTION_CACHE = 4096  # sections whose terms are kept between queries
 
 
 @lru_cache(maxsize=1)
-def asked_aspects() -> frozenset[str]:
-    return frozenset(w for line in data_lines("asks.txt") for w in line.split())
+def _aspect_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    rows = (line.split("\t", 1) for line in data_lines("asks.txt"))
+    return tuple((name.strip(), re.compile(pattern.strip(), re.IGNORECASE)) for name, pattern in rows)
+
+
+@lru_cache(maxsize=SECTION_CACHE)
+def asked_aspects(text: str) -> frozenset[str]:
+    """What a question or heading asks about its subject (tutor/data/asks.txt): 定义, 原因, 解决, 区别 ..."""
+    return frozenset(name for name, pattern in _aspect_patterns() if pattern.search(text))
 
 
 @lru_cache(maxsize=1)
@@ -162,9 +169,6 @@ class Retriever:
         self.chunk_section = np.array([self.section_row.get(c.section_id, -1) for c in index.chunks], dtype=np.int64)
         self._section_terms: dict[str, frozenset[str]] = {}  # filled per query: only top sections need it
         self._vocabulary: set[str] | None = None
-        self._title_aspects = lru_cache(maxsize=SECTION_CACHE)(
-            lambda title: asked_aspects().intersection(self.analyzer.tokenize(title))
-        )
         # question chunk of an answered section -> its answer chunks, which may sit in sub-sections
         # (4.1 -> I. -> bold sub-points); found by walking each chunk's heading path upwards
         question_chunk: dict[tuple[str, tuple[str, ...]], int] = {}
@@ -206,7 +210,7 @@ class Retriever:
         cos = {i: dense[i] if i in dense else self._cosine(vec, i) for i in candidates}
         link_penalty = LINK_PENALTY_UNITS * self.unit
         aspect_weight = ASPECT_UNITS * self.unit
-        asked = asked_aspects().intersection(tokens)
+        asked = asked_aspects(query)
         subject = set(tokens) - aspect_terms()
         fused = {
             i: cos[i]
@@ -236,9 +240,9 @@ class Retriever:
 
     def _aspect_agreement(self, chunk: Chunk, asked: frozenset[str], subject: set[str]) -> int:
         """Between headings about the question's subject: +1 when the heading asks an aspect the query asks
-        ("解决办法" for "能缓解梯度消失吗"), -1 when it asks only others ("如何解决mode collapsing？" for
-        "mode collapse是什么"), 0 when it asks none or is about something else."""
-        own = self._title_aspects(chunk.heading_path[-1]) if chunk.heading_path else frozenset()
+        ("解决办法" for "能缓解梯度消失吗"), -1 when both ask aspects and none is shared ("如何解决mode collapsing？"
+        for "mode collapse是什么"), 0 when either asks none or the heading is about something else."""
+        own = asked_aspects(chunk.heading_path[-1]) if chunk.heading_path and asked else frozenset()
         if not own or not subject & self.section_tokens(chunk.section_id):
             return 0
         return 1 if own & asked else -1

@@ -11,7 +11,9 @@ from .types import Section
 
 MAX_SUGGESTIONS = 4
 # "从A和B的角度", "从A、B两个方面", "from the A and B points of view": a question asked from several angles
-PARTS_ZH = re.compile(r"(?:分别)?(?:从|在)([^，,。？?从]+?)(?:和|与|及|以及|、)([^，,。？?]+?)(?:两个|几个|等)?的?(?:角度|方面|层面)")
+PARTS_ZH = re.compile(
+    r"(?:分别)?(?:从|在)([^，,。？?从]+?)(?:和|与|及|以及|、)([^，,。？?]+?)(?:两个|几个|等)?的?(?:角度|方面|层面)"
+)
 PARTS_EN = re.compile(
     r"from (?:both )?(?:the )?([\w\- ]+?) and (?:the )?([\w\- ]+?) (?:points of view|perspectives?|views?|angles?|sides?)",
     re.IGNORECASE,

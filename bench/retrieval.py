@@ -10,6 +10,7 @@ Suites (notes folder, question set):
   seed-heldout  corpus/                                   bench/data/seed-heldout.jsonl (written before tuning)
   dl500         ../shared/corpora/dl500 (another person)  bench/data/dl500.jsonl
   en-qa         bench/corpora/en-qa (English Q&A notes)   bench/data/en-qa.jsonl
+  ml-notes      bench/corpora/ml-notes (held out)          bench/data/ml-notes.jsonl
 
 The naive baseline: RecursiveCharacterTextSplitter(500, 50) over each file, FAISS exact search, top-1
 similarity, the same embedder, no abstention.
@@ -40,6 +41,8 @@ SUITES = {
     "seed-heldout": (ROOT / "corpus", ROOT / "bench" / "data" / "seed-heldout.jsonl"),
     "dl500": (ROOT.parent / "shared" / "corpora" / "dl500", ROOT / "bench" / "data" / "dl500.jsonl"),
     "en-qa": (ROOT / "bench" / "corpora" / "en-qa", ROOT / "bench" / "data" / "en-qa.jsonl"),
+    # written by a helper who saw neither the code nor the other sets, then never looked at while tuning
+    "ml-notes": (ROOT / "bench" / "corpora" / "ml-notes", ROOT / "bench" / "data" / "ml-notes.jsonl"),
 }
 
 

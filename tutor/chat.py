@@ -22,7 +22,7 @@ from .llm import NOT_SET_UP, GroundedAnswerer, LLMConfigError, get_chat_model, t
 from .retriever import Retriever
 from .suggest import suggestions_for
 from .text import Analyzer, data_lines, default_analyzer
-from .types import Answer, Turn
+from .types import Answer, Chunk, Turn
 from .verify import Verifier
 
 MAX_INPUT_CHARS = 200_000  # beyond this even trimming is not worth the memory; refuse politely
@@ -168,7 +168,13 @@ class Tutor:
         self.index = index
         self.embedder = embedder or get_embeddings(settings.embeddings)
         self.retriever = Retriever(index, self.embedder)
-        self.answerer = Answerer(settings.corpus_path.parent, index.analyzer)
+        self.answerer = Answerer(
+            settings.corpus_path.parent,
+            index.analyzer,
+            weight=self.retriever.bm25.weight,
+            unit=self.retriever.unit,
+            section_chunks=self.section_chunks,
+        )
         self.verifier = Verifier(self.embedder)
         self.vocabulary = set(self.retriever.bm25.term_ids)
         self.topics = Topics(index.analyzer, self.vocabulary, self.retriever.bm25.common_terms(Topics.COMMON_SHARE))
@@ -180,6 +186,9 @@ class Tutor:
             except LLMConfigError as exc:
                 self.llm_problem = NOT_SET_UP.format(reason=exc)
         self.chat_model = chat_model
+
+    def section_chunks(self, section_id: str) -> list[Chunk]:
+        return [self.index.chunks[i] for i in self.index.chunks_by_section.get(section_id, [])]
 
     @classmethod
     def load(cls, settings: Settings, say: Callable[[str], None] | None = None, **build_kw) -> Tutor:

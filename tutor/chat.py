@@ -97,6 +97,7 @@ class Topics:
         return self.analyzer.surface(query, term)
 
 
+ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)  # "and the batch size?" names a subject all the same
 QUESTION_WORDS = re.compile(r"什么|为什么|怎么|如何|哪|是否|\b(?:why|what|how|when|which|who)\b", re.IGNORECASE)
 
 
@@ -131,7 +132,7 @@ def standalone_query(message: str, history: list[tuple[str, str]], topics: Topic
     # terms carried into that query from further back are the conversation's subject: they come first
     topic = sorted(topics.known(topic_query), key=lambda t: t in named)
     own = topics.known(message)
-    core = TAIL_CUES.sub("", LEAD_CUES.sub("", message)).strip()
+    core = ARTICLE.sub("", TAIL_CUES.sub("", LEAD_CUES.sub("", message)).strip())
     # the subject to swap is the newest one the user named ("从激活函数的角度" -> 激活函数), else the main topic
     focus = (named or topic)[0]
     subject = topics.surface(topic_query, focus) or focus
@@ -177,7 +178,10 @@ class Tutor:
         )
         self.verifier = Verifier(self.embedder)
         self.vocabulary = set(self.retriever.bm25.term_ids)
-        self.topics = Topics(index.analyzer, self.vocabulary, self.retriever.bm25.common_terms(Topics.COMMON_SHARE))
+        # a term the headings use names a subject of these notes, however many passages hold it
+        headed = {t for section in index.sections for t in index.analyzer.tokenize(section.title)}
+        common = self.retriever.bm25.common_terms(Topics.COMMON_SHARE) - headed
+        self.topics = Topics(index.analyzer, self.vocabulary, common)
         self.llm_problem: str | None = None  # a notice on every answer when TUTOR_LLM cannot be used
         self._models: dict[str, object] = {}
         if chat_model is None:
@@ -222,6 +226,11 @@ class Tutor:
             grounded = GroundedAnswerer(model, self.verifier, self.answerer.root, self.settings)
             query = grounded.rewrite(question, earlier, query)
         retrieval = self.retriever.search(query, k=self.settings.top_k)
+        if grounded is None and retrieval.status == "not_found" and query != question and self.topics.known(question):
+            # "那batch size呢" names a subject of its own: if the borrowed frame finds nothing, the message may
+            as_typed = self.retriever.search(question, k=self.settings.top_k)
+            if as_typed.status != "not_found":
+                query, retrieval = question, as_typed
         answer = self.answerer.answer(question, retrieval, notices)
         if answer.status != "not_found":
             answer = replace(answer, suggestions=suggestions_for(self.index, retrieval.section, question))

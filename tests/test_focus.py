@@ -18,6 +18,7 @@ from tutor.render import render_answer
 from tutor.retriever import Retrieval
 from tutor.text import default_analyzer
 from tutor.types import Answer, Chunk, Hit, Passage
+from tutor.ui import answer_from_dict
 
 SECTION = "corpus/dl-interview-notes.md:11"  # 1.3, dropout: lines 13, 15 and 17 (two sentences)
 MORE_KEYS = {"text", "source", "heading_path", "line_start", "line_end"}
@@ -134,6 +135,12 @@ def test_more_is_an_additive_field_of_the_answer_object(notes_tutor):
     assert d["more"] and all(set(p) == MORE_KEYS for p in d["more"])
     assert json.loads(json.dumps(d, ensure_ascii=False))["more"] == d["more"]
     assert notes_tutor.ask("SVM的核函数是什么？").to_dict()["more"] == []
+
+
+def test_a_restored_conversation_keeps_more(notes_tutor):
+    answer = notes_tutor.ask("从bagging的角度怎么理解dropout")
+    restored = answer_from_dict({k: v for k, v in answer.to_dict().items() if k != "hits"})
+    assert restored.more == answer.more and restored.more
 
 
 def test_cli_json_and_text_show_more(tmp_path):

@@ -94,7 +94,14 @@ class Answerer:
     def _section(self, top: Chunk, hits: tuple[Hit, ...]) -> list[Chunk]:
         """The passages of the top hit's section that answer alike: its body, or the same linked article."""
         found = self.section_chunks(top.section_id) if self.section_chunks else [h.chunk for h in hits]
-        same = [c for c in found if c.section_id == top.section_id and c.kind == top.kind and c.url == top.url]
+        same = [
+            c
+            for c in found
+            if c.section_id == top.section_id
+            and c.kind == top.kind
+            and c.url == top.url
+            and c.heading_path == top.heading_path
+        ]
         return same if any(c.id == top.id for c in same) else [*same, top]
 
     def answer(self, question: str, retrieval: Retrieval, notices: tuple[str, ...] = ()) -> Answer:

@@ -111,6 +111,16 @@ def focus(
     if pick:
         pool = [s for s in content if s.terms & pick]
         ranked = sorted(pool, key=lambda s: (-held(s, pick), -held(s, terms), not close(s.chunk), s.position))
+        # a sentence holding most of what the question narrows to (by weight) answers it; one holding less comes
+        # in only for a narrowing term no chosen sentence holds ("输入门和遗忘门" answered in two places)
+        total = sum(weight(t) for t in pick)
+        chosen = [s for s in ranked if 2 * held(s, pick) >= total]
+        covered = {t for s in chosen for t in s.terms & pick}
+        for sent in ranked:
+            if sent not in chosen and (sent.terms & pick) - covered:
+                chosen.append(sent)
+                covered |= sent.terms & pick
+        ranked = chosen
     else:
         ranked = sorted(content, key=lambda s: (not close(s.chunk), s.position))
     shown = sorted(ranked[:limit], key=lambda s: s.position)

@@ -206,3 +206,16 @@ def test_rare_terms_outweigh_common_ones():
     shown, more = focus(sents, list(weights), weights.__getitem__, lambda c: True, limit=1)
     assert [s.text for s in shown] == ["死区会让神经元不再更新。"]
     assert [s.text[:4] for s in more] == ["relu", "sigm", "tanh"]
+
+
+def test_a_question_about_two_things_gets_both_even_when_one_weighs_less():
+    chunk = Chunk("c", "n.md", ("T", "Optimizers"), 1, 5,
+                  "SGD takes plain steps.\nMomentum keeps a running average of gradients.\n"
+                  "Nesterov looks ahead before each update.\nAdam adapts per weight.\nRMSprop scales by recent size.",
+                  "body", "x")  # fmt: skip
+    analyzer = default_analyzer()
+    sents = section_sentences([chunk], analyzer)
+    weights = {analyzer.tokenize("momentum")[0]: 3.0, analyzer.tokenize("Nesterov")[0]: 1.0}
+    shown, _ = focus(sents, list(weights), lambda t: weights.get(t, 1.0), lambda c: True)
+    # nesterov alone holds a quarter of the weight: it is shown because no chosen sentence holds it
+    assert [s.text.split()[0] for s in shown] == ["Momentum", "Nesterov"]

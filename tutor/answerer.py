@@ -126,9 +126,17 @@ class Answerer:
             cite = Citation.from_chunk(1, top.chunk)
             body = f"{text['answered'].format(title=_title(top.chunk))}\n\n{top.chunk.text.strip()} [1]"
             return Answer(question, retrieval.query, "answered", body, (cite,), hits, notices=notices)
-        lead_ins = lead_ins_for(sents, shown)
+        body, citations = self._compose(sents, shown, text)
+        more = tuple(
+            Passage(s.text, s.chunk.source, s.chunk.heading_path, *locate(self.root, s.chunk, s.text)) for s in rest
+        )
+        return Answer(question, retrieval.query, "answered", body, citations, hits, notices=notices, more=more)
+
+    def _compose(self, sents: list[Sentence], shown: list[Sentence], text: dict) -> tuple[str, tuple[Citation, ...]]:
+        """The answer text, a paragraph per passage, and its citations: sentences of one line picked together
+        share one marker; a lead-in ("解决办法：") right before a shown sentence introduces it, uncited."""
         citations: list[Citation] = []
-        blocks: list[tuple[str, str, list[str]]] = []  # (heading line, passage, its lines): a paragraph each
+        blocks: list[tuple[str, str, list[str]]] = []  # (heading line, passage id, its lines)
         group: list[Sentence] = []
         where: tuple[int, int] | None = None
 
@@ -144,7 +152,7 @@ class Answerer:
             blocks[-1][2].append(f"{quote} [{n}]")
             group.clear()
 
-        picked = lead_ins | {s.position for s in shown}
+        picked = lead_ins_for(sents, shown) | {s.position for s in shown}
         for sent in [s for s in sents if s.position in picked]:
             if not blocks or blocks[-1][1] != sent.chunk.id:
                 cite_group()
@@ -154,8 +162,8 @@ class Answerer:
                 blocks[-1][2].append(sent.text)
                 continue
             lines = locate(self.root, sent.chunk, sent.text)
-            if group and (lines != where or group[-1].chunk.id != sent.chunk.id):
-                cite_group()  # sentences of one line picked together share one marker
+            if group and lines != where:
+                cite_group()
             group.append(sent)
             where = lines
         cite_group()
@@ -164,11 +172,7 @@ class Answerer:
             if n == 0 or head != blocks[n - 1][0]:
                 parts.append(head)
             parts.append(_join(lines))
-        body = "\n\n".join(parts)
-        more = tuple(
-            Passage(s.text, s.chunk.source, s.chunk.heading_path, *locate(self.root, s.chunk, s.text)) for s in rest
-        )
-        return Answer(question, retrieval.query, "answered", body, tuple(citations), hits, notices=notices, more=more)
+        return "\n\n".join(parts), tuple(citations)
 
     def _question_only(self, question: str, retrieval: Retrieval, text: dict, notices) -> Answer:
         section = retrieval.section

@@ -12,16 +12,16 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from functools import lru_cache
 
 from .answerer import Answerer
 from .config import Settings
 from .embeddings import get_embeddings
+from .focus import aspect_words
 from .index import Index, ensure_index
 from .llm import NOT_SET_UP, GroundedAnswerer, LLMConfigError, get_chat_model, text_pieces
 from .retriever import Retriever
 from .suggest import suggestions_for
-from .text import Analyzer, data_lines, default_analyzer
+from .text import Analyzer
 from .types import Answer, Chunk, Turn
 from .verify import Verifier
 
@@ -66,12 +66,6 @@ def clean_message(message: str | None, limit: int) -> tuple[str, tuple[str, ...]
 
 NUMBER_RE = re.compile(r"(?<![A-Za-z0-9])\d+(?:\.\d+)?(?:[x×*]\d+)*%?(?![A-Za-z0-9])")
 VALUE_RE = re.compile(r"[\d.,x×*/%+\-]+")  # "0.5", "7x7": a value of one question, never a topic to carry
-
-
-@lru_cache(maxsize=1)
-def aspect_words() -> frozenset[str]:
-    words = (w for line in data_lines("aspects.txt") for w in line.split())
-    return frozenset(t for w in words for t in default_analyzer().tokenize(w, keep_stopwords=True))
 
 
 class Topics:

@@ -158,6 +158,8 @@ def test_good_answer_is_cited_and_verified(tutor: Tutor) -> None:
     assert set(data) == set(Answer("q", "q", "answered", "").to_dict())
     assert data["citations"][0]["verified"] is True and data["citations"][0]["source"] == "corpus/dl-interview-notes.md"
     assert answer.citations[0].quote in NOTES.read_text(encoding="utf-8")
+    # "more" is what the offline answer left out; the model's answer has none
+    assert answer.more == () and tutor.ask("从bagging的角度怎么理解dropout").more
 
 
 def test_marker_pointing_at_no_passage_is_dropped(tutor: Tutor) -> None:

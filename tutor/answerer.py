@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from .corpus import NUMBERED_LEAD_RE, clean_line, strip_markup
+from .corpus import clean_line, strip_markup
+from .focus import CLOSE_UNITS, Sentence, best_sentence, focus, lead_ins_for, section_sentences, subject_terms
 from .retriever import Retrieval
-from .text import Analyzer, default_analyzer, is_chinese, sentences
-from .types import Answer, Chunk, Citation, Hit
+from .text import Analyzer, default_analyzer, is_chinese
+from .types import Answer, Chunk, Citation, Hit, Passage
 
-ANSWER_MARGIN = 0.035  # chunks this close to the best one join the answer
-SECTION_MARGIN = 0.13  # ...and further behind, if from the same section and sharing query terms
-MAX_ANSWER_CHUNKS = 3
-MAX_SENTENCES_PER_CHUNK = 4
-SHORT_CHUNK = 220  # a passage this short is quoted whole
 MAX_RELATED = 2
-MAX_CITED = 10  # an answer, not a dump: past this the sources panel has the rest
-LEAD_IN = re.compile(r"[^。！？!?]{1,24}[：:]")
 
 TEXTS = {
     "zh": {
@@ -68,41 +64,45 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text.lstrip("-*+• "))
 
 
-def _pick_sentences(
-    chunk: Chunk, terms: set[str], analyzer: Analyzer, limit: int = MAX_SENTENCES_PER_CHUNK
-) -> list[str]:
-    # bold run-in headings are in the heading path already; code lines read badly out of their block
-    prose = re.sub(r"(?ms)^\s*(```|~~~).*?(^\s*\1|\Z)", "", chunk.text)
-    parts = [s for s in sentences(prose) if not re.fullmatch(r"\*\*.*\*\*", s) and "`" not in s]
-    if len(chunk.text) <= SHORT_CHUNK or len(parts) <= limit:
-        return parts
-    scored = [(len(terms & set(analyzer.tokenize(s))), -i) for i, s in enumerate(parts)]
-    keep = {0} | {-i for _, i in sorted(scored, reverse=True)[: limit - 1]}
-    return [s for i, s in enumerate(parts) if i in keep]
-
-
-def _answer_chunks(hits: tuple[Hit, ...]) -> list[Hit]:
-    """The best answer passage and those close behind it in the same section; a bare heading is no answer."""
-    passages = [h for h in hits if h.chunk.kind != "question"] or list(hits)
-    top = passages[0]
-    chosen = [top]
-    for hit in passages[1:]:
-        c = hit.chunk
-        if len(chosen) >= MAX_ANSWER_CHUNKS or c.kind not in ("body", "reference"):
-            continue
-        if c.section_id != top.chunk.section_id:
-            continue  # the answer comes from the top hit's section: one place, the one the hits put first
-        if hit.score >= top.score - ANSWER_MARGIN or (hit.lexical > 0 and hit.score >= top.score - SECTION_MARGIN):
-            chosen.append(hit)
-    return sorted(chosen, key=lambda h: (h.chunk.source, h.chunk.line_start))
+def _top_passage(hits: tuple[Hit, ...]) -> Hit:
+    """The hit the answer comes from: the best passage that is more than a bare heading."""
+    return next((h for h in hits if h.chunk.kind != "question"), hits[0])
 
 
 class Answerer:
-    """Builds the extractive answer; `root` is where citation sources (repo-relative paths) live."""
+    """Builds the extractive answer; `root` is where citation sources (repo-relative paths) live.
 
-    def __init__(self, root: Path, analyzer: Analyzer | None = None) -> None:
+    `weight` is the index's idf of a term (BM25), `unit` the cosine of one calibrated unit (Retriever.unit) and
+    `section_chunks` a section's passages in the index; without them every term weighs the same, only the top
+    passage counts as close, and a section is what the hits hold of it.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        analyzer: Analyzer | None = None,
+        weight: Callable[[str], float] | None = None,
+        unit: float | None = None,
+        section_chunks: Callable[[str], Sequence[Chunk]] | None = None,
+    ) -> None:
         self.root = root
         self.analyzer = analyzer or default_analyzer()
+        self.weight = weight or (lambda term: 1.0)
+        self.unit = unit
+        self.section_chunks = section_chunks
+
+    def _section(self, top: Chunk, hits: tuple[Hit, ...]) -> list[Chunk]:
+        """The passages of the top hit's section that answer alike: its body, or the same linked article."""
+        found = self.section_chunks(top.section_id) if self.section_chunks else [h.chunk for h in hits]
+        same = [
+            c
+            for c in found
+            if c.section_id == top.section_id
+            and c.kind == top.kind
+            and c.url == top.url
+            and c.heading_path == top.heading_path
+        ]
+        return same if any(c.id == top.id for c in same) else [*same, top]
 
     def answer(self, question: str, retrieval: Retrieval, notices: tuple[str, ...] = ()) -> Answer:
         lang = "zh" if is_chinese(question) else "en"
@@ -112,38 +112,67 @@ class Answerer:
             return Answer(question, retrieval.query, "not_found", text["not_found"], (), hits, notices=notices)
         if retrieval.status == "question_only":
             return self._question_only(question, retrieval, text, notices)
+        top = _top_passage(hits)
+        sents = section_sentences(self._section(top.chunk, hits), self.analyzer)
+        margin = CLOSE_UNITS * self.unit if self.unit else 0.0
+        score = {h.chunk.id: h.score for h in hits}
+
+        def close(chunk: Chunk) -> bool:
+            return chunk.id == top.chunk.id or score.get(chunk.id, -math.inf) >= top.score - margin
+
+        asks = subject_terms(top.chunk.heading_path[-1], self.analyzer) if top.chunk.heading_path else frozenset()
+        shown, rest = focus(sents, retrieval.tokens, self.weight, close, asks)
+        if not shown:  # nothing but code or markup: the passage itself is the answer
+            cite = Citation.from_chunk(1, top.chunk)
+            body = f"{text['answered'].format(title=_title(top.chunk))}\n\n{top.chunk.text.strip()} [1]"
+            return Answer(question, retrieval.query, "answered", body, (cite,), hits, notices=notices)
+        body, citations = self._compose(sents, shown, text)
+        more = tuple(
+            Passage(s.text, s.chunk.source, s.chunk.heading_path, *locate(self.root, s.chunk, s.text)) for s in rest
+        )
+        return Answer(question, retrieval.query, "answered", body, citations, hits, notices=notices, more=more)
+
+    def _compose(self, sents: list[Sentence], shown: list[Sentence], text: dict) -> tuple[str, tuple[Citation, ...]]:
+        """The answer text, a paragraph per passage, and its citations: sentences of one line picked together
+        share one marker; a lead-in ("解决办法：") right before a shown sentence introduces it, uncited."""
         citations: list[Citation] = []
-        blocks: list[str] = []
-        terms = set(retrieval.tokens)
-        label = None
-        for hit in _answer_chunks(hits):
-            chunk = hit.chunk
-            head = (
-                text["article"].format(title=chunk.title)
-                if chunk.kind == "reference"
-                else text["answered"].format(title=" › ".join(chunk.heading_path[1:] or chunk.heading_path))
-            )
-            lines = []
-            for sent in _pick_sentences(chunk, terms, self.analyzer):
-                if len(citations) >= MAX_CITED:
-                    break
-                if NUMBERED_LEAD_RE.match(sent):
-                    continue  # "（2）激活函数角度" is already in the heading path
-                if LEAD_IN.fullmatch(sent):
-                    lines.append(sent)  # "解决办法：" labels what follows; it claims nothing to cite
-                    continue
-                n = len(citations) + 1
-                start, end = locate(self.root, chunk, sent)
-                citations.append(Citation.from_chunk(n, chunk, sent, (start, end)))
-                lines.append(f"{sent} [{n}]")
-            while lines and LEAD_IN.fullmatch(lines[-1]):
-                lines.pop()  # a lead-in with nothing after it ("具体从两个角度去看：")
-            if head != label:
-                blocks.append(head)
-                label = head
-            blocks.append(_join(lines))
-        body = "\n\n".join(blocks)
-        return Answer(question, retrieval.query, "answered", body, tuple(citations), hits, notices=notices)
+        blocks: list[tuple[str, str, list[str]]] = []  # (heading line, passage id, its lines)
+        group: list[Sentence] = []
+        where: tuple[int, int] | None = None
+
+        def cite_group() -> None:
+            if not group:
+                return
+            n = len(citations) + 1
+            joiner = "" if is_chinese(group[0].text) else " "
+            quote = group[0].text
+            for before, sent in zip(group, group[1:], strict=False):
+                quote += (joiner if sent.position == before.position + 1 else " … ") + sent.text
+            citations.append(Citation.from_chunk(n, group[0].chunk, quote, where))
+            blocks[-1][2].append(f"{quote} [{n}]")
+            group.clear()
+
+        picked = lead_ins_for(sents, shown) | {s.position for s in shown}
+        for sent in [s for s in sents if s.position in picked]:
+            if not blocks or blocks[-1][1] != sent.chunk.id:
+                cite_group()
+                blocks.append((_head(sent.chunk, text), sent.chunk.id, []))
+            if sent.lead_in:
+                cite_group()
+                blocks[-1][2].append(sent.text)
+                continue
+            lines = locate(self.root, sent.chunk, sent.text)
+            if group and lines != where:
+                cite_group()
+            group.append(sent)
+            where = lines
+        cite_group()
+        parts: list[str] = []
+        for n, (head, _, lines) in enumerate(blocks):
+            if n == 0 or head != blocks[n - 1][0]:
+                parts.append(head)
+            parts.append(_join(lines))
+        return "\n\n".join(parts), tuple(citations)
 
     def _question_only(self, question: str, retrieval: Retrieval, text: dict, notices) -> Answer:
         section = retrieval.section
@@ -163,15 +192,14 @@ class Answerer:
         else:
             lead = text["question_only"].format(cite="[1]")
         related = []
-        terms = set(retrieval.tokens)
         for hit in hits[1:]:
             chunk = hit.chunk
             if chunk.section_id == top.section_id or chunk.kind not in ("body", "reference") or hit.lexical <= 0:
                 continue
-            picked = _pick_sentences(chunk, terms, self.analyzer, 2)
-            best = max(picked, key=lambda s: len(terms & set(self.analyzer.tokenize(s))), default=None)
-            if not best:
+            found = best_sentence(section_sentences([chunk], self.analyzer), retrieval.tokens, self.weight)
+            if found is None:
                 continue
+            best = found.text
             n = len(citations) + 1
             start, end = locate(self.root, chunk, best)
             citations.append(Citation.from_chunk(n, chunk, best, (start, end), related=True))
@@ -180,6 +208,16 @@ class Answerer:
                 break
         body = lead + ("\n\n" + text["related"] + "\n" + "\n".join(related) if related else "")
         return Answer(question, retrieval.query, "question_only", body, tuple(citations), hits, notices=notices)
+
+
+def _title(chunk: Chunk) -> str:
+    return " › ".join(chunk.heading_path[1:] or chunk.heading_path)
+
+
+def _head(chunk: Chunk, text: dict) -> str:
+    if chunk.kind == "reference":
+        return text["article"].format(title=chunk.title)
+    return text["answered"].format(title=_title(chunk))
 
 
 def _join(lines: list[str]) -> str:

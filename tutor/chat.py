@@ -12,17 +12,17 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from functools import lru_cache
 
 from .answerer import Answerer
 from .config import Settings
 from .embeddings import get_embeddings
+from .focus import aspect_words
 from .index import Index, ensure_index
 from .llm import NOT_SET_UP, GroundedAnswerer, LLMConfigError, get_chat_model, text_pieces
 from .retriever import Retriever
 from .suggest import suggestions_for
-from .text import Analyzer, data_lines, default_analyzer
-from .types import Answer, Turn
+from .text import Analyzer
+from .types import Answer, Chunk, Turn
 from .verify import Verifier
 
 MAX_INPUT_CHARS = 200_000  # beyond this even trimming is not worth the memory; refuse politely
@@ -68,12 +68,6 @@ NUMBER_RE = re.compile(r"(?<![A-Za-z0-9])\d+(?:\.\d+)?(?:[x×*]\d+)*%?(?![A-Za-z
 VALUE_RE = re.compile(r"[\d.,x×*/%+\-]+")  # "0.5", "7x7": a value of one question, never a topic to carry
 
 
-@lru_cache(maxsize=1)
-def aspect_words() -> frozenset[str]:
-    words = (w for line in data_lines("aspects.txt") for w in line.split())
-    return frozenset(t for w in words for t in default_analyzer().tokenize(w, keep_stopwords=True))
-
-
 class Topics:
     """What a message is about, in the terms of one index: its content terms that are neither aspects ("原因",
     "causes") nor so common in these notes that they name no subject (df share from the index itself)."""
@@ -97,6 +91,7 @@ class Topics:
         return self.analyzer.surface(query, term)
 
 
+ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)  # "and the batch size?" names a subject all the same
 QUESTION_WORDS = re.compile(r"什么|为什么|怎么|如何|哪|是否|\b(?:why|what|how|when|which|who)\b", re.IGNORECASE)
 
 
@@ -131,7 +126,7 @@ def standalone_query(message: str, history: list[tuple[str, str]], topics: Topic
     # terms carried into that query from further back are the conversation's subject: they come first
     topic = sorted(topics.known(topic_query), key=lambda t: t in named)
     own = topics.known(message)
-    core = TAIL_CUES.sub("", LEAD_CUES.sub("", message)).strip()
+    core = ARTICLE.sub("", TAIL_CUES.sub("", LEAD_CUES.sub("", message)).strip())
     # the subject to swap is the newest one the user named ("从激活函数的角度" -> 激活函数), else the main topic
     focus = (named or topic)[0]
     subject = topics.surface(topic_query, focus) or focus
@@ -168,10 +163,19 @@ class Tutor:
         self.index = index
         self.embedder = embedder or get_embeddings(settings.embeddings)
         self.retriever = Retriever(index, self.embedder)
-        self.answerer = Answerer(settings.corpus_path.parent, index.analyzer)
+        self.answerer = Answerer(
+            settings.corpus_path.parent,
+            index.analyzer,
+            weight=self.retriever.bm25.weight,
+            unit=self.retriever.unit,
+            section_chunks=self.section_chunks,
+        )
         self.verifier = Verifier(self.embedder)
         self.vocabulary = set(self.retriever.bm25.term_ids)
-        self.topics = Topics(index.analyzer, self.vocabulary, self.retriever.bm25.common_terms(Topics.COMMON_SHARE))
+        # a term the headings use names a subject of these notes, however many passages hold it
+        headed = {t for section in index.sections for t in index.analyzer.tokenize(section.title)}
+        common = self.retriever.bm25.common_terms(Topics.COMMON_SHARE) - headed
+        self.topics = Topics(index.analyzer, self.vocabulary, common)
         self.llm_problem: str | None = None  # a notice on every answer when TUTOR_LLM cannot be used
         self._models: dict[str, object] = {}
         if chat_model is None:
@@ -180,6 +184,9 @@ class Tutor:
             except LLMConfigError as exc:
                 self.llm_problem = NOT_SET_UP.format(reason=exc)
         self.chat_model = chat_model
+
+    def section_chunks(self, section_id: str) -> list[Chunk]:
+        return [self.index.chunks[i] for i in self.index.chunks_by_section.get(section_id, [])]
 
     @classmethod
     def load(cls, settings: Settings, say: Callable[[str], None] | None = None, **build_kw) -> Tutor:
@@ -213,6 +220,11 @@ class Tutor:
             grounded = GroundedAnswerer(model, self.verifier, self.answerer.root, self.settings)
             query = grounded.rewrite(question, earlier, query)
         retrieval = self.retriever.search(query, k=self.settings.top_k)
+        if grounded is None and retrieval.status == "not_found" and query != question and self.topics.known(question):
+            # "那batch size呢" names a subject of its own: if the borrowed frame finds nothing, the message may
+            as_typed = self.retriever.search(question, k=self.settings.top_k)
+            if as_typed.status != "not_found":
+                query, retrieval = question, as_typed
         answer = self.answerer.answer(question, retrieval, notices)
         if answer.status != "not_found":
             answer = replace(answer, suggestions=suggestions_for(self.index, retrieval.section, question))

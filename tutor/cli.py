@@ -75,6 +75,8 @@ def render_text(answer: Answer, body: bool = True) -> str:
     out += [f"! {n}" for n in answer.notices]
     if body:
         out += ["", answer.answer]
+    if answer.more:
+        out += ["", more_line(answer)]
     if answer.general_answer:
         out += ["", "General knowledge (not from your notes):", answer.general_answer]
     if answer.citations:
@@ -85,6 +87,14 @@ def render_text(answer: Answer, body: bool = True) -> str:
     if answer.suggestions:
         out += ["", "You could also ask: " + " | ".join(answer.suggestions)]
     return "\n".join(out)
+
+
+def more_line(answer: Answer) -> str:
+    """ "(+2 more in this section: lines 15–17)": what the answer left out, and where to read it."""
+    first = min(p.line_start for p in answer.more)
+    last = max(p.line_end for p in answer.more)
+    where = f"line {first}" if first == last else f"lines {first}–{last}"
+    return f"(+{len(answer.more)} more in this section: {where})"
 
 
 def _say(stderr: TextIO) -> Callable[[str], None]:

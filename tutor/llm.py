@@ -237,7 +237,10 @@ class GroundedAnswerer:
         if not any(c.verified for c in checked.citations):
             yield replace(extractive, notices=(*extractive.notices, UNSUPPORTED))
             return
-        yield replace(extractive, answer=checked.text, citations=tuple(checked.citations), generator=self.label)
+        # "more" is what the extractive answer left out; the model wrote from its own passages
+        yield replace(
+            extractive, answer=checked.text, citations=tuple(checked.citations), generator=self.label, more=()
+        )
 
 
 class ModelGrade(BaseModel):

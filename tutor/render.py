@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .types import Answer, Citation, Section, note_questions
+from .types import Answer, Citation, Passage, Section, note_questions
 
 LinesOf = Callable[[str], Sequence[str]]  # source (relative to the corpus root) -> the file's lines
 
@@ -182,6 +182,24 @@ def sources_panel(citations: Iterable[Citation], turn: int | str, lines_of: Line
     return f'<div class="sources"><div class="sources-title">Sources · 出处</div>{"".join(blocks)}</div>'
 
 
+def more_block(more: Sequence[Passage], turn: int | str) -> str:
+    """The rest of the answering section, collapsed: each sentence escaped, with its line."""
+    if not more:
+        return ""
+    rows = "".join(
+        f'<li><span class="more-text">{inline(p.text)}</span> <span class="ln">{esc(_line_span(p))}</span></li>'
+        for p in more
+    )
+    label = f"{len(more)} more from this section · 本节还有 {len(more)} 条"
+    return f'<details class="more" id="more-{turn}"><summary>{esc(label)}</summary><ul>{rows}</ul></details>'
+
+
+def _line_span(passage: Passage) -> str:
+    if passage.line_end <= passage.line_start:
+        return f"line {passage.line_start}"
+    return f"lines {passage.line_start}–{passage.line_end}"
+
+
 def render_answer(answer: Answer, turn: int, lines_of: LinesOf) -> str:
     """The whole assistant message: status, searched-for, notices, answer text, general block, sources."""
     notices = "".join(f'<div class="notice">⚠ {esc(n)}</div>' for n in answer.notices)
@@ -195,7 +213,7 @@ def render_answer(answer: Answer, turn: int, lines_of: LinesOf) -> str:
     return (
         f'<div class="tutor-answer" id="answer-{turn}">'
         f'<div class="answer-meta">{status_line(answer)}{generator}</div>{searched_line(answer)}{notices}'
-        f'<div class="answer-text">{answer_body(answer.answer, turn)}</div>{general}'
+        f'<div class="answer-text">{answer_body(answer.answer, turn)}</div>{more_block(answer.more, turn)}{general}'
         f"{sources_panel(answer.citations, turn, lines_of)}"
         '<div class="answer-actions"><button type="button" class="copy-answer">copy answer · 复制</button></div>'
         "</div>"
@@ -431,6 +449,9 @@ a.cite { font-size: .8em; font-weight: 600; text-decoration: none; padding: 0 2p
 a.cite:hover { background: #bfdbfe; }
 .general { border-left: 3px solid #a855f7; padding-left: 8px; margin: 6px 0; }
 .general-title { font-size: .8rem; font-weight: 600; color: #7e22ce; }
+details.more { margin: 4px 0; font-size: .9rem; }
+details.more > summary { cursor: pointer; color: var(--body-text-color-subdued); }
+details.more .ln { font-size: .75rem; color: var(--body-text-color-subdued); }
 .sources { margin-top: 8px; border-top: 1px solid var(--border-color-primary); padding-top: 6px; }
 .sources-title { font-size: .8rem; font-weight: 600; color: var(--body-text-color-subdued); margin-bottom: 2px; }
 details.source { margin: 2px 0; border-radius: 6px; }

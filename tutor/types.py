@@ -1,6 +1,6 @@
 """The small frozen types that flow through the whole pipeline.
 
-corpus -> Section, Chunk; retriever -> Hit; answerer -> Citation, Answer; chat -> Turn.
+corpus -> Section, Chunk; retriever -> Hit; answerer -> Citation, Passage, Answer; chat -> Turn.
 The JSON shapes of `Answer.to_dict()` are a public contract (see README).
 """
 
@@ -138,6 +138,22 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Passage:
+    """A sentence of the answering section that the answer does not show ("more" in the answer object)."""
+
+    text: str
+    source: str
+    heading_path: tuple[str, ...]
+    line_start: int
+    line_end: int
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["heading_path"] = list(self.heading_path)
+        return d
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     query: str  # the standalone query actually searched
@@ -149,6 +165,7 @@ class Answer:
     general_answer: str | None = None
     notices: tuple[str, ...] = ()  # one-line notes for the user (trimmed input, LLM fallback)
     suggestions: tuple[str, ...] = ()  # next questions from the notes' structure
+    more: tuple[Passage, ...] = ()  # the rest of the answering section, in notes order
 
     def to_dict(self) -> dict:
         return {
@@ -162,6 +179,7 @@ class Answer:
             "general_answer": self.general_answer,
             "notices": list(self.notices),
             "suggestions": list(self.suggestions),
+            "more": [p.to_dict() for p in self.more],
         }
 
 

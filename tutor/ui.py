@@ -18,7 +18,7 @@ import gradio as gr
 
 from . import render, render_interview
 from .config import Settings, get_settings
-from .types import Answer, Citation, Turn
+from .types import Answer, Citation, Passage, Turn
 
 if TYPE_CHECKING:  # tutor.chat pulls in the retrieval stack; the loader thread imports it while the page starts
     from .chat import ChatSession, Tutor
@@ -142,6 +142,7 @@ def answer_from_dict(d: dict) -> Answer:
         general_answer=d.get("general_answer"),
         notices=tuple(d.get("notices") or ()),
         suggestions=tuple(d.get("suggestions") or ()),
+        more=tuple(Passage(**{**p, "heading_path": tuple(p["heading_path"])}) for p in d.get("more") or ()),
     )
 
 

@@ -1,0 +1,176 @@
+"""Follow-ups over notes in three styles (Chinese numbered-heading book, English Q&A with setext headings,
+bullets): a message that stands on its own is searched as it is, an elliptical one borrows only the topic it
+lacks, and a value of one question never moves into another."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import make_corpus, settings_for
+
+from tutor.chat import ChatSession, Topics, Tutor, standalone_query
+from tutor.text import default_analyzer
+
+BOOK = [
+    "# 第七章 生成对抗网络",
+    "",
+    "### 7.1.7 什么是mode collapsing?",
+    "",
+    "mode collapsing指生成器只产生少数几种样本，样本的多样性消失。生成器找到一个能骗过判别器的样本后，会反复生成它。",
+    "",
+    "### 7.1.8 如何解决mode collapsing?",
+    "",
+    "可以使用minibatch discrimination，让判别器看到一批样本之间的差异。也可以使用unrolled GAN，让生成器考虑判别器未来几步的更新。"
+    "WGAN用Wasserstein距离替代JS散度，训练更稳定。",
+    "",
+    "# 第八章 网络结构与训练",
+    "",
+    "### 8.1 resnet解决了什么问题?",
+    "",
+    "resnet通过残差连接解决了深层网络的退化问题，让上百层的网络也能训练。残差结构让梯度可以直接传回浅层。",
+    "",
+    "### 8.2 sigmoid为什么会导致梯度消失?",
+    "",
+    "sigmoid的导数最大只有0.25，多层连乘之后梯度指数衰减。tanh的导数最大为1，比sigmoid好一些，但饱和区的导数仍接近0。",
+    "",
+    "### 8.3 为什么要用学习率warmup?",
+    "",
+    "warmup指训练开始时先用较小的学习率，再逐步增大到设定值。这样可以避免训练初期参数更新过猛导致的不稳定。",
+    "",
+    "### 8.4 学习率和batch size怎么设置?",
+    "",
+    "学习率lr设得太大，比如0.5，损失会震荡甚至发散；设得太小，收敛很慢。batch size变大时，学习率通常要同比例放大。"
+    "batch size太小，梯度噪声大，训练不稳定。",
+]
+QA = [
+    "GANs",
+    "====",
+    "",
+    "Q: What is mode collapse in GANs?",
+    "A: Mode collapse is when the generator produces only a few kinds of samples and loses diversity.",
+    "",
+    "Q: How to fix mode collapse?",
+    "A: Minibatch discrimination lets the discriminator compare samples within a batch. Unrolled GANs let the "
+    "generator look ahead at discriminator updates.",
+    "",
+    "Activations",
+    "-----------",
+    "",
+    "Q: Why does sigmoid cause vanishing gradients?",
+    "A: The sigmoid derivative is at most 0.25, so gradients shrink layer after layer.",
+    "",
+    "Q: Is tanh better than sigmoid?",
+    "A: Tanh is zero-centred, but its derivative is still below 1 and it saturates too.",
+]
+BULLETS = [
+    "# Optimisation",
+    "",
+    "## Learning rate",
+    "- A learning rate of 0.5 is usually too large for Adam; the loss diverges.",
+    "- Warmup starts from a small learning rate and raises it over the first steps.",
+    "- Warmup avoids unstable updates while the moment estimates of Adam are still poor.",
+    "",
+    "## Batch size",
+    "- A larger batch size gives less noisy gradients.",
+    "- With a larger batch size, scale the learning rate up linearly.",
+]
+FILES = {"book.md": BOOK, "qa.md": QA, "bullets.md": BULLETS}
+
+
+@pytest.fixture(scope="module")
+def styles_tutor(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dialogues")
+    make_corpus(root, {name: "\n".join(lines) for name, lines in FILES.items()}, notes=False)
+    return Tutor.load(settings_for(root))
+
+
+def line(name: str, snippet: str) -> int:
+    found = [i + 1 for i, text in enumerate(FILES[name]) if snippet in text]
+    assert len(found) == 1, f"fixture error: {snippet!r} in {name} on lines {found}"
+    return found[0]
+
+
+def cited(answer, name: str) -> set[int]:
+    return {c.line_start for c in answer.citations if c.source == f"corpus/{name}"}
+
+
+def talk(tutor, *messages):
+    session = ChatSession(tutor)
+    return [session.ask(m) for m in messages]
+
+
+def test_a_new_subject_is_searched_as_it_is(styles_tutor):
+    first, second = talk(styles_tutor, "resnet解决了什么问题", "今天天气怎么样")
+    assert first.status == "answered" and cited(first, "book.md") == {line("book.md", "resnet通过残差连接")}
+    assert second.query == "今天天气怎么样" and second.status == "not_found" and second.citations == ()
+
+
+def test_a_question_with_its_own_subject_does_not_borrow(styles_tutor):
+    _, second = talk(styles_tutor, "sigmoid为什么会导致梯度消失", "resnet解决了什么问题")
+    assert second.query == "resnet解决了什么问题"
+    assert cited(second, "book.md") == {line("book.md", "resnet通过残差连接")}
+
+
+def test_a_value_stays_with_its_question_over_three_turns(styles_tutor):
+    first, second, third = talk(styles_tutor, "lr设成0.5会怎样", "那batch size呢", "为什么要warmup")
+    assert first.status == "answered" and line("book.md", "比如0.5") in cited(first, "book.md")
+    assert "0.5" not in second.query and "batch size" in second.query and second.status == "answered"
+    assert third.query == "为什么要warmup"  # it names its own subject: nothing of the earlier turns comes along
+    assert third.status == "answered" and "warmup" in third.citations[0].quote
+
+
+def test_an_english_follow_up_borrows_the_topic_it_lacks(styles_tutor):
+    first, second = talk(styles_tutor, "What is mode collapse in GANs?", "how to fix it?")
+    assert cited(first, "qa.md") == {line("qa.md", "Mode collapse is when")}
+    assert "mode collapse" in second.query.lower() and "it?" not in second.query
+    assert cited(second, "qa.md") == {line("qa.md", "Minibatch discrimination")}
+
+
+def test_a_chinese_follow_up_borrows_the_subject_then_swaps_it(styles_tutor):
+    # "mode collapsing" is in several passages of these small notes; a heading names it, so it is a subject
+    first, second, third = talk(styles_tutor, "什么是mode collapsing?", "如何解决？", "WGAN呢？")
+    assert cited(first, "book.md") == {line("book.md", "mode collapsing指生成器")}
+    assert "mode collapsing" in second.query
+    assert cited(second, "book.md") == {line("book.md", "minibatch discrimination")}
+    assert "WGAN" in third.query and "mode collapsing" not in third.query
+    assert any("WGAN" in c.quote for c in third.citations)
+
+
+def test_a_bare_new_subject_swaps_the_subject(styles_tutor):
+    first, second = talk(styles_tutor, "sigmoid为什么会导致梯度消失", "tanh呢？")
+    assert second.query == "tanh为什么会导致梯度消失"
+    assert any("tanh的导数最大为1" in c.quote for c in second.citations)
+    _, english = talk(styles_tutor, "Why does sigmoid cause vanishing gradients?", "what about tanh?")
+    assert english.query == "Why does tanh cause vanishing gradients?"
+
+
+def test_bullet_notes_follow_ups_keep_values_home(styles_tutor):
+    first, second, third = talk(
+        styles_tutor, "What learning rate is too large for Adam?", "and the batch size?", "why use warmup?"
+    )
+    assert line("bullets.md", "0.5 is usually too large") in cited(first, "bullets.md")
+    assert "batch size" in second.query and "0.5" not in second.query and "learning rate" not in second.query
+    assert third.query == "why use warmup?" and third.status == "answered"
+    assert "warmup" in third.citations[0].quote.lower()
+
+
+VOCAB = {"学习率", "batch", "size", "warmup", "dropout", "过拟合", "生成对抗网络", "模式崩溃"}
+
+
+@pytest.mark.parametrize(
+    ("history", "message", "expected"),
+    [
+        # turn 3 names its own subject: searched as it is, no 0.5 from turn 1
+        ([("lr设成0.5会怎样",) * 2, ("那batch size呢", "batch size设成会怎样")], "为什么要warmup", "为什么要warmup"),
+        # an elliptical turn borrows the subject, never the value
+        ([("dropout比例设0.5会怎样？",) * 2], "那为什么呢？", "为什么 dropout"),
+        ([("lr设成0.5会怎样",) * 2], "那batch size呢", "batch size设成会怎样"),
+        (
+            [("What learning rate is too large for Adam?",) * 2],
+            "and the batch size?",
+            "What batch size is too large for Adam?",
+        ),
+        ([("What is mode collapse in GANs?",) * 2], "how to fix it?", "how to fix mode collapse?"),
+    ],
+)
+def test_standalone_query_dialogues(history, message, expected):
+    assert standalone_query(message, history, Topics(default_analyzer(), VOCAB, common=set())) == expected

@@ -16,12 +16,11 @@ from dataclasses import replace
 from .answerer import Answerer
 from .config import Settings
 from .embeddings import get_embeddings
-from .focus import aspect_words
 from .index import Index, ensure_index
 from .llm import NOT_SET_UP, GroundedAnswerer, LLMConfigError, get_chat_model, text_pieces
 from .retriever import Retriever
 from .suggest import suggestions_for
-from .text import Analyzer
+from .text import Analyzer, aspect_terms
 from .types import Answer, Chunk, Turn
 from .verify import Verifier
 
@@ -77,7 +76,7 @@ class Topics:
     def __init__(self, analyzer: Analyzer, vocabulary: set[str], common: set[str]) -> None:
         self.analyzer = analyzer
         self.vocabulary = vocabulary
-        self.generic = aspect_words() | common
+        self.generic = aspect_terms() | common
 
     def content(self, text: str) -> list[str]:
         """Content terms of the text, known to the notes or not, in order."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .corpus import LEAD_IN_RE, NUMBERED_LEAD_RE, PLACEHOLDER_RE, clean_line, strip_markup
-from .text import Analyzer, data_lines, default_analyzer, sentences
+from .text import Analyzer, aspect_terms, data_lines, sentences
 from .types import Chunk
 
 MAX_SHOWN = 4  # sentences or bullets an answer shows; the rest of the section is offered as "more"
@@ -25,13 +25,6 @@ CLOSE_UNITS = 0.6  # passages this close to the best one (calibrated units) lead
 LEAD_IN = re.compile(r"[^。！？!?]{1,24}[：:]")
 VALUE = re.compile(r"[\d.,x×*/%+\-]+")
 CODE_FENCE = re.compile(r"(?ms)^\s*(```|~~~).*?(^\s*\1|\Z)")
-
-
-@lru_cache(maxsize=1)
-def aspect_words() -> frozenset[str]:
-    """General words for what a question asks about a subject ("原因", "角度", "causes"): tutor/data/aspects.txt."""
-    words = (w for line in data_lines("aspects.txt") for w in line.split())
-    return frozenset(t for w in words for t in default_analyzer().tokenize(w, keep_stopwords=True))
 
 
 @lru_cache(maxsize=1)
@@ -102,8 +95,8 @@ def focus(
         narrowing -= heading_terms  # it asks what the heading asks: only its own further terms narrow
     # an aspect word ("角度", "原因", "at test time") says what is asked about a subject: it narrows only when no
     # subject word does and the section holds every subject word asked about (else its match is chance)
-    subjects = terms - aspect_words()
-    pick = (narrowing - aspect_words()) or (narrowing if all(df[t] for t in subjects) else set())
+    subjects = terms - aspect_terms()
+    pick = (narrowing - aspect_terms()) or (narrowing if all(df[t] for t in subjects) else set())
 
     def held(s: Sentence, which: set[str]) -> float:
         return sum(weight(t) for t in which & s.terms)
@@ -133,7 +126,7 @@ def focus(
 
 def subject_terms(text: str, analyzer: Analyzer) -> frozenset[str]:
     """The content terms of a heading, without aspect words and numbering ("1.3", "7.1.7")."""
-    return frozenset(t for t in analyzer.tokenize(text) if t not in aspect_words() and not VALUE.fullmatch(t))
+    return frozenset(t for t in analyzer.tokenize(text) if t not in aspect_terms() and not VALUE.fullmatch(t))
 
 
 def _stands_alone(sent: Sentence, shown: Sequence[Sentence]) -> bool:

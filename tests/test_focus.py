@@ -219,3 +219,46 @@ def test_a_question_about_two_things_gets_both_even_when_one_weighs_less():
     shown, _ = focus(sents, list(weights), lambda t: weights.get(t, 1.0), lambda c: True)
     # nesterov alone holds a quarter of the weight: it is shown because no chosen sentence holds it
     assert [s.text.split()[0] for s in shown] == ["Momentum", "Nesterov"]
+
+
+NETS = [
+    "# 经典网络",
+    "",
+    "## 有哪些经典的网络模型？",
+    "",
+    "| 序号 | 年份 | 网络名称 |",
+    "| ---- | ---- | -------- |",
+    "| 1 | 2012 | AlexNet |",
+    "| 2 | 2015 | ResNet |",
+    "",
+    "- 1 AlexNet",
+    "  主要特点：第一次使用非线性激活函数ReLU，并用Dropout防止过拟合。",
+    "- 2 ResNet",
+    "  主要特点：解决了网络加深后错误率反而升高的退化问题。",
+    "- 3 VGGNet",
+    "  主要特点：普遍使用3x3的小卷积核，网络更深。",
+]
+
+
+@pytest.fixture(scope="module")
+def nets_tutor(tmp_path_factory):
+    root = tmp_path_factory.mktemp("nets")
+    make_corpus(root, {"nets.md": "\n".join(NETS)}, notes=False)
+    return Tutor.load(settings_for(root))
+
+
+def test_a_bullet_that_only_names_the_subject_brings_what_sits_under_it(nets_tutor):
+    answer = nets_tutor.ask("ResNet解决了什么问题？")
+    assert answer.status == "answered"
+    lines = {c.line_start for c in answer.citations}
+    answer_line = next(i + 1 for i, t in enumerate(NETS) if "退化问题" in t)
+    assert answer_line in lines, answer.citations
+    vgg = next(i + 1 for i, t in enumerate(NETS) if "3x3" in t)
+    assert vgg not in lines, "the label's reach stops at the next label"
+
+
+def test_a_table_row_is_never_shown_on_its_own(nets_tutor):
+    answer = nets_tutor.ask("ResNet是哪一年的？")
+    rows = {i + 1 for i, t in enumerate(NETS) if t.startswith("|")}
+    assert not rows & {c.line_start for c in answer.citations}, answer.citations
+    assert rows & {p.line_start for p in answer.more} or answer.status != "answered"

@@ -24,6 +24,10 @@ MAX_SHOWN = 4  # sentences or bullets an answer shows; the rest of the section i
 CLOSE_UNITS = 0.6  # passages this close to the best one (calibrated units) lead when no term narrows the section
 LEAD_IN = re.compile(r"[^。！？!?]{1,24}[：:]")
 VALUE = re.compile(r"[\d.,x×*/%+\-]+")
+LABEL_CHARS = 30  # a bullet this short that holds only the question's own words names a topic, not an answer
+LABEL_REACH = 4  # sentences after a label that come with it
+LIST_ITEM = re.compile(r"^[>\s]*(?:[-*+•]|\d+[.)、])\s*")
+BLOCKQUOTE = re.compile(r"^\s*(?:>\s*)+")
 CODE_FENCE = re.compile(r"(?ms)^\s*(```|~~~).*?(^\s*\1|\Z)")
 
 
@@ -41,6 +45,7 @@ class Sentence:
     opens: bool  # the first sentence of its line (a paragraph or a bullet)
     lead_in: bool  # "解决办法：" labels what follows; it claims nothing to cite
     terms: frozenset[str]
+    table_row: bool = False  # one row of a table reads as nothing on its own: offered in "more", never shown
 
     @property
     def self_contained(self) -> bool:
@@ -62,14 +67,15 @@ def section_sentences(chunks: Sequence[Chunk], analyzer: Analyzer) -> list[Sente
     for chunk in sorted(chunks, key=lambda c: (c.source, c.line_start)):
         prose = CODE_FENCE.sub("", chunk.text)  # code lines read badly out of their block
         for line in prose.split("\n"):
-            line = clean_line(line)  # what the parser left of markup that reads as nothing
+            line = BLOCKQUOTE.sub("", clean_line(line))  # what the parser left of markup that reads as nothing
             first = True
             for sent in sentences(line):
                 if re.fullmatch(r"\*\*.*\*\*", sent) or "`" in sent or NUMBERED_LEAD_RE.match(sent) or is_noise(sent):
                     continue  # a bold run-in or "（2）激活函数角度" is in the heading path already
                 lead_in = bool(LEAD_IN.fullmatch(sent) or LEAD_IN_RE.match(sent))
                 terms = frozenset(analyzer.tokenize(sent))
-                out.append(Sentence(chunk, sent, len(out), first, lead_in, terms))
+                row = line.lstrip().startswith("|")
+                out.append(Sentence(chunk, sent, len(out), first, lead_in, terms, row))
                 first = False
     return out
 
@@ -85,7 +91,8 @@ def focus(
     """(shown, more): the sentences that answer the question and the section's other content sentences.
 
     `heading_terms` are the subject terms of the section's heading (see `subject_terms`)."""
-    content = [s for s in sents if not s.lead_in]
+    every = [s for s in sents if not s.lead_in]
+    content = [s for s in every if not s.table_row] or every
     if not content:
         return [], []
     terms = set(query_terms)
@@ -116,12 +123,33 @@ def focus(
         ranked = chosen
     else:
         ranked = sorted(content, key=lambda s: (not close(s.chunk), s.position))
-    shown = sorted(ranked[:limit], key=lambda s: s.position)
+    shown = sorted(_past_labels(ranked, every, terms)[:limit], key=lambda s: s.position)
     # a sentence that continues an argument ("然而…", "如上所述…") does not lead when a self-contained one answers
     while len(shown) > 1 and not _stands_alone(shown[0], shown) and any(s.self_contained for s in shown[1:]):
         shown.pop(0)
     ids = {s.position for s in shown}
-    return shown, [s for s in content if s.position not in ids]
+    return shown, [s for s in every if s.position not in ids]
+
+
+def _past_labels(ranked: list[Sentence], every: Sequence[Sentence], terms: set[str]) -> list[Sentence]:
+    """A picked bullet that only names what was asked ("- 4 ResNet") is a label: what it says sits under it, so the
+    sentences that follow it up to the next label come with it."""
+    out: list[Sentence] = []
+    for sent in ranked:
+        out.append(sent)
+        own = {t for t in sent.terms - terms if not VALUE.fullmatch(t)}  # "4" in "- 4 ResNet" is a number
+        if own or len(sent.text) > LABEL_CHARS:
+            continue
+        for after in (a for a in every if a.position > sent.position):
+            if after.position > sent.position + LABEL_REACH or _is_label(after):
+                break
+            if after not in out:
+                out.append(after)
+    return list(dict.fromkeys(out))
+
+
+def _is_label(sent: Sentence) -> bool:
+    return len(sent.text) <= LABEL_CHARS and bool(LIST_ITEM.match(sent.text))
 
 
 def subject_terms(text: str, analyzer: Analyzer) -> frozenset[str]:

@@ -205,3 +205,18 @@ def test_a_new_topic_after_a_note_question_is_searched_on_its_own(book):
     weather = session.ask("今天天气怎么样")
     assert weather.status == "not_found"
     assert "resnet" not in weather.query.lower() and "残差" not in weather.query
+
+
+@pytest.mark.parametrize(
+    "question", ["How do I fix a flat tire on my bike?", "Why is the sky blue?", "How do I make pasta from scratch?"]
+)
+def test_an_everyday_question_that_only_shares_what_it_asks_is_not_found(book, question):
+    # "fix" is 解决 and "why" is 原因 in the glossary: what a question asks is no evidence of a subject
+    assert book.ask(question).status == "not_found"
+
+
+def test_an_english_question_is_judged_by_the_language_of_the_passage_that_would_answer_it(book, qa):
+    assert book.retriever.cross_lingual("What is mode collapse?", book.index.chunks[0]) is True
+    english = next(c for c in qa.index.chunks if c.kind == "body")
+    assert qa.retriever.cross_lingual("What does the learning rate control?", english) is False
+    assert qa.retriever.cross_lingual("学习率控制什么？", english) is True

@@ -32,6 +32,7 @@ class LangScale:
     negative: float  # mean top cosine of unrelated probes in this language
     spread: float  # their standard deviation
     positive: float  # median cosine of a question against its answer (estimated across languages if needed)
+    measured: bool = False  # positives measured on headings in this language, not shifted from the other one
 
     @property
     def gap(self) -> float:
@@ -83,7 +84,10 @@ class Calibration:
         for lang in LANGS:
             s: LangScale = getattr(self, lang)
             trust = "dense+terms" if s.reliable else "terms only"
-            parts.append(f"{lang}: unrelated {s.negative:.3f}±{s.spread:.3f}, answered {s.positive:.3f} ({trust})")
+            how = "measured" if s.measured else "estimated from the other language"
+            parts.append(
+                f"{lang}: unrelated {s.negative:.3f}±{s.spread:.3f}, answered {s.positive:.3f} ({how}; {trust})"
+            )
         return f"calibrated on {self.n_negatives} unrelated probes and {self.n_positives} headings; " + "; ".join(parts)
 
 
@@ -122,7 +126,8 @@ def calibrate(
     for lang in LANGS:
         neg = negatives[lang]
         mean, spread = float(neg.mean()), float(neg.std())
-        if len(positives[lang]) >= MIN_POSITIVES:
+        measured = len(positives[lang]) >= MIN_POSITIVES
+        if measured:
             positive = float(np.median(positives[lang]))
         elif len(positives[notes_lang]) >= MIN_POSITIVES:
             # another language: question and answer differ in language, so both cosines shift alike
@@ -130,7 +135,7 @@ def calibrate(
             positive = float(np.median(positives[notes_lang])) - (float(home.mean()) - mean)
         else:  # too few headings to measure: assume answers sit well above unrelated questions
             positive = mean + 4 * spread
-        scales[lang] = LangScale(round(mean, 4), round(spread, 4), round(positive, 4))
+        scales[lang] = LangScale(round(mean, 4), round(spread, 4), round(positive, 4), measured)
     return Calibration(
         zh=scales["zh"],
         en=scales["en"],

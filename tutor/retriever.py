@@ -330,9 +330,10 @@ class Retriever:
             units >= floor and (coverage >= COVERAGE_MIN or (coverage >= COVERAGE_LOW and units >= HIGH_UNITS))
         )
 
-    def cross_lingual(self, query: str) -> bool:
-        """A question in the other language than the notes' own (English on Chinese notes, or the reverse)."""
-        return self.calibration is not None and is_chinese(query) != (self.calibration.notes_lang == "zh")
+    def cross_lingual(self, query: str, passage: Chunk) -> bool:
+        """A question in another language than the passage that would answer it: English on Chinese notes, or the
+        reverse. Notes that mix in an English file answer English questions there like any others."""
+        return is_chinese(query) != is_chinese(passage.text)
 
     def relevant_across(self, query: str, dense: float, tokens: list[str], section_id: str) -> bool:
         """The decision for a question in the other language. Its cosines sit lower than a same-language scale
@@ -342,7 +343,11 @@ class Retriever:
         a match far below anything unrelated."""
         vocabulary = self.vocabulary()
         known = [t for t in dict.fromkeys(tokens) if t in vocabulary]
-        if not known or self._coverage(known, self.section_tokens(section_id)) < COVERAGE_MIN:
+        # what is asked about ("fix", "why") is no evidence of a subject: "How do I fix a flat tire?" shares only
+        # 解决 with notes on gradients
+        if not any(t not in aspect_terms() for t in known):
+            return False
+        if self._coverage(known, self.section_tokens(section_id)) < COVERAGE_MIN:
             return False
         scale = self.calibration.scale(query) if self.calibration else None
         return scale is None or scale.gap <= 0 or scale.units(dense) >= -FLOOR_SPREADS * scale.spread / scale.gap
@@ -398,7 +403,7 @@ class Retriever:
         if not hits or self.missing_names(query):
             return "not_found"
         top = hits[0]
-        if self.cross_lingual(query):
+        if self.cross_lingual(query, top.chunk):
             ok = self.relevant_across(query, top.dense, tokens, top.chunk.section_id)
         else:
             ok = self.relevant(query, top.dense, coverage)

@@ -43,11 +43,16 @@ BN = [
 ]
 
 
+def lines_tutor(factory, name: str, lines: list[str]) -> Tutor:
+    """A tutor over one notes file of these lines (and nothing else)."""
+    root = factory.mktemp(name)
+    make_corpus(root, {f"{name}.md": "\n".join(lines)}, notes=False)
+    return Tutor.load(settings_for(root))
+
+
 @pytest.fixture(scope="module")
 def bn_tutor(tmp_path_factory):
-    root = tmp_path_factory.mktemp("focus")
-    make_corpus(root, {"training.md": "\n".join(BN)}, notes=False)
-    return Tutor.load(settings_for(root))
+    return lines_tutor(tmp_path_factory, "training", BN)
 
 
 def line(snippet: str) -> int:
@@ -242,9 +247,7 @@ NETS = [
 
 @pytest.fixture(scope="module")
 def nets_tutor(tmp_path_factory):
-    root = tmp_path_factory.mktemp("nets")
-    make_corpus(root, {"nets.md": "\n".join(NETS)}, notes=False)
-    return Tutor.load(settings_for(root))
+    return lines_tutor(tmp_path_factory, "nets", NETS)
 
 
 def test_a_bullet_that_only_names_the_subject_brings_what_sits_under_it(nets_tutor):

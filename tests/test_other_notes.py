@@ -99,26 +99,26 @@ It penalises large weights, so the model prefers smoother functions that depend 
 """
 
 
+def notes_tutor(factory, name: str, text: str) -> Tutor:
+    base = factory.mktemp(name)
+    corpus = base / "notes"
+    corpus.mkdir()
+    (corpus / f"{name}.md").write_text(text, encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=base / "index", fetch_links=False)
+    build_index(settings)
+    return Tutor.load(settings)
+
+
 @pytest.fixture(scope="module")
 def book(tmp_path_factory) -> Tutor:
-    with isolated_dirs(tmp_path_factory, "book") as base:
-        corpus = base / "notes"
-        corpus.mkdir()
-        (corpus / "gan-book.md").write_text(BOOK, encoding="utf-8")
-        settings = Settings(corpus_dir=corpus, index_dir=base / "index", fetch_links=False)
-        build_index(settings)
-        yield Tutor.load(settings)
+    with isolated_dirs(tmp_path_factory, "book"):
+        yield notes_tutor(tmp_path_factory, "gan-book", BOOK)
 
 
 @pytest.fixture(scope="module")
 def qa(tmp_path_factory) -> Tutor:
-    with isolated_dirs(tmp_path_factory, "qa") as base:
-        corpus = base / "notes"
-        corpus.mkdir()
-        (corpus / "ml.md").write_text(QA, encoding="utf-8")
-        settings = Settings(corpus_dir=corpus, index_dir=base / "index", fetch_links=False)
-        build_index(settings)
-        yield Tutor.load(settings)
+    with isolated_dirs(tmp_path_factory, "qa"):
+        yield notes_tutor(tmp_path_factory, "ml", QA)
 
 
 def line(text: str, snippet: str) -> int:

@@ -60,3 +60,20 @@ def test_calibration_is_stored_in_the_manifest_and_read_back(tmp_path):
     assert Calibration.from_dict(stored) == index.calibration
     assert index.calibration.notes_lang == "zh" and index.calibration.n_positives >= 5
     assert "unrelated" in index.calibration.describe()
+
+
+def test_a_calibration_from_an_older_manifest_reads_and_is_fitted_again():
+    old = {
+        "zh": {"negative": 0.83, "spread": 0.01, "positive": 0.89},
+        "en": {"negative": 0.80, "spread": 0.02, "positive": 0.86},
+        "notes_lang": "zh",
+        "n_negatives": 76,
+        "n_positives": 15,
+    }
+    calibration = Calibration.from_dict(old)
+    assert calibration is not None and calibration.zh.measured is None
+    assert "estimated" not in calibration.describe() and "measured" not in calibration.describe()
+    assert not Calibration.current(old)
+    assert Calibration.current(
+        calibration.to_dict() | {"zh": old["zh"] | {"measured": True}, "en": old["en"] | {"measured": False}}
+    )

@@ -32,7 +32,7 @@ class LangScale:
     negative: float  # mean top cosine of unrelated probes in this language
     spread: float  # their standard deviation
     positive: float  # median cosine of a question against its answer (estimated across languages if needed)
-    measured: bool = False  # positives measured on headings in this language, not shifted from the other one
+    measured: bool | None = None  # positives measured on headings in this language (None: an older manifest)
 
     @property
     def gap(self) -> float:
@@ -66,6 +66,11 @@ class Calibration:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @staticmethod
+    def current(data: dict) -> bool:
+        """Written by this version (it records which scales were measured); an older one is fitted again."""
+        return all(isinstance(data.get(lang), dict) and "measured" in data[lang] for lang in LANGS)
+
     @classmethod
     def from_dict(cls, data: dict | None) -> Calibration | None:
         try:
@@ -84,9 +89,9 @@ class Calibration:
         for lang in LANGS:
             s: LangScale = getattr(self, lang)
             trust = "dense+terms" if s.reliable else "terms only"
-            how = "measured" if s.measured else "estimated from the other language"
+            how = {True: "measured; ", False: "estimated from the other language; ", None: ""}[s.measured]
             parts.append(
-                f"{lang}: unrelated {s.negative:.3f}±{s.spread:.3f}, answered {s.positive:.3f} ({how}; {trust})"
+                f"{lang}: unrelated {s.negative:.3f}±{s.spread:.3f}, answered {s.positive:.3f} ({how}{trust})"
             )
         return f"calibrated on {self.n_negatives} unrelated probes and {self.n_positives} headings; " + "; ".join(parts)
 

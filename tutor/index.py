@@ -424,7 +424,8 @@ def build_index(
         rows = _chunk_rows(chunks, keys, terms, analyzer)
         del previous, fresh, terms
         calibration = earlier_calibration
-        if calibration is None or report.embedded > RECALIBRATE_SHARE * len(chunks):
+        stale = calibration is None or not Calibration.current(calibration)
+        if stale or report.embedded > RECALIBRATE_SHARE * len(chunks):
             fitted = calibrate(embedder, matrix, sections, chunks, _rows_by_section(chunks))
             calibration = fitted.to_dict() if fitted else None
         extra = {"terms": notes, "tokenizer": analyzer.fingerprint, "calibration": calibration}

@@ -265,3 +265,11 @@ def test_a_table_row_is_never_shown_on_its_own(nets_tutor):
     rows = {i + 1 for i, t in enumerate(NETS) if t.startswith("|")}
     assert not rows & {c.line_start for c in answer.citations}, answer.citations
     assert rows & {p.line_start for p in answer.more} or answer.status != "answered"
+
+
+def test_a_label_ending_in_a_colon_is_a_lead_in_but_a_claim_ending_in_one_is_cited():
+    text = "解决办法：\n生成器反复输出少数几种样本，出现大量重复，例如：\n- 预训练加微调"
+    chunk = Chunk("c", "notes/x.md", ("GAN",), 1, 3, text, "body", "notes/x.md:1")
+    sents = {s.text: s for s in section_sentences([chunk], default_analyzer())}
+    assert sents["解决办法："].lead_in
+    assert not sents["生成器反复输出少数几种样本，出现大量重复，例如："].lead_in

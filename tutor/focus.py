@@ -72,8 +72,10 @@ def section_sentences(chunks: Sequence[Chunk], analyzer: Analyzer) -> list[Sente
             for sent in sentences(line):
                 if re.fullmatch(r"\*\*.*\*\*", sent) or "`" in sent or NUMBERED_LEAD_RE.match(sent) or is_noise(sent):
                     continue  # a bold run-in or "（2）激活函数角度" is in the heading path already
-                lead_in = bool(LEAD_IN.fullmatch(sent) or LEAD_IN_RE.match(sent))
                 terms = frozenset(analyzer.tokenize(sent))
+                # "解决办法：", "主要特点：" label what follows; "某个模式出现大量重复样本，例如：" claims something
+                claims = {t for t in terms - aspect_terms() if not VALUE.fullmatch(t)}
+                lead_in = bool(LEAD_IN.fullmatch(sent) or LEAD_IN_RE.match(sent)) and len(claims) <= 1
                 row = line.lstrip().startswith("|")
                 out.append(Sentence(chunk, sent, len(out), first, lead_in, terms, row))
                 first = False

@@ -90,9 +90,7 @@ class Calibration:
             s: LangScale = getattr(self, lang)
             trust = "dense+terms" if s.reliable else "terms only"
             how = {True: "measured; ", False: "estimated from the other language; ", None: ""}[s.measured]
-            parts.append(
-                f"{lang}: unrelated {s.negative:.3f}±{s.spread:.3f}, answered {s.positive:.3f} ({how}{trust})"
-            )
+            parts.append(f"{lang}: unrelated {s.negative:.3f}±{s.spread:.3f}, answered {s.positive:.3f} ({how}{trust})")
         return f"calibrated on {self.n_negatives} unrelated probes and {self.n_positives} headings; " + "; ".join(parts)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from .config import Settings, get_settings
-from .types import Answer
+from .types import Answer, line_span
 
 STATUS_LINE = {
     "answered": "answered from your notes",
@@ -93,8 +93,7 @@ def more_line(answer: Answer) -> str:
     """ "(+2 more in this section: lines 15–17)": what the answer left out, and where to read it."""
     first = min(p.line_start for p in answer.more)
     last = max(p.line_end for p in answer.more)
-    where = f"line {first}" if first == last else f"lines {first}–{last}"
-    return f"(+{len(answer.more)} more in this section: {where})"
+    return f"(+{len(answer.more)} more in this section: {line_span(first, last)})"
 
 
 def _say(stderr: TextIO) -> Callable[[str], None]:

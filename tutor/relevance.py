@@ -36,6 +36,11 @@ def quantity_cues() -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{line})" for line in data_lines("quantity.txt")), re.IGNORECASE)
 
 
+def _floor(scale) -> float:
+    """In units: this far below a typical unrelated question, nothing is about the query."""
+    return -FLOOR_SPREADS * scale.spread / scale.gap
+
+
 class Relevance:
     """Mixed into `Retriever`: it uses the retriever's calibration, analyzer, BM25 weights and section terms."""
 
@@ -45,9 +50,8 @@ class Relevance:
         if scale is None or not scale.reliable:
             return coverage >= COVERAGE_MIN
         units = scale.units(dense)
-        floor = -FLOOR_SPREADS * scale.spread / scale.gap
         return units >= SURE_UNITS or (
-            units >= floor and (coverage >= COVERAGE_MIN or (coverage >= COVERAGE_LOW and units >= HIGH_UNITS))
+            units >= _floor(scale) and (coverage >= COVERAGE_MIN or (coverage >= COVERAGE_LOW and units >= HIGH_UNITS))
         )
 
     def cross_lingual(self, query: str, passage: Chunk) -> bool:
@@ -70,7 +74,7 @@ class Relevance:
         if self._coverage(known, self.section_tokens(section_id)) < COVERAGE_MIN:
             return False
         scale = self.calibration.scale(query) if self.calibration else None
-        return scale is None or scale.gap <= 0 or scale.units(dense) >= -FLOOR_SPREADS * scale.spread / scale.gap
+        return scale is None or scale.gap <= 0 or scale.units(dense) >= _floor(scale)
 
     def vocabulary(self) -> set[str]:
         if self._vocabulary is None:

@@ -187,17 +187,10 @@ def more_block(more: Sequence[Passage], turn: int | str) -> str:
     if not more:
         return ""
     rows = "".join(
-        f'<li><span class="more-text">{inline(p.text)}</span> <span class="ln">{esc(_line_span(p))}</span></li>'
-        for p in more
+        f'<li><span class="more-text">{inline(p.text)}</span> <span class="ln">{esc(p.lines)}</span></li>' for p in more
     )
     label = f"{len(more)} more from this section · 本节还有 {len(more)} 条"
     return f'<details class="more" id="more-{turn}"><summary>{esc(label)}</summary><ul>{rows}</ul></details>'
-
-
-def _line_span(passage: Passage) -> str:
-    if passage.line_end <= passage.line_start:
-        return f"line {passage.line_start}"
-    return f"lines {passage.line_start}–{passage.line_end}"
 
 
 def render_answer(answer: Answer, turn: int, lines_of: LinesOf) -> str:

@@ -26,9 +26,7 @@ LEXICAL_UNITS = 1.0  # BM25, scaled to [0, 1] per query, weighs this many units
 SECTION_SHARE = 0.5  # of a chunk's lexical score, the share its whole section earns (headings included)
 LEXICAL_ONLY_WEIGHT = 1.0  # where dense similarity is not trusted, BM25 leads the ranking
 LINK_PENALTY_UNITS = 0.6  # a reference title is about the topic but holds no answer
-ASPECT_UNITS = (
-    0.5  # a heading asking the same aspect of the subject as the query, or another ("如何解决X" for "X是什么")
-)
+ASPECT_UNITS = 0.5  # a heading asking the query's aspect of its subject, or another ("如何解决X" for "X是什么")
 ANSWER_TIE_UNITS = 0.8  # how far an answering passage may trail a question the notes only pose and still go first
 
 SECTION_CACHE = 4096  # sections whose terms are kept between queries
@@ -137,16 +135,15 @@ class Retriever(Relevance):
         self.bm25 = BM25(self.doc_tokens)
         # the same terms pooled per section, with its heading path: "4.2 AlexNet › 4.2.3 模型特性" answers
         # "AlexNet有哪些创新点" though its bullets never say AlexNet
-        self.section_ids = list(index.chunks_by_section)
-        self.section_row = {sid: n for n, sid in enumerate(self.section_ids)}
+        section_row = {sid: n for n, sid in enumerate(index.chunks_by_section)}
         section_docs = []
-        for sid in self.section_ids:
+        for sid in section_row:
             rows = index.chunks_by_section[sid]
             words = [t for i in rows for t in self.doc_tokens[i]]
             words.extend(self._heading_terms(index.chunks[rows[0]].heading_path) if rows else ())
             section_docs.append(words)
         self.section_bm25 = BM25(section_docs)
-        self.chunk_section = np.array([self.section_row.get(c.section_id, -1) for c in index.chunks], dtype=np.int64)
+        self.chunk_section = np.array([section_row.get(c.section_id, -1) for c in index.chunks], dtype=np.int64)
         self._section_terms: dict[str, frozenset[str]] = {}  # filled per query: only top sections need it
         self._vocabulary: set[str] | None = None
         # question chunk of an answered section -> its answer chunks, which may sit in sub-sections

@@ -82,6 +82,11 @@ class Hit:
         return d
 
 
+def line_span(start: int, end: int) -> str:
+    """ "line 13" or "lines 13–17"."""
+    return f"line {start}" if end <= start else f"lines {start}–{end}"
+
+
 @dataclass(frozen=True)
 class Citation:
     n: int
@@ -114,10 +119,7 @@ class Citation:
 
     @property
     def lines(self) -> str:
-        """ "line 13" or "lines 13–17"."""
-        if self.line_end <= self.line_start:
-            return f"line {self.line_start}"
-        return f"lines {self.line_start}–{self.line_end}"
+        return line_span(self.line_start, self.line_end)
 
     @property
     def label(self) -> str:
@@ -146,6 +148,10 @@ class Passage:
     heading_path: tuple[str, ...]
     line_start: int
     line_end: int
+
+    @property
+    def lines(self) -> str:
+        return line_span(self.line_start, self.line_end)
 
     def to_dict(self) -> dict:
         d = asdict(self)

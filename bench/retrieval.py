@@ -126,7 +126,8 @@ def run_suite(name: str, corpus: Path, qset: Path, embedder: str, args) -> dict:
         for f in result.failures:
             print(
                 f"    {f['id']} [{f['kind']}]: {f['question']!r} (searched {f['query']!r}) -> {f['status']} "
-                f"{f['top']} (expected {f['expected_status']} {f['expected']})"
+                f"{f['top']} «{f['top_heading'][:30]}»{' (right section)' if f['section_right'] else ''} "
+                f"(expected {f['expected_status']} {f['expected']})"
             )
     row = {k: v for k, v in result.__dict__.items() if k != "failures"}
     row.update(suite=name, embedder=embedder, naive=base)

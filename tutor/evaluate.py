@@ -164,8 +164,11 @@ def evaluate(tutor: Tutor, items: list[dict]) -> EvalResult:
                     "query": answer.query,
                     "status": answer.status,
                     "expected_status": item["status"],
-                    "top": f"{top.line_start}-{top.line_end}" if top else None,
-                    "expected": expect and expect["lines"],
+                    "top": f"{top.source.split('/')[-1]}:{top.line_start}-{top.line_end}" if top else None,
+                    "top_heading": top.heading_path[-1] if top and top.heading_path else "",
+                    "section_right": bool(expect and answer.hits and _section_on_target(tutor, answer.hits[0], expect)),
+                    "expected": expect
+                    and f"{expect['source'].split('/')[-1]}:{expect['lines'][0]}-{expect['lines'][1]}",
                 }
             )
     with_expect = sum(1 for i in items if i.get("expect")) or 1

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tutor.calibrate import Calibration
 from tutor.config import Settings
-from tutor.index import build_index, load_index
+from tutor.index import IndexStale, build_index, ensure_index, load_index
 from tutor.text import default_analyzer, mine_terms
 
 
@@ -76,4 +78,44 @@ def test_a_calibration_from_an_older_manifest_reads_and_is_fitted_again():
     assert not Calibration.current(old)
     assert Calibration.current(
         calibration.to_dict() | {"zh": old["zh"] | {"measured": True}, "en": old["en"] | {"measured": False}}
+    )
+
+
+def test_a_definition_in_the_notes_beats_the_shipped_table():
+    # the shipped table reads LR as learning rate; these notes say they write LR for logistic regression
+    terms = mine_terms(
+        [
+            "逻辑回归（Logistic Regression，下面都写 LR）虽然叫回归，其实是分类模型。",
+            "批归一化（Batch Normalization，简称 BN）",
+        ]
+    )
+    analyzer = default_analyzer().with_terms(terms)
+    assert analyzer.tokenize("LR 做多分类怎么做") == analyzer.tokenize("逻辑回归做多分类怎么做")
+    assert analyzer.tokenize("LR") != analyzer.tokenize("学习率")
+    assert analyzer.tokenize("BN") == analyzer.tokenize("批归一化") == analyzer.tokenize("batch normalization")
+    # notes that never redefine it keep the table's meaning
+    assert default_analyzer().tokenize("LR") == default_analyzer().tokenize("学习率")
+
+
+def test_translate_writes_known_terms_in_the_other_language():
+    a = default_analyzer().with_terms({"层次聚类": ("hierarchical clustering",)})
+    english = a.translate("层次聚类和学习率有什么关系？", to_chinese=False)
+    assert "hierarchical clustering" in english and "learning rate" in english and "有什么关系" in english
+    chinese = a.translate("How does hierarchical clustering work?", to_chinese=True)
+    assert "层次聚类" in chinese and "how does" in chinese
+    assert a.translate("今天天气怎么样", to_chinese=False) == "今天天气怎么样"
+
+
+def test_an_index_tokenised_by_another_term_table_is_stale(tmp_path):
+    settings = _notes(tmp_path, "# 梯度累积\n\n显存不够时把几个小批次的梯度加起来再更新。\n")
+    build_index(settings)
+    manifest_path = load_index(settings).path / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["tokenizer"] = "0" * 16  # as if built by a release whose term table split text differently
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexStale, match="tutor index"):
+        load_index(settings)
+    assert (
+        ensure_index(settings).analyzer.fingerprint
+        == json.loads((load_index(settings).path / "manifest.json").read_text(encoding="utf-8"))["tokenizer"]
     )

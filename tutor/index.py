@@ -246,7 +246,11 @@ def _load_version(settings: Settings, live: Path, check_stale: bool) -> Index:
         )
     if check_stale and manifest.get("files") != corpus_state(settings):
         raise IndexStale("the notes changed since the index was built: run `tutor index`")
-    return Index(live, manifest, sections, chunks, vectors, tokens)
+    index = Index(live, manifest, sections, chunks, vectors, tokens)
+    if manifest.get("tokenizer") and manifest["tokenizer"] != index.analyzer.fingerprint:
+        # its passages were split into terms by another tokenizer than the one that will split the questions
+        raise IndexStale("the index was built with another version of tutor's term table: run `tutor index`")
+    return index
 
 
 def _section_from_row(row: dict) -> Section:

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -117,6 +118,24 @@ class Analyzer:
     def _canonical_of(self, matched: str) -> str:
         return self.variants.get(matched) or self._lookup.get(re.sub(r"[\s_\-]+", "", matched), matched)
 
+    def translate(self, text: str, to_chinese: bool) -> str:
+        """The text with every known term written in the other language, for dense search across languages:
+        "k-means 对异常值敏感吗" -> "kmeans 对 outliers sensitive 吗" for English notes. A term with no form in that
+        language stays as written. The embedder reads a mixed sentence well; it reads "异常值" against "outlier"
+        much worse."""
+
+        def other(match: re.Match[str]) -> str:
+            canonical = self._canonical_of(match.group(0))
+            forms = (
+                (canonical, *self.terms.get(canonical, ()))
+                if to_chinese
+                else (*self.terms.get(canonical, ()), canonical)
+            )
+            wanted = next((f for f in forms if bool(CJK_RE.search(f)) == to_chinese), None)
+            return f" {wanted} " if wanted else match.group(0)
+
+        return re.sub(r"\s+", " ", self._pattern.sub(other, normalize(text))).strip()
+
     def tokenize(self, text: str, keep_stopwords: bool = False) -> list[str]:
         """Content terms: canonical terms, jieba words for Chinese runs, lower-case Latin words."""
         out: list[str] = []
@@ -148,9 +167,17 @@ class Analyzer:
         """This table plus `extra` groups: a group sharing a variant with one known term joins it."""
         merged = {c: list(vs) for c, vs in self.terms.items()}
         for canonical, variants in extra.items():
-            owners = {self.variants.get(_variant_key(v)) for v in (canonical, *variants)} - {None}
-            target = owners.pop() if len(owners) == 1 else canonical
-            merged.setdefault(target, []).extend(v for v in (canonical, *variants) if v != target)
+            group = [canonical, *variants]
+            owners = Counter(o for v in group if (o := self.variants.get(_variant_key(v))) is not None)
+            # the known term that holds most of the group; on a tie the group's own canonical (listed first) wins
+            target = owners.most_common(1)[0][0] if owners else canonical
+            for variant in group:
+                # the notes' own definition beats the general table: notes that write "逻辑回归（Logistic
+                # Regression，下面都写 LR）" mean logistic regression by LR, not the table's learning rate
+                key, old = _variant_key(variant), self.variants.get(_variant_key(variant))
+                if old is not None and old != target and key != _variant_key(old):
+                    merged[old] = [v for v in merged[old] if _variant_key(v) != key]
+            merged.setdefault(target, []).extend(v for v in group if v != target)
         return Analyzer(merged)
 
 
@@ -222,7 +249,10 @@ def canonicalize(text: str) -> str:
 
 # --- terms the notes define themselves ---------------------------------------------------------------------------
 
-CJK_BEFORE_PAREN = re.compile(r"([\u3400-\u9fff]{2,})\s*\(\s*([a-z][a-z0-9 .\-_/+]*(?:[,，;、][ a-z0-9.\-_/+]+)*)\s*\)")
+# 批归一化（BN）, 批归一化（Batch Normalization，简称 BN）: Latin names inside the brackets, each may follow a short
+# Chinese lead-in (简称, 下面都写, 又称)
+CJK_BEFORE_PAREN = re.compile(r"([\u3400-\u9fff]{2,})\s*\(\s*([a-z][^()\n]{0,80}?)\s*\)")
+PAREN_NAME = re.compile(r"^(?:[\u3400-\u9fff]{1,6}\s*)?([a-z][a-z0-9 .\-_/+]*)$")
 LATIN_BEFORE_CJK = re.compile(r"([a-z][a-z0-9\-]*(?: [a-z0-9\-]+){0,4})\s*\(\s*([\u3400-\u9fff]{2,8})\s*\)")
 EXPANSION_ABBR = re.compile(r"((?:[a-z][a-z]+[ \-]){1,5}[a-z][a-z]+)\s*\(\s*([a-z][a-z0-9]{1,9})\s*\)")
 ABBR_EXPANSION = re.compile(r"\b([a-z][a-z0-9]{1,9})\s*\(\s*((?:[a-z][a-z]+[ \-]){1,5}[a-z][a-z]+)\s*\)")
@@ -263,7 +293,8 @@ def mine_terms(texts: Iterable[str]) -> dict[str, tuple[str, ...]]:
             continue
         for cjk, latin in CJK_BEFORE_PAREN.findall(text):
             term = _cjk_term(cjk)
-            names = [p.strip(" .-_/") for p in re.split(r"[,，;、]", latin)]
+            pieces = (PAREN_NAME.match(p.strip()) for p in re.split(r"[,，;、]", latin))
+            names = [m.group(1).strip(" .-_/") for m in pieces if m]
             names = [n for n in names if 2 <= len(n) <= 40 and len(n.split()) <= 5 and n not in stop]
             if term and names:
                 pairs.append((term, *names))

@@ -66,7 +66,9 @@ class Relevance:
         the notes' own pairs: "learning rate" is 学习率) which the top section holds. Dense similarity only vetoes
         a match far below anything unrelated."""
         vocabulary = self.vocabulary()
-        known = [t for t in dict.fromkeys(tokens) if t in vocabulary]
+        # a term of the table (glossary, the notes' pairs) reads the same in both languages: when the notes lack
+        # it, they lack it ("kernel trick" is 核技巧 whichever way it is written)
+        known = [t for t in dict.fromkeys(tokens) if t in vocabulary or t in self.analyzer.canonical]
         # what is asked about ("fix", "why") is no evidence of a subject: "How do I fix a flat tire?" shares only
         # 解决 with notes on gradients
         if not any(t not in aspect_terms() for t in known):

@@ -6,6 +6,7 @@ import math
 import re
 from array import array
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -14,7 +15,7 @@ from langchain_core.embeddings import Embeddings
 
 from .index import Index
 from .relevance import Relevance
-from .text import aspect_terms, data_lines
+from .text import URL_TERM_RE, aspect_terms, data_lines, is_chinese, normalize
 from .types import Chunk, Hit, Section, Status
 
 DENSE_K = 64
@@ -27,6 +28,7 @@ SECTION_SHARE = 0.5  # of a chunk's lexical score, the share its whole section e
 LEXICAL_ONLY_WEIGHT = 1.0  # where dense similarity is not trusted, BM25 leads the ranking
 LINK_PENALTY_UNITS = 0.6  # a reference title is about the topic but holds no answer
 ASPECT_UNITS = 0.5  # a heading asking the query's aspect of its subject, or another ("如何解决X" for "X是什么")
+HEADING_UNITS = 0.5  # a heading path that names the question's subject ("4.2 AlexNet" for "AlexNet有哪些创新点")
 ANSWER_TIE_UNITS = 0.8  # how far an answering passage may trail a question the notes only pose and still go first
 
 SECTION_CACHE = 4096  # sections whose terms are kept between queries
@@ -42,6 +44,12 @@ def _aspect_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
 def asked_aspects(text: str) -> frozenset[str]:
     """What a question or heading asks about its subject (tutor/data/asks.txt): 定义, 原因, 解决, 区别 ..."""
     return frozenset(name for name, pattern in _aspect_patterns() if pattern.search(text))
+
+
+def _embed_queries(embedder: Embeddings, texts: list[str]) -> list[list[float]]:
+    """Several queries in one call where the embedder takes a batch."""
+    batch = getattr(embedder, "embed_queries", None)
+    return batch(texts) if batch else [embedder.embed_query(t) for t in texts]
 
 
 def _top_nonzero(scores: np.ndarray, k: int) -> np.ndarray:
@@ -133,6 +141,11 @@ class Retriever(Relevance):
             lambda path: tuple(self.analyzer.tokenize(" ".join(path)))
         )
         self.bm25 = BM25(self.doc_tokens)
+        # the language of what the embedder saw for each chunk (a bare link is in its heading's language)
+        self.chunk_chinese = np.array(
+            [is_chinese(URL_TERM_RE.sub(" ", c.embed_text())) for c in index.chunks], dtype=bool
+        )
+        self.chunk_languages = set(self.chunk_chinese.tolist())
         # the same terms pooled per section, with its heading path: "4.2 AlexNet › 4.2.3 模型特性" answers
         # "AlexNet有哪些创新点" though its bullets never say AlexNet
         section_row = {sid: n for n, sid in enumerate(index.chunks_by_section)}
@@ -169,9 +182,25 @@ class Retriever(Relevance):
                 if owner is not None:
                     self.lifting[owner].append(j)
 
-    def _dense(self, query: str) -> tuple[np.ndarray, dict[int, float]]:
-        vec = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
-        return vec, dict(self.index.search(vec, DENSE_K))
+    def _dense(self, query: str) -> tuple[Callable[[int], float], dict[int, float]]:
+        """The query's cosine to any chunk, and to its nearest chunks. A chunk in the other language is also compared
+        with the query written in its language (`Analyzer.translate`) and keeps the closer of the two: the embedder
+        puts "层次聚类需要事先指定簇的个数吗" far from "Hierarchical clustering needs no number of clusters in advance",
+        and the mixed "hierarchical clustering 需要事先指定 number of clusters 吗" near it."""
+        chinese = is_chinese(query)
+        translated = self.analyzer.translate(query, not chinese) if (not chinese) in self.chunk_languages else ""
+        if not translated or translated == normalize(query).strip():
+            vec = np.asarray(self.embedder.embed_query(query), dtype=np.float32)
+            return (lambda i: self._cosine(vec, i)), dict(self.index.search(vec, DENSE_K))
+        vec, other = np.asarray(_embed_queries(self.embedder, [query, translated]), dtype=np.float32)
+
+        def cosine(i: int) -> float:
+            own = self._cosine(vec, i)
+            return max(own, self._cosine(other, i)) if self.chunk_chinese[i] != chinese else own
+
+        near = dict(self.index.search(vec, DENSE_K))
+        near.update((i, 0.0) for i, _ in self.index.search(other, DENSE_K))
+        return cosine, {i: cosine(i) for i in near}
 
     def _cosine(self, vec: np.ndarray, i: int) -> float:
         return float(np.dot(self.index.faiss_index.reconstruct(int(i)), vec))
@@ -181,17 +210,19 @@ class Retriever(Relevance):
         tokens = self.analyzer.tokenize(query)
         if not chunks:
             return Retrieval(query, tuple(tokens), (), "not_found", None, 0.0)
-        vec, dense = self._dense(query)
+        cosine, dense = self._dense(query)
         lexical = self._lexical(tokens)
         candidates = set(dense) | set(_top_nonzero(lexical, DENSE_K).tolist())
-        cos = {i: dense[i] if i in dense else self._cosine(vec, i) for i in candidates}
+        cos = {i: dense[i] if i in dense else cosine(i) for i in candidates}
         link_penalty = LINK_PENALTY_UNITS * self.unit
         aspect_weight = ASPECT_UNITS * self.unit
         asked = asked_aspects(query)
         subject = set(tokens) - aspect_terms()
+        heading_weight = HEADING_UNITS * self.unit
         fused = {
             i: cos[i]
             + self.lexical_weight * float(lexical[i])
+            + heading_weight * self._heading_share(chunks[i], subject)
             - (link_penalty if chunks[i].kind == "link" else 0.0)
             + aspect_weight * self._aspect_agreement(chunks[i], asked, subject)
             for i in candidates
@@ -201,7 +232,7 @@ class Retriever(Relevance):
         for i in candidates & self.lifting.keys():
             # an answered question's heading only asks: its answer paragraphs inherit the match
             for j in self.lifting[i]:
-                own = fused[j] if j in fused else self._cosine(vec, j)
+                own = fused[j] if j in fused else cosine(j)
                 scores[j] = max(scores.get(j, own), QUESTION_LIFT * fused[i] + (1 - QUESTION_LIFT) * own)
                 cos.setdefault(j, own)
         ranked = sorted(scores, key=lambda i: scores[i], reverse=True)[:k]
@@ -214,6 +245,15 @@ class Retriever(Relevance):
         coverage = self._coverage(tokens, self.section_tokens(hits[0].chunk.section_id)) if hits else 0.0
         status = self._decide(query, hits, tokens, coverage)
         return Retrieval(query, tuple(tokens), tuple(hits), status, top_section, coverage)
+
+    def _heading_share(self, chunk: Chunk, subject: set[str]) -> float:
+        """The share of the question's subject (idf-weighted) that the chunk's heading path names: notes are
+        organised by headings, and an overview that mentions AlexNet among ten networks is not "4.2 AlexNet"."""
+        if not subject:
+            return 0.0
+        heading = self._heading_terms(chunk.heading_path)
+        total = sum(self.bm25.weight(t) for t in subject)
+        return sum(self.bm25.weight(t) for t in subject if t in heading) / total if total else 0.0
 
     def _aspect_agreement(self, chunk: Chunk, asked: frozenset[str], subject: set[str]) -> int:
         """Between headings about the question's subject: +1 when the heading asks an aspect the query asks

@@ -1,9 +1,15 @@
-"""How well the offline grader orders answers of known quality (tests/data/graded.jsonl).
+"""How well the offline grader orders answers of known quality, per notes folder.
 
-Prints the mean score per level and, per question, the share of (better, worse) pairs scored in the right
-order. Aim: every pair ordered, full >= 70, empty <= 10. Run from the repository root:
+Each set is JSONL of {"question", "level", "answer", "kind"?}: levels full, english_full, partial, wrong, empty;
+kinds heading (a question the notes pose), narrow (one point inside a longer section) and unanswerable (the notes
+do not answer it: it must come back ungraded). The answers were written before the grader was tuned, by someone
+who had not read its code. Questions are graded as `tutor grade` grades them: a reworded one goes through the
+retriever. Prints, per suite, the mean score per level, the share of (better, worse) pairs scored in the right
+order, per kind, and how many unanswerable questions were left ungraded. Run from the repository root:
 
-    .venv/bin/python bench/grading.py [--corpus corpus] [--index DIR] [--json]
+    .venv/bin/python bench/grading.py                     # every suite
+    .venv/bin/python bench/grading.py --suite dl500 --misses
+    .venv/bin/python bench/grading.py --corpus DIR --set FILE.jsonl
 """
 
 from __future__ import annotations
@@ -21,13 +27,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads stall every embed call on a busy box
 
-from tutor.config import get_settings  # noqa: E402
-from tutor.embeddings import get_embeddings  # noqa: E402
-from tutor.grading import Grader, grade  # noqa: E402
-from tutor.index import ensure_index  # noqa: E402
-from tutor.rubric import build_bank, normalize_question  # noqa: E402
+from tutor.config import Settings  # noqa: E402
+from tutor.interview_cli import FreeFormGrader  # noqa: E402
 
-DATA = ROOT / "tests" / "data" / "graded.jsonl"
+SUITES = {
+    "project": (ROOT / "corpus", ROOT / "tests" / "data" / "graded.jsonl"),
+    "seed": (ROOT / "corpus", ROOT / "bench" / "data" / "graded-seed.jsonl"),
+    "dl500": (ROOT.parent / "shared" / "corpora" / "dl500", ROOT / "bench" / "data" / "graded-dl500.jsonl"),
+    "ml-notes": (ROOT / "bench" / "corpora" / "ml-notes", ROOT / "bench" / "data" / "graded-ml-notes.jsonl"),
+}
 PAIRS = [
     ("full", "partial"),
     ("partial", "wrong"),
@@ -35,59 +43,91 @@ PAIRS = [
     ("full", "empty"),
     ("partial", "empty"),
     ("english_full", "partial"),
+    ("english_full", "wrong"),
 ]
 LEVELS = ["full", "english_full", "partial", "wrong", "empty"]
 
 
-def run(corpus: Path, index_dir: Path) -> dict:
-    settings = get_settings(corpus_dir=corpus, index_dir=index_dir)
-    index = ensure_index(settings)
-    bank = build_bank(index, settings)
-    by_text = {normalize_question(q.text): q for q in bank}
-    grader = Grader(index, bank, get_embeddings(settings.embeddings))
+def run(corpus: Path, qset: Path, index_dir: Path, embedder: str) -> dict:
+    settings = Settings(corpus_dir=corpus, index_dir=index_dir, fetch_links=False, embeddings=embedder)
+    grader = FreeFormGrader(settings)
+    rows = [json.loads(line) for line in qset.read_text(encoding="utf-8").splitlines() if line.strip()]
     scores: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    kind_of: dict[str, str] = {}
+    matched: dict[str, str] = {}
+    unanswerable = {"n": 0, "ungraded": 0}
     started = time.perf_counter()
-    rows = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
     for row in rows:
-        q = by_text[normalize_question(row["question"])]
-        fb, _ = grade(grader, q, row["answer"])
-        scores[q.text][row["level"]].append(fb.score or 0)
+        result = grader.grade(row["question"], row["answer"])
+        kind = row.get("kind") or "heading"
+        if kind == "unanswerable" or row.get("note"):
+            unanswerable["n"] += 1
+            unanswerable["ungraded"] += result.get("score") is None
+            continue
+        kind_of[row["question"]] = kind
+        matched[row["question"]] = result.get("matched_question") or ""
+        scores[row["question"]][row["level"]].append(result.get("score") or 0)
     seconds = time.perf_counter() - started
-    per_level = {lv: [s for q in scores.values() for s in q.get(lv, [])] for lv in LEVELS}
-    ordering = {}
+    ordering: dict[str, float | None] = {}
+    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for question, levels in scores.items():
         pairs = [(b, w) for better, worse in PAIRS for b in levels.get(better, []) for w in levels.get(worse, [])]
         ordering[question] = sum(b > w for b, w in pairs) / len(pairs) if pairs else None
+        by_kind[kind_of[question]][0] += sum(b > w for b, w in pairs)
+        by_kind[kind_of[question]][1] += len(pairs)
+    all_pairs = [sum(v[0] for v in by_kind.values()), sum(v[1] for v in by_kind.values())]
+    means = {}
+    for kind in sorted(set(kind_of.values())):
+        means[kind] = {
+            lv: round(sum(s) / len(s), 1)
+            for lv in LEVELS
+            if (s := [x for q, levels in scores.items() if kind_of[q] == kind for x in levels.get(lv, [])])
+        }
     return {
         "answers": len(rows),
         "seconds_per_answer": round(seconds / max(len(rows), 1), 3),
-        "mean_by_level": {lv: round(sum(v) / len(v), 1) for lv, v in per_level.items() if v},
-        "min_full": min(per_level["full"] + per_level["english_full"]),
-        "max_empty": max(per_level["empty"]),
-        "max_wrong": max(per_level["wrong"]),
-        "pairs_ordered": ordering,
-        "scores": {q: dict(levels) for q, levels in scores.items()},
+        "pairs_ordered": round(all_pairs[0] / max(all_pairs[1], 1), 3),
+        "pairs_ordered_by_kind": {k: round(v[0] / max(v[1], 1), 3) for k, v in by_kind.items()},
+        "mean_by_kind_and_level": means,
+        "unanswerable_ungraded": f"{unanswerable['ungraded']}/{unanswerable['n']}",
+        "per_question": {q: {"ordered": ordering[q], "matched": matched[q], **dict(scores[q])} for q in scores},
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
-    parser.add_argument("--index", type=Path, help="index folder (default: a fresh temporary one)")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--suite", choices=sorted(SUITES), action="append", help="default: every suite found")
+    parser.add_argument("--corpus", type=Path, help="a notes folder (with --set)")
+    parser.add_argument("--set", type=Path, help="a graded answer set (JSONL)")
+    parser.add_argument("--embedder", default="e5-small-q4")
+    parser.add_argument("--keep-index", type=Path, help="keep each index in this folder and reuse it")
+    parser.add_argument("--misses", action="store_true", help="list every question with a pair out of order")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON to this file")
     args = parser.parse_args()
+    if args.corpus and args.set:
+        suites = {args.set.stem: (args.corpus, args.set)}
+    else:
+        names = args.suite or [n for n, (c, q) in SUITES.items() if c.is_dir() and q.is_file()]
+        suites = {n: SUITES[n] for n in names}
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        result = run(args.corpus, args.index or Path(tmp) / "index")
+        for name, (corpus, qset) in suites.items():
+            index_dir = (args.keep_index or Path(tmp)) / f"{name}-{args.embedder.replace(':', '_').split('/')[-1]}"
+            result = results[name] = run(corpus, qset, index_dir, args.embedder)
+            print(f"\n=== {name}: {corpus.name}/ with {qset.name} ===")
+            print(f"  {result['answers']} answers, {result['seconds_per_answer']} s each")
+            print(f"  pairs in the right order  {result['pairs_ordered']:.3f}  {result['pairs_ordered_by_kind']}")
+            for kind, means in result["mean_by_kind_and_level"].items():
+                print(f"  mean {kind:<8} " + "  ".join(f"{lv} {m:5.1f}" for lv, m in means.items()))
+            print(f"  unanswerable left ungraded  {result['unanswerable_ungraded']}")
+            if args.misses:
+                for question, row in result["per_question"].items():
+                    if row["ordered"] is not None and row["ordered"] < 1:
+                        levels = " ".join(f"{lv}={row.get(lv)}" for lv in LEVELS)
+                        via = f" (graded as {row['matched'][:30]!r})" if row["matched"] else ""
+                        print(f"    {row['ordered']:.0%} {question[:40]!r}{via}  {levels}")
     if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=1))
-        return
-    print(f"{result['answers']} graded answers, {result['seconds_per_answer']} s each")
-    for level, mean in result["mean_by_level"].items():
-        print(f"  mean {level:<13} {mean:5.1f}")
-    print(f"  min full {result['min_full']}, max empty {result['max_empty']}, max wrong {result['max_wrong']}")
-    for question, share in result["pairs_ordered"].items():
-        row = " ".join(f"{lv}={result['scores'][question].get(lv)}" for lv in LEVELS)
-        print(f"  {share:.0%} pairs ordered  {question[:28]}  {row}")
+        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

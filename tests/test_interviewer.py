@@ -391,3 +391,22 @@ def test_the_vector_cache_when_full_still_returns_every_text_asked_for(monkeypat
     grading.embed_queries(embedder, [f"t{i}" for i in range(5)])  # over the limit: cleared on the next call
     vectors = grading.embed_queries(embedder, ["t1", "a new text"])  # t1 was cached before the clear
     assert vectors.shape == (2, 16) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
+
+
+def test_a_narrow_question_is_graded_on_the_points_that_answer_it(settings: Settings) -> None:
+    # 1.5 holds causes (lines 25-35) and remedies (37-44): a question on the remedies for exploding gradients is
+    # graded on those, not on all of 1.5, so the answer that says exactly what the notes say scores well
+    lines = [
+        {
+            "question": "梯度爆炸一般怎么处理？",
+            "answer": "可以做梯度剪切，设一个阈值把过大的梯度截断；再加上权重正则，比如L1、L2正则。",
+        },
+        {"question": "梯度爆炸一般怎么处理？", "answer": "不知道"},
+    ]
+    stdin = "\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n"
+    code, out, _ = run(cmd_grade, ["grade", "--json"], stdin, settings)
+    strong, blank = out
+    assert code == 0 and strong["matched_question"].startswith("1.5")
+    cited = [(c["line_start"], c["line_end"]) for c in strong["citations"]]
+    assert cited and all(a >= 37 and b <= 44 for a, b in cited), cited
+    assert strong["score"] >= 60 and blank["score"] == 0

@@ -8,6 +8,7 @@ notes / index / progress store, 2 bad usage.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from collections.abc import Callable
 from typing import TextIO
@@ -15,9 +16,10 @@ from typing import TextIO
 from .config import Settings
 from .grading import Feedback, Grader, clean_text, grade, plan_follow_ups
 from .index import IndexError_, ensure_index, load_index
-from .interviewer import InterviewError, InterviewSession, Prompt, match_question
+from .interviewer import InterviewError, InterviewSession, Prompt, owning_question
 from .progress import ProgressError, ProgressStore
-from .rubric import build_bank
+from .rubric import KeyPoint, Question, build_bank, normalize_question, topic_name
+from .types import Citation
 
 LABELS = {
     "zh": {"score": "得分", "covered": "已答到", "missed": "遗漏", "parts": "各部分", "reference": "笔记中的参考答案",
@@ -249,40 +251,82 @@ def cmd_grade(args, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: T
 
 
 class FreeFormGrader:
-    """Grades free-form (question, answer) pairs, as `tutor grade` does; reworded questions go through the retriever."""
+    """Grades free-form (question, answer) pairs, as `tutor grade` does.
+
+    A question worded as one of the notes' questions is graded against that question's key points. Any other is
+    graded against what the notes say to *it*: the sentences the tutor's own answer cites (the focused extractive
+    answer), as points of the notes' question that owns them, or as points of their own. "梯度爆炸一般怎么处理？"
+    is graded on 1.5's remedies, not on all ten points of 1.5; a question the notes do not answer is not graded."""
 
     def __init__(self, settings: Settings, say=None) -> None:
-        from .embeddings import get_embeddings
+        from .chat import Tutor  # the retriever and answerer: only `tutor grade` needs them here
 
         self.index = ensure_index(settings, say=say)
         self.bank = build_bank(self.index, settings)
-        self.embedder = get_embeddings(settings.embeddings)
+        self.tutor = Tutor(settings, self.index, chat_model=None)
+        self.embedder = self.tutor.embedder
         self.grader = Grader(self.index, self.bank, self.embedder)
-        self._retriever = None
 
-    @property
-    def retriever(self):
-        if self._retriever is None:
-            from .retriever import Retriever
-
-            self._retriever = Retriever(self.index, self.embedder)
-        return self._retriever
+    def rubric(self, question: str) -> tuple[Question, tuple[int, ...]] | None:
+        """The question and the key points to grade against (all of them when empty); None when the notes do not
+        answer it."""
+        key = normalize_question(question)
+        for q in self.bank:
+            if key and normalize_question(q.text) == key:
+                return q, ()
+        retrieval = self.tutor.retriever.search(question, k=self.tutor.settings.top_k)
+        owner = owning_question(self.bank, retrieval.hits[0].chunk) if retrieval.hits else None
+        if retrieval.status == "question_only" and owner is not None:
+            return owner, ()  # graded as the notes' bare question: no reference, so no score
+        if retrieval.status != "answered":
+            return None
+        cited = self.tutor.answerer.answer(question, retrieval).citations
+        if owner is not None:
+            mine = tuple(i for i, p in enumerate(owner.points) if any(_same_lines(p.citation, c) for c in cited))
+            if mine:
+                return owner, mine
+        top = retrieval.hits[0].chunk
+        points = tuple(KeyPoint(c.quote, c) for c in cited if c.quote.strip())
+        if not points:
+            return None
+        digest = hashlib.sha1(f"{top.source}\n{question}".encode()).hexdigest()[:12]
+        topic = top.heading_path[0] if top.heading_path else top.source
+        section = self.index.section_by_id.get(top.section_id)
+        q = Question(
+            id=f"free-{digest}",
+            section_id=top.section_id,
+            text=question,
+            topic=topic,
+            topic_name=topic_name(topic),
+            source=top.source,
+            heading_path=top.heading_path,
+            line_start=section.line_start if section else top.line_start,
+            line_end=section.line_end if section else top.line_end,
+            kind="answered",
+            points=points,
+        )
+        return q, ()
 
     def grade(self, question: str, answer: str) -> dict:
         question = clean_text(question).strip()
-        q = match_question(self.bank, self.retriever, question)
-        if q is None:
+        found = self.rubric(question)
+        if found is None:
             from .interviewer import NOT_IN_NOTES
 
             empty: dict = {"covered": [], "missed": [], "reference_answer": "", "citations": [], "follow_up": None}
             return {"question": question, "score": None, **empty, "reason": NOT_IN_NOTES[_lang(question)]}
-        fb, credits = grade(self.grader, q, answer)
+        q, only = found
+        fb, credits = grade(self.grader, q, answer, only)
         ups = plan_follow_ups(q, credits) if q.points else []
         fb.follow_up = ups[0].text if ups else None
         fb.question = question
         if q.text != question:
             fb.matched_question = q.text
         return fb.to_dict()
+
+
+def _same_lines(a: Citation, b: Citation) -> bool:
+    return a.source == b.source and a.line_start <= b.line_end and b.line_start <= a.line_end
 
 
 def _render_grade(result: dict) -> str:

@@ -21,7 +21,7 @@ from .embeddings import get_embeddings
 from .grading import COVERED_AT, Feedback, FollowUp, Grader, clean_text, grade, lang, plan_follow_ups, prepare_answer
 from .index import Index, build_index, ensure_index
 from .progress import WEAK_TOPIC, ProgressStore, choose_next
-from .rubric import MY_ANSWERS, Question, build_bank, normalize_question
+from .rubric import MY_ANSWERS, Question, build_bank
 from .types import Chunk
 
 # ---------------------------------------------------------------- matching a free-form question (tutor grade)
@@ -32,23 +32,7 @@ NOT_IN_NOTES = {
 }
 
 
-def match_question(bank: list[Question], retriever, text: str) -> Question | None:
-    """The notes' question a free-form question asks: same wording, else the question owning the best hit."""
-    key = normalize_question(text)
-    for q in bank:
-        if key and normalize_question(q.text) == key:
-            return q
-    retrieval = retriever.search(text, k=5)
-    if retrieval.status == "not_found":
-        return None
-    for hit in retrieval.hits:
-        owner = _owning_question(bank, hit.chunk)
-        if owner is not None:
-            return owner
-    return None
-
-
-def _owning_question(bank: list[Question], chunk: Chunk) -> Question | None:
+def owning_question(bank: list[Question], chunk: Chunk) -> Question | None:
     candidates = [
         q
         for q in bank

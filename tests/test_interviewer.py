@@ -410,3 +410,18 @@ def test_a_narrow_question_is_graded_on_the_points_that_answer_it(settings: Sett
     cited = [(c["line_start"], c["line_end"]) for c in strong["citations"]]
     assert cited and all(a >= 37 and b <= 44 for a, b in cited), cited
     assert strong["score"] >= 60 and blank["score"] == 0
+
+
+def test_key_points_are_points():
+    from tutor.rubric import _is_point
+
+    for noise in (
+        "上图左侧的蓝色五角星表示真实样本",
+        "![img](a.png)",
+        "$$W(P_r,P_g)=\\inf_{\\gamma} E[x-y]$$",
+        "图4.3 AlexNet网络结构图",
+        "&emsp;&emsp;",
+    ):
+        assert not _is_point(noise, None), noise
+    for point in ("dropout在训练时随机丢弃神经元", "WGAN用Wasserstein距离代替JS散度", "\u200b某个模式出现大量重复样本"):
+        assert _is_point(point, None), point

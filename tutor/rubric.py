@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from .config import Settings
 from .corpus import LEAD_IN_RE as PART_LEAD_IN_RE
 from .corpus import NUMBERED_LEAD_RE, URL_RE, strip_markup
+from .focus import is_noise
 from .index import Index
-from .text import is_chinese, sentences, tokenize
+from .text import INVISIBLE_RE, is_chinese, sentences, tokenize
 from .types import Chunk, Citation, Section
 
 MY_ANSWERS = "my-answers.md"  # the user's own answers, saved next to the notes (never inside them)
@@ -21,6 +22,11 @@ MAX_REFERENCE_POINTS = 6  # a fetched article is long; its first chunks stand fo
 MIN_POINT_CHARS = 5  # shorter fragments ("参考", "- BN") carry no checkable point on their own
 
 LEAD_IN_RE = re.compile(r"^.{0,20}[:：]$")
+# a sentence that points at a figure the grader cannot see ("上图左侧的蓝色五角星…", "如图4.3所示", "See Figure 2")
+FIGURE_RE = re.compile(
+    r"(?:上|下|左|右|如|见|此|该|本)图|图\s*\d+(?:[.\-]\d+)*|^表\s*\d|\b(?:see |in |the )?(?:figure|fig\.)\s*\d", re.I
+)
+MATH_RE = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|\\[a-zA-Z]+|[{}^_=]", re.S)
 NUMBERING_RE = re.compile(r"^\s*(?:\d+(?:\.\d+)*|[一二三四五六七八九十]+|[IVX]+)[、.．)\s]\s*")
 ANGLE_RE = re.compile(r"从\s*(.+?)\s*(?:和|与|以及|及|、)\s*(.+?)\s*(?:两个|的)?\s*(?:角度|方面|层面)")
 ANGLE_EN_RE = re.compile(
@@ -187,7 +193,7 @@ def _key_points(index: Index, section: Section, lines: list[str] | None) -> tupl
                     drafts.append(_Draft(text, start, end, chunk, group=chunk.id))
     points = []
     for n, d in enumerate(drafts, start=1):
-        quote, c = d.text.strip(), d.chunk
+        quote, c = INVISIBLE_RE.sub("", d.text).strip(), d.chunk  # a zero-width space is no part of a point
         citation = Citation(n, c.source, c.heading_path, d.start, d.end, quote, url=c.url, title=c.title)
         points.append(KeyPoint(quote, citation, d.label, d.group))
     return tuple(points), contexts
@@ -215,8 +221,13 @@ def _sentences_with_lines(chunk: Chunk, lines: list[str] | None) -> list[tuple[s
 
 
 def _is_point(text: str, owner: Section | None) -> bool:
+    """Does a sentence carry a checkable point: not markup, an image, a formula alone, a figure's caption or a
+    pointer at a figure, a lead-in or a quoted article title?"""
     bare = URL_RE.sub("", text).strip()
-    if len(re.sub(r"[\W_]+", "", bare)) < MIN_POINT_CHARS or bare.startswith("参考") and len(bare) <= 8:
+    if is_noise(bare) or FIGURE_RE.search(bare):
+        return False
+    words = re.sub(r"[\W_]+", "", MATH_RE.sub("", bare))  # what is left once the formula is taken out
+    if len(words) < MIN_POINT_CHARS or bare.startswith("参考") and len(bare) <= 8:
         return False
     if LEAD_IN_RE.match(bare) or NUMBERED_LEAD_RE.match(bare):
         return False  # "解决办法：", "（1）深层网络角度": they announce points, they are not points

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -331,3 +332,14 @@ def test_interview_in_the_browser_answer_see_feedback_open_a_citation(app):
             assert page.locator("img[src='x']").count() == 0 and dialogs == []
         finally:
             browser.close()
+
+
+def test_the_interview_tab_exports_an_anki_deck_of_the_chosen_topic(app):
+    url, _ = app
+    client = Client(url, verbose=False)
+    deck, message = client.predict("", api_name="/interview_export_anki")
+    path = deck.get("value") if isinstance(deck, dict) else deck
+    assert path and Path(path).suffix == ".apkg" and zipfile.is_zipfile(path), (deck, message)
+    deck, message = client.predict("no such topic", api_name="/interview_export_anki")
+    shown = message.get("value") if isinstance(message, dict) else message
+    assert "no such topic" in shown and "DNN" in shown

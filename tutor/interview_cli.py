@@ -11,6 +11,7 @@ import argparse
 import hashlib
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
 from .config import Settings
@@ -45,6 +46,12 @@ def add_arguments(subparsers, paths: Callable[[argparse.ArgumentParser], None]) 
     p.add_argument("--json", action="store_true", help="write one feedback JSON object per line")
     p.add_argument("--question", help="grade a single answer to this question (the answer from --answer or stdin)")
     p.add_argument("--answer", help="the answer to --question")
+    paths(p)
+    p = subparsers.add_parser("export", help="the notes' questions as flashcards: tutor export anki [--out FILE.apkg]")
+    p.add_argument("format", choices=["anki"], help="anki: an .apkg deck (re-importing updates the cards)")
+    p.add_argument("--topic", help="only this topic: its heading or short name")
+    p.add_argument("--due", action="store_true", help="only the questions due for review")
+    p.add_argument("--out", type=Path, default=Path("tutor.apkg"), help="where to write the deck (default tutor.apkg)")
     paths(p)
     p = subparsers.add_parser("progress", help="mastery per topic, questions due for review, recent answers")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -342,6 +349,23 @@ def _render_grade(result: dict) -> str:
 
 
 # ---------------------------------------------------------------- progress
+
+
+def cmd_export(args, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    from .anki import ExportError, export_deck  # genanki: only this command needs it
+
+    if _no_notes(settings, stderr):
+        return 1
+    try:
+        report = export_deck(settings, args.out, topic=args.topic, due=args.due)
+    except InterviewError as exc:  # an unknown topic
+        print(f"tutor export: {exc}", file=stderr)
+        return 2
+    except (ExportError, ProgressError, OSError) as exc:
+        print(f"tutor export: {exc}", file=stderr)
+        return 1
+    print(report.summary(), file=stdout)
+    return 0
 
 
 def cmd_progress(args, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:

@@ -10,9 +10,12 @@ request, as a sqlite3 connection may only be used by the thread that opened it.
 from __future__ import annotations
 
 import logging
+import re
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -338,6 +341,27 @@ def topic_choices(loader: TutorLoader, shared: SharedGrader) -> list[tuple[str, 
     return choices + [(f"{name} ({count})", name) for name, count in counts.items()]
 
 
+def export_for_page(topic: str | None, loader: TutorLoader, shared: SharedGrader) -> tuple[str | None, str]:
+    """(the deck's path to download, or None and what went wrong), for the chosen topic."""
+    from .anki import ExportError, deck_name, write_deck
+    from .interviewer import InterviewError, filter_topic
+
+    if loader.tutor is None:
+        return None, loader.error or NOT_READY
+    chosen = (topic or "").strip() or None
+    try:
+        questions = filter_topic(shared.bank(loader.tutor.index, loader.settings), chosen)
+        out = Path(tempfile.mkdtemp(prefix="tutor-anki-")) / f"tutor-{_slug(chosen or 'all')}.apkg"
+        write_deck(questions, out, deck_name(loader.settings, chosen))
+    except (ExportError, InterviewError, OSError) as exc:
+        return None, str(exc)
+    return str(out), ""
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^\w\-]+", "-", text, flags=re.UNICODE).strip("-") or "deck"
+
+
 # --- the tab -----------------------------------------------------------------------------------------------
 
 
@@ -373,6 +397,11 @@ def interview_tab(settings: Settings, loader: TutorLoader, lines_of: render.Line
                 feedback = gr.HTML("", elem_id="iv-feedback")
             with gr.Column(scale=2):
                 chart = gr.HTML("", elem_id="iv-mastery")
+                with gr.Row(elem_id="iv-export"):
+                    make_deck = gr.Button("Anki deck of this topic · 导出 Anki 卡片", size="sm", elem_id="iv-anki")
+                    deck_file = gr.DownloadButton(
+                        "Download .apkg · 下载", visible=False, size="sm", elem_id="iv-anki-file"
+                    )
         data = gr.JSON(visible=False)
         outputs = [question, box, send, pass_, end, keep, message, feedback, report, chart, data, state]
         shown = {"show_progress": "minimal", "show_progress_on": [feedback], **INTERVIEW_EVENT}
@@ -398,6 +427,13 @@ def interview_tab(settings: Settings, loader: TutorLoader, lines_of: render.Line
         pass_.click(on_skip, [state], outputs, api_name="interview_skip", **shown)
         end.click(on_finish, [state], outputs, api_name="interview_finish", **shown)
         keep.click(on_save, [state], outputs, api_name="interview_save", **shown)
+
+        def on_export(topic_value):
+            path, problem = export_for_page(topic_value, loader, shared)
+            shown_message = gr.HTML(render.render_problem(problem), visible=bool(problem))
+            return gr.DownloadButton(value=path, visible=path is not None), shown_message
+
+        make_deck.click(on_export, [topic], [deck_file, message], api_name="interview_export_anki")
 
         def on_open():
             return gr.Dropdown(choices=topic_choices(loader, shared)), mastery_html(settings)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import NOTES, make_corpus
 
-from tutor.corpus import load_corpus, parse_markdown
+from tutor.corpus import corpus_files, load_corpus, load_document, parse_markdown
 
 SOURCE = "corpus/dl-interview-notes.md"
 
@@ -125,3 +125,27 @@ def test_binary_and_non_utf8_files_are_skipped_with_a_warning_naming_them(tmp_pa
     assert [d.source for d in docs] == [SOURCE]
     assert any("photo.md" in w and "binary" in w for w in warnings)
     assert any("gbk.txt" in w and "UTF-8" in w for w in warnings)
+
+
+def test_folders_as_people_keep_them(tmp_path):
+    """Subfolders are read; hidden folders (an Obsidian vault's .obsidian/), attachments and what .tutorignore names
+    are not; front matter is not content and every line after it keeps its number. A notes folder inside a hidden
+    folder is still read."""
+    vault = tmp_path / ".config" / "vault"
+    (vault / "ml" / "trees").mkdir(parents=True)
+    (vault / ".obsidian").mkdir()
+    (vault / "drafts").mkdir()
+    (vault / "ml" / "trees" / "gbdt.md").write_text(
+        "---\ntitle: GBDT\ntags: [ml]\n---\n\n# GBDT\n\n每一轮拟合上一轮的负梯度。\n", encoding="utf-8"
+    )
+    (vault / "ml" / "figure.png").write_bytes(b"\x89PNG\r\n")
+    (vault / ".obsidian" / "workspace.md").write_text("# not notes\n", encoding="utf-8")
+    (vault / "drafts" / "wip.md").write_text("# 草稿\n\n还没写完。\n", encoding="utf-8")
+    (vault / "scratch.txt").write_text("临时记录\n", encoding="utf-8")
+    (vault / ".tutorignore").write_text("# my drafts\ndrafts/\n*.txt\n", encoding="utf-8")
+    files = [p.relative_to(vault).as_posix() for p in corpus_files(vault)]
+    assert files == ["ml/trees/gbdt.md"]
+    doc = load_document(vault / "ml" / "trees" / "gbdt.md", vault)
+    assert [s.title for s in doc.sections] == ["GBDT"] and doc.sections[0].line_start == 6
+    body = next(c for c in doc.chunks if "负梯度" in c.text)
+    assert body.line_start == 8 and "title" not in " ".join(c.text for c in doc.chunks)

@@ -29,7 +29,7 @@ from .types import Chunk, Section
 
 log = logging.getLogger(__name__)
 
-CHUNKING_VERSION = "8"
+CHUNKING_VERSION = "9"  # 9: front matter is not content
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 DOC_SUFFIXES = TEXT_SUFFIXES | {".html", ".htm", ".pdf"}
 MAX_CHUNK_CHARS = 320  # e5-small's 512-token window holds this much Chinese with the heading path
@@ -514,15 +514,50 @@ def read_text_file(path: Path) -> str:
         raise CorpusError(f"{path}: not UTF-8 text (byte {exc.start}), skipped; save it as UTF-8") from exc
 
 
+IGNORE_FILE = ".tutorignore"
+
+
+def _ignored(corpus_dir: Path):
+    """The notes folder's `.tutorignore` (gitignore syntax) as a matcher of relative paths, or None."""
+    path = corpus_dir / IGNORE_FILE
+    try:
+        lines = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
+    except OSError:
+        return None
+    import pathspec  # only for folders that have the file
+
+    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+
+
 def corpus_files(corpus_dir: Path) -> list[Path]:
+    """The notes files under the folder, subfolders included. Hidden files and folders (an Obsidian vault's
+    `.obsidian/`, `.git/`, the tutor's own `.tutor/`), attachments and what `.tutorignore` names are left out."""
     if not corpus_dir.is_dir():
         return []
-    files = [
-        p
-        for p in corpus_dir.rglob("*")
-        if p.is_file() and p.suffix.lower() in DOC_SUFFIXES and not any(part.startswith(".") for part in p.parts)
-    ]
+    ignore = _ignored(corpus_dir)
+    files = []
+    for p in corpus_dir.rglob("*"):
+        if p.suffix.lower() not in DOC_SUFFIXES or not p.is_file():
+            continue
+        rel = p.relative_to(corpus_dir)
+        if any(part.startswith(".") for part in rel.parts):
+            continue  # relative parts only: a notes folder may itself live under a hidden folder
+        if ignore is not None and ignore.match_file(rel.as_posix()):
+            continue
+        files.append(p)
     return sorted(files)
+
+
+FRONT_MATTER_RE = re.compile(r"\A(?:\ufeff)?---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+
+
+def blank_front_matter(text: str) -> str:
+    """A note's YAML front matter (title, tags, dates) is not content: its lines become blank, so every line
+    after it keeps its number."""
+    match = FRONT_MATTER_RE.match(text)
+    if not match:
+        return text
+    return "\n" * match.group(0).count("\n") + text[match.end() :]
 
 
 def source_name(path: Path, corpus_dir: Path) -> str:
@@ -543,6 +578,8 @@ def load_document(path: Path, corpus_dir: Path) -> Document:
             if meta.get("url"):
                 extra = {"url": str(meta["url"]), "title": str(meta.get("title") or meta["url"])}
                 text = "\n" * (body_line - 1) + body  # keep the stored copy's line numbers
+        elif suffix in (".md", ".markdown"):
+            text = blank_front_matter(text)
     else:
         text = _extract(path)
     sections, chunks = parse_markdown(text, source, **extra)

@@ -425,3 +425,21 @@ def test_key_points_are_points():
         assert not _is_point(noise, None), noise
     for point in ("dropout在训练时随机丢弃神经元", "WGAN用Wasserstein距离代替JS散度", "\u200b某个模式出现大量重复样本"):
         assert _is_point(point, None), point
+
+
+def test_a_topic_heading_that_answers_is_asked_with_its_context(tmp_path):
+    from tutor.rubric import build_bank
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "nets.md").write_text(
+        "# 经典网络\n\n## 4.2 AlexNet\n\n### 4.2.3 模型特性\n\n- 所有卷积层都使用ReLU作为非线性映射函数\n"
+        "- 在多个GPU上进行模型的训练，加快训练速度\n\n### 4.2.4 参考文献\n\n- [1] Krizhevsky et al. 2012\n"
+        "- [2] 另一篇论文的题目和出处\n\n## 4.3 为什么用ReLU？\n\n### 小结\n\n计算简单，正区间梯度不饱和，训练更快收敛。\n",
+        encoding="utf-8",
+    )
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", fetch_links=False, embeddings="hash:64")
+    build_index(settings)
+    texts = [q.text for q in build_bank(load_index(settings), settings)]
+    # the topic heading is asked with its parent; a reference list and what sits inside a question are not asked
+    assert texts == ["讲一下AlexNet：模型特性", "4.3 为什么用ReLU？"], texts

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .config import Settings
 from .corpus import LEAD_IN_RE as PART_LEAD_IN_RE
-from .corpus import NUMBERED_LEAD_RE, URL_RE, strip_markup
+from .corpus import NUMBERED_LEAD_RE, URL_RE, is_reference_heading, strip_markup
 from .focus import is_noise
 from .index import Index
 from .text import INVISIBLE_RE, is_chinese, sentences, tokenize
@@ -19,6 +19,7 @@ from .types import Chunk, Citation, Section
 
 MY_ANSWERS = "my-answers.md"  # the user's own answers, saved next to the notes (never inside them)
 MAX_REFERENCE_POINTS = 6  # a fetched article is long; its first chunks stand for its key points
+MIN_TOPIC_POINTS = 2  # a topic heading with fewer checkable points is no question to ask
 MIN_POINT_CHARS = 5  # shorter fragments ("参考", "- BN") carry no checkable point on their own
 
 LEAD_IN_RE = re.compile(r"^.{0,20}[:：]$")
@@ -105,16 +106,21 @@ def build_bank(index: Index, settings: Settings) -> list[Question]:
     lines_cache: dict[str, list[str] | None] = {}
     mine = _my_answers_source(settings)
     bank = []
+    asked = [s for s in index.sections if s.is_question]
     for section in index.sections:
-        if not section.is_question or section.url or section.source == mine:
+        if section.url or section.source == mine:
+            continue
+        if not section.is_question and not _topic_can_ask(section, asked):
             continue
         lines = lines_cache.setdefault(section.source, _source_lines(settings, section.source))
         points, contexts = _key_points(index, section, lines)
+        if not section.is_question and len(points) < MIN_TOPIC_POINTS:
+            continue  # a topic heading becomes a question only when its section answers something
         bank.append(
             Question(
                 id=question_id(section.source, section.title),
                 section_id=section.id,
-                text=section.title,
+                text=section.title if section.is_question else asked_with_context(section),
                 topic=section.topic,
                 topic_name=topic_name(section.topic),
                 source=section.source,
@@ -127,6 +133,33 @@ def build_bank(index: Index, settings: Settings) -> list[Question]:
             )
         )
     return bank
+
+
+def _topic_can_ask(section: Section, asked: list[Section]) -> bool:
+    """A heading that does not ask, with content of its own, under a parent heading that gives it context, and
+    neither inside nor above a question of the notes ("4.2.3 模型特性" under "4.2 AlexNet", not "I. 数据问题"
+    inside 4.1's checklist, not "一、DNN" above its questions)."""
+    if section.kind not in ("answered", "topic") or not section.body.strip():
+        return False
+    if len(section.heading_path) < 2 or is_reference_heading(section.title):
+        return False
+    path = section.heading_path
+    for q in asked:
+        if q.source != section.source:
+            continue
+        if path[: len(q.heading_path)] == q.heading_path or q.heading_path[: len(path)] == path:
+            return False
+    return True
+
+
+def asked_with_context(section: Section) -> str:
+    """A topic heading as the question it implies, with its parent as context: "4.2.3 模型特性" under "4.2 AlexNet"
+    is "讲一下AlexNet：模型特性"; "Limitations" under "k-means" is "Explain k-means: Limitations"."""
+    title = NUMBERING_RE.sub("", section.title).strip()
+    parent = NUMBERING_RE.sub("", section.heading_path[-2]).strip()
+    if is_chinese(title) or is_chinese(parent):
+        return f"讲一下{parent}：{title}"
+    return f"Explain {parent}: {title}"
 
 
 def _my_answers_source(settings: Settings) -> str:

@@ -107,6 +107,7 @@ def build_bank(index: Index, settings: Settings) -> list[Question]:
     mine = _my_answers_source(settings)
     bank = []
     asked = [s for s in index.sections if s.is_question]
+    seen: set[str] = set()
     for section in index.sections:
         if section.url or section.source == mine:
             continue
@@ -116,11 +117,16 @@ def build_bank(index: Index, settings: Settings) -> list[Question]:
         points, contexts = _key_points(index, section, lines)
         if not section.is_question and len(points) < MIN_TOPIC_POINTS:
             continue  # a topic heading becomes a question only when its section answers something
+        text = section.title if section.is_question else asked_with_context(section)
+        qid = question_id(section.source, section.title if section.is_question else text)
+        if qid in seen:  # the same heading twice in one file: the second is told apart by where it is
+            qid = question_id(section.source, f"{text}\n{section.line_start}")
+        seen.add(qid)
         bank.append(
             Question(
-                id=question_id(section.source, section.title),
+                id=qid,
                 section_id=section.id,
-                text=section.title if section.is_question else asked_with_context(section),
+                text=text,
                 topic=section.topic,
                 topic_name=topic_name(section.topic),
                 source=section.source,

@@ -114,3 +114,15 @@ def test_thread_choice_prefers_the_faster_option_and_tries_the_other_again():
     assert seen[:2] == [2, 1] and seen[-1] == 1
     assert 2 in seen[2:]  # all cores are tried again now and then
     assert seen[2:].count(2) <= 100 // ThreadChoice.RETRY_EVERY + 1
+
+
+def test_langchain_adapter_is_a_langchain_embeddings_with_the_same_vectors():
+    from langchain_core.embeddings import Embeddings
+
+    from tutor.embeddings import langchain_embeddings
+
+    h = get_embeddings("hash:16")
+    wrapped = langchain_embeddings(h)
+    assert isinstance(wrapped, Embeddings)
+    assert wrapped.embed_query("abc") == h.embed_query("abc")
+    assert wrapped.embed_documents(["abc", "de"]) == h.embed_documents(["abc", "de"])

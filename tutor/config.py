@@ -9,6 +9,12 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+NO_LLM = ("", "none", "off")  # TUTOR_LLM values that mean: answer from the notes alone
+
+
+def wants_llm(spec: str | None) -> bool:
+    """True when a TUTOR_LLM value names a model (which may still turn out unusable)."""
+    return (spec or "").strip().lower() not in NO_LLM
 
 
 class Settings(BaseSettings):

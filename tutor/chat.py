@@ -191,7 +191,8 @@ class Tutor:
 
     @classmethod
     def load(cls, settings: Settings, say: Callable[[str], None] | None = None, **build_kw) -> Tutor:
-        return cls(settings, ensure_index(settings, say=say, **build_kw))
+        embedder = get_embeddings(settings.embeddings)  # first: a model loads in the background meanwhile
+        return cls(settings, ensure_index(settings, say=say, **build_kw), embedder)
 
     def model_for(self, chat_model=None):
         """None: the default model (TUTOR_LLM); a LangChain chat model; or a spec such as 'none' or 'openai:<m>'."""

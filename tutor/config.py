@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from platformdirs import user_data_dir
+from platformdirs import user_cache_dir, user_data_dir
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         Path(user_data_dir("tutor")),
         description="Folder for interview progress (SQLite).",
+    )
+    cache_dir: Path = Field(
+        Path(user_cache_dir("tutor")),
+        description="Folder for data rebuilt on demand (jieba's dictionary grouped for fast start-up).",
     )
     embeddings: str = Field(
         "e5-small-q4",
@@ -68,6 +72,10 @@ class Settings(BaseSettings):
     @property
     def data_path(self) -> Path:
         return self.resolve(self.data_dir)
+
+    @property
+    def cache_path(self) -> Path:
+        return self.resolve(self.cache_dir)
 
 
 def get_settings(**overrides) -> Settings:

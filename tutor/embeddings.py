@@ -59,31 +59,44 @@ class ThreadChoice:
 
     All cores with busy-waiting threads are twice as fast as passive waiting for one user, but threads that
     busy-wait for a partner whose core is taken stall (~1.6 s a call measured, 4 sessions on 2 cores); one
-    thread never waits for a partner. The option not in use is tried again now and then, as load changes.
+    thread never waits for a partner. The option not in use is tried again now and then, as load changes, and
+    less often each time it loses (a stalled trial can cost a second).
     """
 
-    RETRY_EVERY = 32  # calls
+    RETRY_EVERY = 32  # calls until the other option is tried again; doubles while it keeps losing
+    MAX_RETRY_EVERY = 1024
     SMOOTHING = 0.3
 
     def __init__(self, cores: int) -> None:
         self.options = (cores, 1) if cores > 1 else (1,)
         self.cost: dict[int, float] = {}  # threads -> smoothed seconds per character
-        self.calls = 0
+        self.retry_every = self.RETRY_EVERY
+        self.since_retry = 0
+        self.trial: int | None = None  # the option being tried again, until its call is recorded
+
+    def best(self) -> int:
+        return min(self.options, key=lambda n: self.cost.get(n, 0.0))
 
     def choose(self) -> int:
-        self.calls += 1
         untried = [n for n in self.options if n not in self.cost]
         if untried:
             return untried[0]
-        best = min(self.options, key=self.cost.__getitem__)
-        if self.calls % self.RETRY_EVERY == 0:
-            return next((n for n in self.options if n != best), best)
+        best = self.best()
+        self.since_retry += 1
+        if self.since_retry >= self.retry_every and len(self.options) > 1:
+            self.since_retry = 0
+            self.trial = next(n for n in self.options if n != best)
+            return self.trial
         return best
 
     def record(self, threads: int, seconds: float, chars: int) -> None:
         per_char = seconds / max(chars, 1)
         old = self.cost.get(threads)
         self.cost[threads] = per_char if old is None else old + self.SMOOTHING * (per_char - old)
+        if threads == self.trial:
+            won = self.best() == threads
+            self.retry_every = self.RETRY_EVERY if won else min(2 * self.retry_every, self.MAX_RETRY_EVERY)
+            self.trial = None
 
 
 class EmbeddingWorker:

@@ -1,11 +1,15 @@
 """Time per question (warm, in-process and through `tutor chat --json`), memory, and the cold `tutor ask`.
 
     .venv/bin/python bench/latency.py [--repeat 5] [--set FILE]
+    .venv/bin/python bench/latency.py --baseline ../tutor-before   # also an older checkout, side by side
     .venv/bin/python bench/latency.py --rss-of SECONDS -- CMD ...   # peak RSS of any command (e.g. app.py)
 
 Every conversation of the question set is asked in a fresh session (follow-ups after their earlier turns),
 `--repeat` times. Figures are medians/percentiles over all messages; the machine may be shared, so compare
-runs side by side rather than across days.
+runs side by side rather than across days: every chat process (tutor, its variants, the naive LangChain
+pipeline of bench/naive_chat.py, a --baseline checkout) is asked the same message in turn, and the cold
+`tutor ask` runs alternate between this checkout and the baseline.
+Targets (issue 12): warm `tutor chat` per question <= 1.15x the naive pipeline; cold `tutor ask` <= 0.9 s.
 """
 
 from __future__ import annotations
@@ -102,14 +106,14 @@ def in_process(settings, convs: list[list[str]], repeat: int) -> dict:
 
 
 class ChatProcess:
-    """`tutor chat --json` fed one message per line; each response time is taken here, in the parent."""
+    """A chat process (`tutor chat --json` or the naive pipeline) fed one message per line; each response time
+    is taken here, in the parent."""
 
-    def __init__(self, args: list[str], env: dict) -> None:
+    def __init__(self, cmd: list[str], env: dict, cwd: Path = ROOT) -> None:
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
-            [PYTHON, "-m", "tutor.cli", "chat", "--json", *args], cwd=ROOT, env=env, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )  # fmt: skip
+            cmd, cwd=cwd, env=env, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         self.errors: list[str] = []
         threading.Thread(target=lambda: self.errors.extend(self.proc.stderr), daemon=True).start()
         self.ms: list[float] = []
@@ -137,9 +141,14 @@ class ChatProcess:
         return rss, self.proc.wait(timeout=60)
 
 
-def chat_subprocesses(args: list[str], convs: list[list[str]], repeat: int, envs: dict[str, dict]) -> dict:
-    """One `tutor chat` per configuration, asked the same messages in turn, so they share the machine's load."""
-    procs = {name: ChatProcess(args, env) for name, env in envs.items()}
+def tutor_chat(args: list[str]) -> list[str]:
+    return [PYTHON, "-m", "tutor.cli", "chat", "--json", *args]
+
+
+def chat_subprocesses(convs: list[list[str]], repeat: int, configs: dict[str, tuple[list[str], dict, Path]]) -> dict:
+    """One chat process per configuration (command, environment, folder), asked the same messages in turn, so
+    they share the machine's load."""
+    procs = {name: ChatProcess(cmd, env, cwd) for name, (cmd, env, cwd) in configs.items()}
     out = {}
     for name, chat in procs.items():
         first = chat.ask(convs[0][0])  # includes loading the index and the embedder
@@ -154,24 +163,31 @@ def chat_subprocesses(args: list[str], convs: list[list[str]], repeat: int, envs
     return out
 
 
-def cold_ask(args: list[str], env: dict, runs: int = 3) -> dict:
-    question = "dropout为什么能防止过拟合？"
-    times = []
+COLD_QUESTION = "什么是dropout"
+HEAVY = ("torch", "sentence_transformers", "transformers", "langchain_core", "httpx", "gradio", "tutor.interviewer")
+
+
+def cold_ask(trees: dict[str, tuple[list[str], Path]], env: dict, runs: int = 5) -> dict:
+    """Wall time of `tutor ask --json` in a new process, per checkout (arguments, folder); runs alternate."""
+    times: dict[str, list[float]] = {name: [] for name in trees}
     for _ in range(runs):
-        t0 = time.perf_counter()
-        out = subprocess.run(
-            [PYTHON, "-m", "tutor.cli", "ask", question, "--json", *args], cwd=ROOT, env=env, capture_output=True
+        for name, (args, cwd) in trees.items():
+            t0 = time.perf_counter()
+            cmd = [PYTHON, "-m", "tutor.cli", "ask", COLD_QUESTION, "--json", *args]
+            out = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True)
+            times[name].append(time.perf_counter() - t0)
+            if out.returncode:
+                raise RuntimeError(out.stderr.decode()[-2000:])
+    result = {}
+    for name, (args, cwd) in trees.items():
+        probe = (
+            "import io, sys; from tutor.cli import main; "
+            f"main(['ask', {COLD_QUESTION!r}, *{args!r}], stdout=io.StringIO(), stderr=io.StringIO()); "
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
         )
-        times.append(time.perf_counter() - t0)
-        if out.returncode:
-            raise RuntimeError(out.stderr.decode()[-2000:])
-    probe = (
-        "import io, sys; from tutor.cli import main; "
-        f"main(['ask', {question!r}, *{args!r}], stdout=io.StringIO(), stderr=io.StringIO()); "
-        "print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules))"
-    )
-    loaded = subprocess.run([PYTHON, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True)
-    return {"s": times, "heavy_modules": loaded.stdout.strip()}
+        loaded = subprocess.run([PYTHON, "-c", probe], cwd=cwd, env=env, capture_output=True, text=True)
+        result[name] = {"s": times[name], "heavy_modules": loaded.stdout.strip()}
+    return result
 
 
 def main() -> None:
@@ -187,6 +203,8 @@ def main() -> None:
         "OMP_NUM_THREADS=1 and OMP_WAIT_POLICY=PASSIVE, the embedder's OpenMP settings)",
     )
     parser.add_argument("--stress", type=int, default=0, metavar="N", help="keep N busy-looping processes running")
+    parser.add_argument("--baseline", type=Path, metavar="DIR", help="another checkout of tutor, run side by side")
+    parser.add_argument("--cold-runs", type=int, default=5, help="cold `tutor ask` runs per checkout")
     parser.add_argument("--rss-of", type=float, metavar="SECONDS", help="measure the peak RSS of the command after --")
     parser.add_argument("cmd", nargs="*")
     args = parser.parse_args()
@@ -205,13 +223,27 @@ def main() -> None:
         build_index(settings)
         cli_args = ["--corpus", str(args.corpus), "--index", str(settings.index_path)]
         env = {**os.environ, "TUTOR_FETCH_LINKS": "0", "TUTOR_LLM": "none"}
-        env.pop("TUTOR_EMBEDDINGS", None)
+        for name in ("TUTOR_EMBEDDINGS", "PYTHONPATH"):  # each checkout imports its own tutor
+            env.pop(name, None)
         variants = args.variant if args.variant is not None else ["OMP_NUM_THREADS=1", "OMP_WAIT_POLICY=PASSIVE"]
-        envs = {"default": env} | {v: env | dict(kv.split("=", 1) for kv in v.split(",")) for v in variants}
+        configs = {"default": (tutor_chat(cli_args), env, ROOT)}
+        configs |= {
+            v: (tutor_chat(cli_args), env | dict(kv.split("=", 1) for kv in v.split(",")), ROOT) for v in variants
+        }
+        trees = {"this checkout": (cli_args, ROOT)}
+        if args.baseline:
+            base = args.baseline.resolve()
+            base_args = ["--corpus", str(args.corpus.resolve()), "--index", str(Path(tmp) / "index-baseline")]
+            subprocess.run([PYTHON, "-m", "tutor.cli", "index", "--no-links", *base_args], cwd=base, env=env,
+                           check=True, capture_output=True)  # fmt: skip
+            configs[f"baseline {base.name}"] = (tutor_chat(base_args), env, base)
+            trees[f"baseline {base.name}"] = (base_args, base)
+        naive_cmd = [PYTHON, str(ROOT / "bench" / "naive_chat.py"), "--corpus", str(args.corpus.resolve())]
+        configs["naive LangChain pipeline"] = (naive_cmd, env, ROOT)
         stress = [subprocess.Popen([PYTHON, "-c", "while True: pass"]) for _ in range(args.stress)]
         try:
-            chats = chat_subprocesses(cli_args, convs, args.repeat, envs)
-            cold = cold_ask(cli_args, env)
+            chats = chat_subprocesses(convs, args.repeat, configs)
+            cold = cold_ask(trees, env, args.cold_runs)
             warm = in_process(settings, convs, args.repeat)
         finally:
             for proc in stress:
@@ -238,11 +270,15 @@ def main() -> None:
         )
         print(f"    first answer   {chat['first_ms'] / 1000:.2f} s after start (loads index + embedder)")
         print(f"    peak RSS       {chat['peak_rss_mb']:.0f} MB (VmHWM);  exit code {chat['exit']}")
-    print("\ncold `tutor ask --json` (new process each time)")
-    print(
-        f"  wall time        median {statistics.median(cold['s']):.2f} s  (runs: {', '.join(f'{s:.2f}' for s in cold['s'])})"
-    )
-    print(f"  heavy modules    {cold['heavy_modules']}  (torch must not be imported)")
+    naive = statistics.median(chats["naive LangChain pipeline"]["ms"])
+    print("\nwarm per question against the naive LangChain pipeline (p50 / p50; target <= 1.15x)")
+    for name, chat in chats.items():
+        print(f"  {name:28s} {statistics.median(chat['ms']) / naive:.2f}x")
+    print(f"\ncold `tutor ask {COLD_QUESTION!r} --json` (new process each time, index built; target <= 0.9 s)")
+    for name, c in cold.items():
+        runs = ", ".join(f"{s:.2f}" for s in c["s"])
+        print(f"  {name:28s} median {statistics.median(c['s']):.2f} s  (runs: {runs})")
+        print(f"  {'':28s} heavy modules loaded: {c['heavy_modules']}")
 
 
 if __name__ == "__main__":

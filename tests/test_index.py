@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from conftest import make_corpus, settings_for
@@ -172,3 +173,43 @@ def test_a_pdf_whose_text_has_lone_surrogates_is_indexed_with_replacement_marks(
     assert not report.warnings
     texts = [c.text for c in load_index(settings).chunks if c.source.endswith(".pdf")]
     assert texts == ["Dropout \ufffd zeroes units."]
+
+
+def _without_stored_headings(settings) -> None:
+    """Rewrite the live version as an index written before heading terms were stored (checksum kept valid)."""
+    import hashlib
+
+    live = settings.index_path / (settings.index_path / "CURRENT").read_text()
+    data = json.loads((live / "chunks.json").read_text(encoding="utf-8"))
+    del data["headings"]
+    raw = json.dumps(data, ensure_ascii=False).encode()
+    (live / "chunks.json").write_bytes(raw)
+    manifest = json.loads((live / "manifest.json").read_text(encoding="utf-8"))
+    manifest["checksums"]["chunks.json"] = hashlib.sha256(raw).hexdigest()
+    (live / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_stored_heading_terms_retrieve_exactly_as_terms_tokenized_at_load(tmp_path, notes_settings, notes_tutor):
+    from tutor.chat import Tutor
+    from tutor.evaluate import DEFAULT_SET, load_set
+
+    copy = settings_for(tmp_path)
+    make_corpus(tmp_path)
+    shutil.copytree(notes_settings.index_path, copy.index_path)
+    stored = load_index(copy)
+    assert stored.heading_terms and stored.chunks == notes_tutor.index.chunks
+    calls = []
+    tokenize = stored.analyzer.tokenize
+    stored.analyzer.tokenize = lambda text, *a, **kw: calls.append(text) or tokenize(text, *a, **kw)
+    with_stored = Tutor(copy, stored, notes_tutor.embedder)
+    assert calls == []  # loading tokenized no heading or title: they were stored at build
+    _without_stored_headings(copy)
+    older = load_index(copy)
+    assert older.heading_terms == {}
+    recomputed = Tutor(copy, older, notes_tutor.embedder)
+    for item in load_set(DEFAULT_SET):
+        query = " ".join(item["turns"])
+        a, b = with_stored.retriever.search(query), recomputed.retriever.search(query)
+        assert (a.status, a.coverage) == (b.status, b.coverage), query
+        assert [(h.chunk.id, h.score, h.lexical) for h in a.hits] == [(h.chunk.id, h.score, h.lexical) for h in b.hits]
+    assert with_stored.topics.generic == recomputed.topics.generic

@@ -163,7 +163,9 @@ def reference_canonicalize(text: str) -> str:
     return pattern.sub(lambda m: f" {analyzer._canonical_of(m.group(0))} ", text_mod.normalize(text))
 
 
-ALIAS_PIECES = st.sampled_from(sorted(text_mod.default_analyzer().variants) + ["x", "1", " ", "-", "的", "a", "\n", "BN", "LR", "Ⅻ"])
+ALIAS_PIECES = st.sampled_from(
+    sorted(text_mod.default_analyzer().variants) + ["x", "1", " ", "-", "的", "a", "\n", "BN", "LR", "Ⅻ"]
+)
 ALIAS_TEXT = st.lists(st.one_of(ALIAS_PIECES, ALIAS_PIECES.map(lambda v: v[:2]), ALIAS_PIECES.map(str.upper)),
                       max_size=12).map("".join)  # fmt: skip
 

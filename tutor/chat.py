@@ -14,15 +14,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from .answerer import Answerer
-from .config import Settings
+from .config import Settings, wants_llm
 from .embeddings import get_embeddings
 from .index import Index, ensure_index
-from .llm import NOT_SET_UP, GroundedAnswerer, LLMConfigError, get_chat_model, text_pieces
 from .retriever import Retriever
 from .suggest import suggestions_for
 from .text import Analyzer, aspect_terms
 from .types import Answer, Chunk, Turn
-from .verify import Verifier
+from .verify import Verifier, text_pieces
 
 MAX_INPUT_CHARS = 200_000  # beyond this even trimming is not worth the memory; refuse politely
 
@@ -172,16 +171,19 @@ class Tutor:
         self.verifier = Verifier(self.embedder)
         self.vocabulary = set(self.retriever.bm25.term_ids)
         # a term the headings use names a subject of these notes, however many passages hold it
-        headed = {t for section in index.sections for t in index.analyzer.tokenize(section.title)}
+        headed = {t for section in index.sections for t in index.terms(section.title)}
         common = self.retriever.bm25.common_terms(Topics.COMMON_SHARE) - headed
         self.topics = Topics(index.analyzer, self.vocabulary, common)
         self.llm_problem: str | None = None  # a notice on every answer when TUTOR_LLM cannot be used
         self._models: dict[str, object] = {}
-        if chat_model is None:
+        if chat_model is None and wants_llm(settings.llm):
+            # LangChain's chat-model stack (~0.5 s to import) only when a model is configured
+            from . import llm
+
             try:
-                chat_model = get_chat_model(settings.llm, settings)
-            except LLMConfigError as exc:
-                self.llm_problem = NOT_SET_UP.format(reason=exc)
+                chat_model = llm.get_chat_model(settings.llm, settings)
+            except llm.LLMConfigError as exc:
+                self.llm_problem = llm.NOT_SET_UP.format(reason=exc)
         self.chat_model = chat_model
 
     def section_chunks(self, section_id: str) -> list[Chunk]:
@@ -189,14 +191,19 @@ class Tutor:
 
     @classmethod
     def load(cls, settings: Settings, say: Callable[[str], None] | None = None, **build_kw) -> Tutor:
-        return cls(settings, ensure_index(settings, say=say, **build_kw))
+        embedder = get_embeddings(settings.embeddings)  # first: a model loads in the background meanwhile
+        return cls(settings, ensure_index(settings, say=say, **build_kw), embedder)
 
     def model_for(self, chat_model=None):
         """None: the default model (TUTOR_LLM); a LangChain chat model; or a spec such as 'none' or 'openai:<m>'."""
         if chat_model is None:
             return self.chat_model
         if isinstance(chat_model, str):
+            if not wants_llm(chat_model):
+                return None
             if chat_model not in self._models:
+                from .llm import get_chat_model  # deferred like in __init__: only for a named model
+
                 self._models[chat_model] = get_chat_model(chat_model, self.settings)
             return self._models[chat_model]
         return chat_model
@@ -216,6 +223,8 @@ class Tutor:
         query = standalone_query(question, earlier, self.topics)
         grounded = None
         if model is not None:
+            from .llm import GroundedAnswerer  # deferred like in __init__: only when answering with a model
+
             grounded = GroundedAnswerer(model, self.verifier, self.answerer.root, self.settings)
             query = grounded.rewrite(question, earlier, query)
         retrieval = self.retriever.search(query, k=self.settings.top_k)

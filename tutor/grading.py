@@ -11,8 +11,8 @@ import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
+from .embeddings import Embedder
 from .index import Index
 from .rubric import Question, answer_chunks
 from .text import CJK_RE, glossary, sentences, tokenize
@@ -97,7 +97,7 @@ class Feedback:
 class Grader:
     """Scores an answer by the key points it covers: calibrated e5 similarity blended with alias-aware term overlap."""
 
-    def __init__(self, index: Index, bank: list[Question], embedder: Embeddings) -> None:
+    def __init__(self, index: Index, bank: list[Question], embedder: Embedder) -> None:
         self.index, self.bank, self.embedder = index, bank, embedder
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # question id -> (point vectors, background)
 
@@ -145,7 +145,7 @@ def _rival(sims: np.ndarray) -> np.ndarray:
     return np.where(sims >= best, top2[:, :1], best)
 
 
-def embed_queries(embedder: Embeddings, texts: list[str]) -> np.ndarray:
+def embed_queries(embedder: Embedder, texts: list[str]) -> np.ndarray:
     """Unit vectors with e5's "query:" role; cached per text, and the rest embedded in one batch call."""
     cache = _VECTORS.setdefault(id(embedder), {})
     if len(cache) > MAX_CACHED_VECTORS:

@@ -3,7 +3,8 @@
 Layout of the index folder (no pickle anywhere, so a folder someone hands you cannot run code):
     CURRENT              name of the live version folder; replaced atomically after a full write
     v-<id>/manifest.json embedder, chunking version, per-file content hashes, checksums of the files below
-    v-<id>/chunks.json   sections and chunks (text, heading path, lines) in FAISS row order
+    v-<id>/chunks.json   sections and chunks (text, heading path, lines, BM25 terms) in FAISS row order, and the
+                         terms of every heading path and title, so loading tokenizes nothing
     v-<id>/index.faiss   the vectors (inner product over L2-normalised embeddings)
 A crash at any point leaves CURRENT pointing at the previous complete version.
 """
@@ -88,6 +89,7 @@ class Index:
     chunks: list[Chunk]
     faiss_index: Any  # a faiss index; faiss ships no type hints
     tokens: list[list[str]]  # BM25 terms per chunk, computed at build time so start-up stays fast
+    heading_terms: dict[str, list[str]] = field(default_factory=dict)  # heading path or title -> its terms
 
     def __post_init__(self) -> None:
         # the shipped glossary plus the terms of these notes (mined and the user's own), as built
@@ -95,6 +97,12 @@ class Index:
         self.calibration = Calibration.from_dict(self.manifest.get("calibration"))
         self.section_by_id = {s.id: s for s in self.sections}
         self.chunks_by_section = _rows_by_section(self.chunks)
+
+    def terms(self, heading: str) -> list[str]:
+        """The terms of a heading path (joined by spaces) or a title, as stored at build; an index written before
+        they were stored tokenizes them now."""
+        found = self.heading_terms.get(heading)
+        return self.analyzer.tokenize(heading) if found is None else found
 
     # maps for per-question look-ups (suggestions), built on first use so that no question scans every section
 
@@ -228,6 +236,7 @@ def _load_version(settings: Settings, live: Path, check_stale: bool) -> Index:
         # interned: JSON gives every occurrence its own string, ~5M of them at 100k chunks
         intern = sys.intern
         tokens = [[intern(t) for t in c["tokens"]] for c in data["chunks"]]
+        heading_terms = {text: [intern(t) for t in terms] for text, terms in (data.get("headings") or {}).items()}
         del data
         vectors = faiss.read_index(str(live / "index.faiss"))
     except IndexCorrupt:
@@ -246,7 +255,7 @@ def _load_version(settings: Settings, live: Path, check_stale: bool) -> Index:
         )
     if check_stale and manifest.get("files") != corpus_state(settings):
         raise IndexStale("the notes changed since the index was built: run `tutor index`")
-    index = Index(live, manifest, sections, chunks, vectors, tokens)
+    index = Index(live, manifest, sections, chunks, vectors, tokens, heading_terms)
     if manifest.get("tokenizer") and manifest["tokenizer"] != index.analyzer.fingerprint:
         # its passages were split into terms by another tokenizer than the one that will split the questions
         raise IndexStale("the index was built with another version of tutor's term table: run `tutor index`")
@@ -260,6 +269,13 @@ def _section_from_row(row: dict) -> Section:
 def _chunk_from_row(row: dict) -> Chunk:
     fields = {k: v for k, v in row.items() if k not in ("vec_key", "tokens")}
     return Chunk(**fields | {"heading_path": tuple(row["heading_path"])})
+
+
+def heading_terms(sections: list[Section], chunks: list[Chunk], analyzer: Analyzer) -> dict[str, list[str]]:
+    """Terms of every heading path (joined by spaces, as the retriever pools them) and every section title."""
+    texts = {" ".join(c.heading_path) for c in chunks} | {" ".join(s.heading_path) for s in sections}
+    texts |= {s.title for s in sections}
+    return {text: analyzer.tokenize(text) for text in sorted(texts)}
 
 
 def chunk_terms(chunk: Chunk, analyzer: Analyzer) -> list[str]:
@@ -433,7 +449,8 @@ def build_index(
             fitted = calibrate(embedder, matrix, sections, chunks, _rows_by_section(chunks))
             calibration = fitted.to_dict() if fitted else None
         extra = {"terms": notes, "tokenizer": analyzer.fingerprint, "calibration": calibration}
-        _publish(settings, name, dim, files, sections, rows, matrix, report, faiss, extra)
+        headings = heading_terms(sections, chunks, analyzer)
+        _publish(settings, name, dim, files, sections, rows, headings, matrix, report, faiss, extra)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -469,7 +486,7 @@ def _chunk_rows(chunks: list[Chunk], keys: list[str], terms: dict[str, list[str]
     return rows
 
 
-def _publish(settings, name, dim, files, sections, chunk_rows, matrix, report, faiss, extra: dict) -> None:
+def _publish(settings, name, dim, files, sections, chunk_rows, headings, matrix, report, faiss, extra: dict) -> None:
     """Write a new version folder, then switch CURRENT to it; on any write error the live index is untouched."""
     index_dir = settings.index_path
     for stale in index_dir.glob("build-*"):
@@ -479,7 +496,7 @@ def _publish(settings, name, dim, files, sections, chunk_rows, matrix, report, f
     pointer_tmp = index_dir / "CURRENT.tmp"
     try:
         tmp.mkdir(parents=True)
-        _write_version(tmp, name, dim, files, sections, chunk_rows, matrix, report, faiss, extra)
+        _write_version(tmp, name, dim, files, sections, chunk_rows, headings, matrix, report, faiss, extra)
         os.replace(tmp, final)
         _write(pointer_tmp, final.name.encode())
         os.replace(pointer_tmp, index_dir / "CURRENT")
@@ -502,9 +519,11 @@ def _publish(settings, name, dim, files, sections, chunk_rows, matrix, report, f
             shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_version(folder: Path, name, dim, files, sections, chunk_rows, matrix, report, faiss, extra: dict) -> None:
+def _write_version(
+    folder: Path, name, dim, files, sections, chunk_rows, headings, matrix, report, faiss, extra: dict
+) -> None:
     section_rows = [_fields(s) | {"heading_path": list(s.heading_path), "links": list(s.links)} for s in sections]
-    rows = orjson.dumps({"sections": section_rows, "chunks": chunk_rows})
+    rows = orjson.dumps({"sections": section_rows, "chunks": chunk_rows, "headings": headings})
     _write(folder / "chunks.json", rows)
     faiss.write_index(_faiss_index(matrix, dim), str(folder / "index.faiss"))
     manifest = {

@@ -7,11 +7,8 @@ notes / index / progress store, 2 bad usage.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-from collections.abc import Callable
-from pathlib import Path
 from typing import TextIO
 
 from .config import Settings
@@ -30,33 +27,6 @@ LABELS = {
            "follow_up": "Follow-up", "no_score": "not scored", "prompt": "Your answer (one line; /skip, /quit)",
            "save_or_end": "Type /save to keep this last answer, or press Enter to finish"},
 }  # fmt: skip
-HISTORY = 20
-
-
-def add_arguments(subparsers, paths: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Register `interview`, `grade` and `progress` on the main CLI's subparsers; `paths` adds --corpus & co."""
-    p = subparsers.add_parser("interview", help="a mock interview on the notes' questions, graded against the notes")
-    p.add_argument(
-        "--json", action="store_true", help="JSON lines: questions/feedback/report out, one answer per line in"
-    )
-    p.add_argument("--topic", help="only this topic: its heading or short name (DNN, CNN, RNN, 工程方面)")
-    p.add_argument("--n", type=int, default=5, help="how many questions (default 5; follow-ups come on top)")
-    paths(p)
-    p = subparsers.add_parser("grade", help="grade answers: one {question, answer} JSON object per stdin line")
-    p.add_argument("--json", action="store_true", help="write one feedback JSON object per line")
-    p.add_argument("--question", help="grade a single answer to this question (the answer from --answer or stdin)")
-    p.add_argument("--answer", help="the answer to --question")
-    paths(p)
-    p = subparsers.add_parser("export", help="the notes' questions as flashcards: tutor export anki [--out FILE.apkg]")
-    p.add_argument("format", choices=["anki"], help="anki: an .apkg deck (re-importing updates the cards)")
-    p.add_argument("--topic", help="only this topic: its heading or short name")
-    p.add_argument("--due", action="store_true", help="only the questions due for review")
-    p.add_argument("--out", type=Path, default=Path("tutor.apkg"), help="where to write the deck (default tutor.apkg)")
-    paths(p)
-    p = subparsers.add_parser("progress", help="mastery per topic, questions due for review, recent answers")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--limit", type=int, default=HISTORY, help=f"how many recent answers to list (default {HISTORY})")
-    paths(p)
 
 
 def _emit(stdout: TextIO, obj: dict) -> None:

@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from langchain_core.embeddings import Embeddings
-
-from .config import Settings
+from .config import Settings, wants_llm
 from .corpus import write_text_atomic
-from .embeddings import get_embeddings
+from .embeddings import Embedder, get_embeddings
 from .grading import COVERED_AT, Feedback, FollowUp, Grader, clean_text, grade, lang, plan_follow_ups, prepare_answer
 from .index import Index, build_index, ensure_index
 from .progress import WEAK_TOPIC, ProgressStore, choose_next
@@ -122,7 +120,7 @@ def filter_topic(bank: list[Question], topic: str | None) -> list[Question]:
 
 def _default_model(settings: Settings):
     """The model TUTOR_LLM names, or None (offline grading) when it is 'none' or cannot be used."""
-    if settings.llm.strip().lower() in ("", "none", "off"):
+    if not wants_llm(settings.llm):
         return None
     from .llm import LLMConfigError, get_chat_model
 
@@ -142,7 +140,7 @@ class InterviewSession:
         n: int = 5,
         store: ProgressStore | None = None,
         index: Index | None = None,
-        embedder: Embeddings | None = None,
+        embedder: Embedder | None = None,
         persist: bool = True,
         grader: Grader | None = None,
         chat_model=None,

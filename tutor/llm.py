@@ -21,11 +21,11 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, Field, SecretStr, ValidationError
 
 from . import prompts
-from .config import Settings, get_settings
+from .config import Settings, get_settings, wants_llm
 from .retriever import Retrieval
 from .text import is_chinese
 from .types import Answer, Chunk
-from .verify import MARKER, CitationStream, Verifier
+from .verify import MARKER, CitationStream, Verifier, text_pieces
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def get_chat_model(spec: str | None = None, settings: Settings | None = None) ->
     """The chat model for a `TUTOR_LLM` value (`settings.llm` when `spec` is None); None for 'none'."""
     settings = settings or get_settings()
     spec = (settings.llm if spec is None else spec).strip()
-    if spec.lower() in ("", "none", "off"):
+    if not wants_llm(spec):
         return None
     backend, _, model = spec.partition(":")
     backend, model = backend.strip().lower(), model.strip()
@@ -167,11 +167,6 @@ def general_answer(chat_model: BaseChatModel, question: str) -> str:
     if not text:
         raise LLMOutputError("empty reply")
     return text
-
-
-def text_pieces(text: str) -> list[str]:
-    """An answer cut where it can be shown progressively: after each marker and each line."""
-    return [p for p in re.findall(r"[^\n]*?(?:\[\d+\]|\n|$)", text) if p]
 
 
 class GroundedAnswerer:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
+from .embeddings import Embedder
 from .index import Index
 from .relevance import Relevance
 from .text import URL_TERM_RE, aspect_terms, data_lines, is_chinese, normalize
@@ -46,7 +46,7 @@ def asked_aspects(text: str) -> frozenset[str]:
     return frozenset(name for name, pattern in _aspect_patterns() if pattern.search(text))
 
 
-def _embed_queries(embedder: Embeddings, texts: list[str]) -> list[list[float]]:
+def _embed_queries(embedder: Embedder, texts: list[str]) -> list[list[float]]:
     """Several queries in one call where the embedder takes a batch."""
     batch = getattr(embedder, "embed_queries", None)
     return batch(texts) if batch else [embedder.embed_query(t) for t in texts]
@@ -127,7 +127,7 @@ class BM25:
 
 
 class Retriever(Relevance):
-    def __init__(self, index: Index, embedder: Embeddings) -> None:
+    def __init__(self, index: Index, embedder: Embedder) -> None:
         self.index = index
         self.embedder = embedder
         self.analyzer = index.analyzer
@@ -137,9 +137,7 @@ class Retriever(Relevance):
         self.unit = home.gap if home and home.reliable else LEXICAL_ONLY_WEIGHT / LEXICAL_UNITS
         self.lexical_weight = LEXICAL_UNITS * self.unit
         self.doc_tokens = index.tokens
-        self._heading_terms = lru_cache(maxsize=SECTION_CACHE)(
-            lambda path: tuple(self.analyzer.tokenize(" ".join(path)))
-        )
+        self._heading_terms = lru_cache(maxsize=SECTION_CACHE)(lambda path: tuple(index.terms(" ".join(path))))
         self.bm25 = BM25(self.doc_tokens)
         # the language of what the embedder saw for each chunk (a bare link is in its heading's language)
         self.chunk_chinese = np.array(

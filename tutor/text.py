@@ -229,9 +229,11 @@ def default_analyzer() -> Analyzer:
 def _jieba():
     import jieba
 
+    from .config import get_settings
+    from .jieba_dict import tokenizer as lazy_tokenizer
+
     jieba.setLogLevel(logging.WARNING)
-    tokenizer = jieba.Tokenizer()
-    tokenizer.initialize()
+    tokenizer = lazy_tokenizer(get_settings().cache_path)  # splits as jieba.Tokenizer(), loads far less
     for word in glossary():
         if CJK_RE.search(word):
             tokenizer.add_word(word, freq=200000)

@@ -15,9 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from .answerer import locate
+from .embeddings import Embedder
 from .text import is_chinese, sentences, tokenize
 from .types import Chunk, Citation
 
@@ -44,6 +44,11 @@ NOT_COVERED = re.compile(
 
 
 @lru_cache(maxsize=256)
+def text_pieces(text: str) -> list[str]:
+    """An answer cut where it can be shown progressively: after each marker and each line."""
+    return [p for p in re.findall(r"[^\n]*?(?:\[\d+\]|\n|$)", text) if p]
+
+
 def _passage_terms(chunk: Chunk) -> frozenset[str]:
     """A passage's terms with its heading path's: the same few passages are checked for every sentence."""
     return frozenset(tokenize(chunk.text + "\n" + " ".join(chunk.heading_path)))
@@ -52,7 +57,7 @@ def _passage_terms(chunk: Chunk) -> frozenset[str]:
 class Verifier:
     """Decides whether a passage supports a claim; caches the embeddings of passage sentences."""
 
-    def __init__(self, embedder: Embeddings | None = None, cache_size: int = 4096) -> None:
+    def __init__(self, embedder: Embedder | None = None, cache_size: int = 4096) -> None:
         self.embedder = embedder
         self.cache_size = cache_size
         self._vectors: dict[str, np.ndarray] = {}

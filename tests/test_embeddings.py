@@ -70,12 +70,14 @@ def test_concurrent_queries_all_complete_with_their_own_vectors():
 
 def test_worker_batches_waiting_queries_and_hands_errors_back():
     import threading
+    import time
 
     from tutor.embeddings import EmbeddingWorker
 
-    gate, batches = threading.Event(), []
+    gate, busy, batches = threading.Event(), threading.Event(), []
 
     def embed_batch(texts):
+        busy.set()
         gate.wait(5)
         batches.append(list(texts))
         if "boom" in texts:
@@ -85,12 +87,14 @@ def test_worker_batches_waiting_queries_and_hands_errors_back():
     worker = EmbeddingWorker(embed_batch)
     first = threading.Thread(target=worker.query, args=("a",))
     first.start()  # holds the worker at the gate, so the next queries queue up
+    assert busy.wait(5)
     results: dict[str, str] = {}
     rest = [threading.Thread(target=lambda t=t: results.__setitem__(t, worker.query(t))) for t in "bcd"]
     for t in rest:
         t.start()
-    while worker._jobs.qsize() < 3:
-        threading.Event().wait(0.01)
+    deadline = time.monotonic() + 5
+    while worker._jobs.qsize() < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
     gate.set()
     for t in [first, *rest]:
         t.join(5)

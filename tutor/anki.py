@@ -23,7 +23,7 @@ from .index import ensure_index
 from .interviewer import filter_topic
 from .progress import ProgressStore
 from .rubric import Question, build_bank
-from .types import line_span
+from .types import Citation
 
 MODEL_NAME = "tutor: question and the notes' answer"
 CSS = """.card { font-family: system-ui, "Noto Sans CJK SC", sans-serif; font-size: 18px; text-align: left; }
@@ -69,22 +69,14 @@ def _tag(topic: str) -> str:
 def note_for(q: Question) -> genanki.Note:
     """One question as an Anki note, its GUID taken from the question's identity."""
     points = "".join(
-        f'<li>{html.escape(p.text)}<div class="cite">{html.escape(_where(p.citation))}</div></li>' for p in q.points
+        f'<li>{html.escape(p.text)}<div class="cite">{html.escape(p.citation.label)}</div></li>' for p in q.points
     )
-    source = f"{q.source} › {' › '.join(q.heading_path)} › {line_span(q.line_start, q.line_end)}"
+    source = Citation(0, q.source, q.heading_path, q.line_start, q.line_end, "").label
     return genanki.Note(
         model=MODEL,
         fields=[html.escape(q.text), points, html.escape(q.topic_name), html.escape(source)],
         tags=[_tag(q.topic_name)],
         guid=genanki.guid_for(q.id),
-    )
-
-
-def _where(citation) -> str:
-    if citation.url:
-        return citation.url
-    return (
-        f"{citation.source} › {' › '.join(citation.heading_path)} › {line_span(citation.line_start, citation.line_end)}"
     )
 
 

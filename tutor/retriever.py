@@ -217,10 +217,11 @@ class Retriever(Relevance):
         asked = asked_aspects(query)
         subject = set(tokens) - aspect_terms()
         heading_weight = HEADING_UNITS * self.unit
+        subject_weight = {t: self.bm25.weight(t) for t in subject}
         fused = {
             i: cos[i]
             + self.lexical_weight * float(lexical[i])
-            + heading_weight * self._heading_share(chunks[i], subject)
+            + heading_weight * self._heading_share(chunks[i], subject_weight)
             - (link_penalty if chunks[i].kind == "link" else 0.0)
             + aspect_weight * self._aspect_agreement(chunks[i], asked, subject)
             for i in candidates
@@ -244,14 +245,14 @@ class Retriever(Relevance):
         status = self._decide(query, hits, tokens, coverage)
         return Retrieval(query, tuple(tokens), tuple(hits), status, top_section, coverage)
 
-    def _heading_share(self, chunk: Chunk, subject: set[str]) -> float:
-        """The share of the question's subject (idf-weighted) that the chunk's heading path names: notes are
+    def _heading_share(self, chunk: Chunk, subject: dict[str, float]) -> float:
+        """The share of the question's subject (terms -> idf) that the chunk's heading path names: notes are
         organised by headings, and an overview that mentions AlexNet among ten networks is not "4.2 AlexNet"."""
-        if not subject:
+        total = sum(subject.values())
+        if not total:
             return 0.0
         heading = self._heading_terms(chunk.heading_path)
-        total = sum(self.bm25.weight(t) for t in subject)
-        return sum(self.bm25.weight(t) for t in subject if t in heading) / total if total else 0.0
+        return sum(w for t, w in subject.items() if t in heading) / total
 
     def _aspect_agreement(self, chunk: Chunk, asked: frozenset[str], subject: set[str]) -> int:
         """Between headings about the question's subject: +1 when the heading asks an aspect the query asks

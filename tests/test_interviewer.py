@@ -423,7 +423,12 @@ def test_key_points_are_points():
         "&emsp;&emsp;",
     ):
         assert not _is_point(noise, None), noise
-    for point in ("dropout在训练时随机丢弃神经元", "WGAN用Wasserstein距离代替JS散度", "\u200b某个模式出现大量重复样本"):
+    for point in (
+        "dropout在训练时随机丢弃神经元",
+        "WGAN用Wasserstein距离代替JS散度",
+        "\u200b某个模式出现大量重复样本",
+        "以下图像任务常用数据增强",
+    ):
         assert _is_point(point, None), point
 
 

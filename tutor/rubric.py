@@ -25,7 +25,8 @@ MIN_POINT_CHARS = 5  # shorter fragments ("参考", "- BN") carry no checkable p
 LEAD_IN_RE = re.compile(r"^.{0,20}[:：]$")
 # a sentence that points at a figure the grader cannot see ("上图左侧的蓝色五角星…", "如图4.3所示", "See Figure 2")
 FIGURE_RE = re.compile(
-    r"(?:上|下|左|右|如|见|此|该|本)图|图\s*\d+(?:[.\-]\d+)*|^表\s*\d|\b(?:see |in |the )?(?:figure|fig\.)\s*\d", re.I
+    r"(?:上|下|左|右|如|见|此|该|本)图(?![像片形书谱层灵])|图\s*\d+(?:[.\-]\d+)*|^表\s*\d|\b(?:see |in |the )?(?:figure|fig\.)\s*\d",
+    re.I,
 )
 MATH_RE = re.compile(r"\$\$.*?\$\$|\$[^$]*\$|\\[a-zA-Z]+|[{}^_=]", re.S)
 NUMBERING_RE = re.compile(r"^\s*(?:\d+(?:\.\d+)*|[一二三四五六七八九十]+|[IVX]+)[、.．)\s]\s*")

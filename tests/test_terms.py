@@ -9,7 +9,7 @@ import pytest
 from tutor.calibrate import Calibration
 from tutor.config import Settings
 from tutor.index import IndexStale, build_index, ensure_index, load_index
-from tutor.text import default_analyzer, mine_terms
+from tutor.text import default_analyzer, mine_terms, stem
 
 
 def test_pairs_the_notes_define_are_mined():
@@ -119,3 +119,25 @@ def test_an_index_tokenised_by_another_term_table_is_stale(tmp_path):
         ensure_index(settings).analyzer.fingerprint
         == json.loads((load_index(settings).path / "manifest.json").read_text(encoding="utf-8"))["tokenizer"]
     )
+
+
+@pytest.mark.parametrize(
+    "forms",
+    [
+        ("size", "sizes"),
+        ("type", "types"),
+        ("image", "images"),
+        ("class", "classes"),
+        ("loss", "losses"),
+        ("collapse", "collapsing"),
+        ("node", "nodes"),
+        ("case", "cases"),
+    ],
+)
+def test_inflections_meet(forms):
+    """A plural or -ing form is the same term as the word: "kernel sizes" finds a heading that says "size"."""
+    assert len({stem(w) for w in forms}) == 1
+
+
+def test_stem_keeps_distinct_words_apart():
+    assert len({stem(w) for w in ("loss", "lose", "bias", "base", "mode", "model")}) == 6

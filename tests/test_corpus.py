@@ -149,3 +149,15 @@ def test_folders_as_people_keep_them(tmp_path):
     assert [s.title for s in doc.sections] == ["GBDT"] and doc.sections[0].line_start == 6
     body = next(c for c in doc.chunks if "负梯度" in c.text)
     assert body.line_start == 8 and "title" not in " ".join(c.text for c in doc.chunks)
+
+
+def test_a_heading_that_states_its_topic_is_searched_on_its_own():
+    """'4.2.3 模型特性' under '4.2 AlexNet' gets a chunk of its own that the embedder sees with its path; a question
+    heading keeps its question chunk, and text before any heading gets none."""
+    text = "Intro line.\n\n# 4.2 AlexNet\n\n## 4.2.3 模型特性\n\n- 使用ReLU\n\n## 为什么用ReLU？\n\n收敛更快。\n"
+    _, chunks = parse_markdown(text, "corpus/n.md")
+    headings = [c for c in chunks if c.kind == "heading"]
+    assert [c.text for c in headings] == ["4.2.3 模型特性"]
+    assert headings[0].embed_text() == "4.2 AlexNet › 4.2.3 模型特性" and headings[0].is_heading
+    assert [c.text for c in chunks if c.kind == "question"] == ["为什么用ReLU？"]
+    assert not any(c.is_heading for c in chunks if c.line_start == 1)

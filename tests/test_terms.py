@@ -141,3 +141,21 @@ def test_inflections_meet(forms):
 
 def test_stem_keeps_distinct_words_apart():
     assert len({stem(w) for w in ("loss", "lose", "bias", "base", "mode", "model")}) == 6
+
+
+def test_a_subscripted_name_is_the_plain_name():
+    """Notes write `$C_3$`, a question writes "C3": one name, so the question is not about something unknown."""
+    analyzer = default_analyzer()
+    assert "c3" in analyzer.tokenize("卷积层$C_3$与$S_{2}$之间") and "s2" in analyzer.tokenize(
+        "卷积层$C_3$与$S_{2}$之间"
+    )
+    assert "c3" in analyzer.tokenize("C3层为什么不全连接")
+
+
+def test_function_words_change_the_tokenizer_fingerprint(monkeypatch):
+    """An index tokenised with other function words is stale: its terms would not meet the query's."""
+    from tutor import text
+
+    before = text.Analyzer({}).fingerprint
+    monkeypatch.setattr(text, "stopwords", lambda: frozenset({"哪几个"}))
+    assert text.Analyzer({}).fingerprint != before

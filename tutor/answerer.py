@@ -66,7 +66,7 @@ def _squash(text: str) -> str:
 
 def _top_passage(hits: tuple[Hit, ...]) -> Hit:
     """The hit the answer comes from: the best passage that is more than a bare heading."""
-    return next((h for h in hits if h.chunk.kind != "question"), hits[0])
+    return next((h for h in hits if not h.chunk.is_heading), hits[0])
 
 
 class Answerer:

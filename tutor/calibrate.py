@@ -114,7 +114,7 @@ def calibrate(
 
     headed = []
     for s in sections:
-        rows = [i for i in rows_by_section.get(s.id, []) if chunks[i].kind != "question"]
+        rows = [i for i in rows_by_section.get(s.id, []) if not chunks[i].is_heading]
         if rows and s.url is None and len(s.title.strip()) >= 2:
             headed.append((s.title, rows))
     step = max(1, len(headed) // MAX_POSITIVES)

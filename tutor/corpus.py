@@ -29,7 +29,7 @@ from .types import Chunk, Section
 
 log = logging.getLogger(__name__)
 
-CHUNKING_VERSION = "9"  # 9: front matter is not content
+CHUNKING_VERSION = "10"  # 10: a heading that states its topic is searched on its own
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 DOC_SUFFIXES = TEXT_SUFFIXES | {".html", ".htm", ".pdf"}
 MAX_CHUNK_CHARS = 320  # e5-small's 512-token window holds this much Chinese with the heading path
@@ -460,6 +460,15 @@ def _walk(node: _Node, source: str, topic: str, sections: list[Section], chunks:
         sections.append(section)
         if child.is_question:
             chunks.append(_chunk(source, child.path, child.line, child.line, child.title, "question", sid, **extra))
+        elif (
+            body_lines
+            and body_lines[0][0] != child.line  # a file's text before any heading is named after it, not headed
+            and not child.pseudo
+            and not is_reference_heading(child.title)
+        ):
+            # a heading that states its topic ("10.4.3 卷积核size一般为奇数", "4.2 AlexNet › 4.2.3 模型特性") is the
+            # section's summary: searched on its own, as a question heading is, its match lifts the paragraphs
+            chunks.append(_chunk(source, child.path, child.line, child.line, child.title, "heading", sid, **extra))
         if is_reference_heading(child.title) and not child.pseudo and not extra.get("url"):
             _walk(child, source, topic or child.title, sections, chunks, **extra)
             continue  # a list of sources is where to read more, never an answer

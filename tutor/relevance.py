@@ -121,7 +121,7 @@ class Relevance:
         if not quantity_cues().search(query):
             return False
         rows = self.index.chunks_by_section.get(section_id, [])
-        text = "\n".join(self.index.chunks[i].text for i in rows if self.index.chunks[i].kind != "question")
+        text = "\n".join(self.index.chunks[i].text for i in rows if not self.index.chunks[i].is_heading)
         text = LIST_NUMBER_RE.sub("", text)
         return not STATED_NUMBER_RE.search(text)
 

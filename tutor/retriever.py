@@ -162,7 +162,7 @@ class Retriever(Relevance):
         question_chunk: dict[tuple[str, tuple[str, ...]], int] = {}
         for i, c in enumerate(index.chunks):
             section = index.section_by_id.get(c.section_id)
-            if c.kind == "question" and section is not None and section.kind == "answered":
+            if c.is_heading and section is not None and (section.kind == "answered" or c.kind == "heading"):
                 question_chunk[(c.source, section.heading_path)] = i
         self.lifting: dict[int, list[int]] = defaultdict(list)
         # a linked article answers the question that links it (1.4 is only a link in the notes)
@@ -173,7 +173,7 @@ class Retriever(Relevance):
             if c.kind == "reference" and c.section_id in questions_by_section:
                 self.lifting[questions_by_section[c.section_id]].append(j)
         for j, c in enumerate(index.chunks):
-            if c.kind == "question" or not question_chunk:
+            if c.is_heading or not question_chunk:
                 continue
             for depth in range(1, len(c.heading_path) + 1):
                 owner = question_chunk.get((c.source, c.heading_path[:depth]))
@@ -269,7 +269,7 @@ class Retriever(Relevance):
         if not hits:
             return hits
         section = hits[0].chunk.section_id
-        same = [n for n, h in enumerate(hits) if h.chunk.section_id == section and h.chunk.kind != "question"]
+        same = [n for n, h in enumerate(hits) if h.chunk.section_id == section and not h.chunk.is_heading]
         if len(same) < 2:
             return hits
         # shared terms decide between paragraphs under one heading; meaning breaks ties

@@ -48,6 +48,9 @@ def stopwords() -> frozenset[str]:
     return frozenset(w.lower() for line in data_lines("stopwords.txt") for w in line.split())
 
 
+SUBSCRIPT_RE = re.compile(r"(?<![a-z0-9])([a-z])_\{?(\d{1,3})\}?(?![0-9])")
+
+
 def normalize(text: str) -> str:
     """One form for one spelling: NFKC (full-width letters and brackets), lower case, no invisible characters."""
     return INVISIBLE_RE.sub("", unicodedata.normalize("NFKC", text)).lower()
@@ -105,15 +108,19 @@ class Analyzer:
 
     @cached_property
     def fingerprint(self) -> str:
-        """Changes whenever `tokenize` may split text differently: the term table, this module, jieba."""
+        """Changes whenever `tokenize` may split text differently: the term table, the function words, this module,
+        jieba."""
         import jieba
 
         table = repr(sorted((k, v) for k, v in self.variants.items())).encode()
-        return hashlib.sha1(Path(__file__).read_bytes() + table + jieba.__version__.encode()).hexdigest()[:16]
+        words = repr(sorted(self.stopwords)).encode()
+        return hashlib.sha1(Path(__file__).read_bytes() + table + words + jieba.__version__.encode()).hexdigest()[:16]
 
     def canonicalize(self, text: str) -> str:
-        """Normalised text with every variant replaced by its canonical term, padded with spaces."""
-        return self._pattern.sub(lambda m: f" {self._canonical_of(m.group(0))} ", normalize(text))
+        """Normalised text with every variant replaced by its canonical term, padded with spaces. A letter with a
+        numeric subscript is one name, as plain text writes it: `$C_3$`, `C_{3}` and "C3" are "c3"."""
+        text = SUBSCRIPT_RE.sub(r"\1\2", normalize(text))
+        return self._pattern.sub(lambda m: f" {self._canonical_of(m.group(0))} ", text)
 
     def _canonical_of(self, matched: str) -> str:
         return self.variants.get(matched) or self._lookup.get(re.sub(r"[\s_\-]+", "", matched), matched)

@@ -12,7 +12,8 @@ from typing import Literal
 
 Status = Literal["answered", "question_only", "not_found"]
 SectionKind = Literal["answered", "question_only", "link_only", "topic"]
-ChunkKind = Literal["question", "body", "link", "reference"]  # link: a bare link or a reference title
+# link: a bare link or a reference title; heading: a heading that does not ask, searched on its own (its path)
+ChunkKind = Literal["question", "heading", "body", "link", "reference"]
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,18 @@ class Chunk:
     url: str | None = None
     title: str | None = None
 
+    @property
+    def is_heading(self) -> bool:
+        """A heading's own chunk (one that asks, or one that states its topic): it holds no answer."""
+        return self.kind in ("question", "heading")
+
     def embed_text(self) -> str:
         """What the embedder sees: the heading path gives a short paragraph its context."""
         head = " › ".join(self.heading_path)
         if self.kind == "question" or not head:
             return self.text
+        if self.kind == "heading":
+            return head
         return f"{head}\n{self.text}"
 
 

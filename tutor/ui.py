@@ -284,7 +284,7 @@ def _stop_with(demo: gr.Blocks, reindexer: Reindexer, watcher) -> None:
         return close(*args, **kwargs)
 
     demo.close = close_all  # type: ignore[method-assign]
-    demo.watcher = watcher  # type: ignore[attr-defined]
+    demo.watcher, demo.live = watcher, reindexer  # type: ignore[attr-defined]
 
 
 def _upload_panel(loader: TutorLoader):

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import DATA, make_corpus, settings_for
 from tutor.chat import Tutor
 from tutor.live import Reindexer
-from tutor.ui_upload import add_files
+from tutor.ui_live import add_files
 from tutor.upload import MAX_BYTES, Refused, safe_name, save_uploads
 
 NOTE = "# Space\n\n## What is a quasar?\n\nA quasar is a very luminous galactic nucleus powered by a black hole.\n"

@@ -215,6 +215,7 @@ def respond(message: str | None, conv: Conversation | None, loader: TutorLoader,
 def build_app(settings: Settings | None = None, tutor: Tutor | None = None, watch: bool | None = None) -> gr.Blocks:
     """The app; without a `tutor` it loads (or builds) the index in the background while the page shows progress.
     It re-indexes when the notes change (`watch`, default `settings.watch`); `demo.close()` stops the watcher."""
+    from . import ui_live
     from .live import start_live
 
     settings = settings or (tutor.settings if tutor is not None else get_settings())
@@ -230,7 +231,7 @@ def build_app(settings: Settings | None = None, tutor: Tutor | None = None, watc
             with gr.Tab("Chat · 问答", id="chat"):
                 chat = _chat_tab(loader, lines_of, conv, saved)
             with gr.Tab("Notes · 笔记", id="notes"):
-                upload = _upload_panel(loader)
+                upload = ui_live.upload_panel(loader)
                 notes, refs = _notes_tab(loader, lines_of, conv, saved, tabs, chat)
             _interview_tab(settings, loader, lines_of)
 
@@ -251,17 +252,7 @@ def build_app(settings: Settings | None = None, tutor: Tutor | None = None, watc
         demo.load(refresh, None, watched, show_progress="hidden", api_visibility="private")
         timer.tick(refresh, None, watched, show_progress="hidden", api_visibility="private")
         upload([status, notes], lambda: (loader.status_html(), _notes_html(loader, lines_of)))
-
-        # after a re-index (the watcher, an upload in another tab) the page shows the new status and notes
-        seen = gr.State(-1)
-        changes = gr.Timer(2.0)
-
-        def refresh_if_changed(shown: int):
-            version = loader.live.version if loader.live is not None else 0
-            return (gr.skip(),) * len(watched) + (version,) if shown == version else (*refresh(), version)
-
-        demo.load(lambda: loader.live.version, None, seen, show_progress="hidden", api_visibility="private")
-        changes.tick(refresh_if_changed, seen, [*watched, seen], show_progress="hidden", api_visibility="private")
+        ui_live.follow_changes(demo, loader.live, watched, refresh)
 
         def restore(record):
             conversation = Conversation.restore(record, lines_of)
@@ -269,29 +260,8 @@ def build_app(settings: Settings | None = None, tutor: Tutor | None = None, watc
 
         demo.load(restore, [saved], [chat["bot"], conv], show_progress="hidden", api_visibility="private")
         demo.load(None, None, None, js=INSTALL_JS)
-    _stop_with(demo, loader.live, watcher)
+    ui_live.stop_with(demo, loader.live, watcher)
     return demo
-
-
-def _stop_with(demo: gr.Blocks, reindexer: Reindexer, watcher) -> None:
-    """`demo.close()` also stops the re-indexing and the watcher thread (tests build many apps)."""
-    close = demo.close
-
-    def close_all(*args, **kwargs):
-        if watcher is not None:
-            watcher.stop()
-        reindexer.stop()
-        return close(*args, **kwargs)
-
-    demo.close = close_all  # type: ignore[method-assign]
-    demo.watcher, demo.live = watcher, reindexer  # type: ignore[attr-defined]
-
-
-def _upload_panel(loader: TutorLoader):
-    """The drop zone (tutor/ui_upload.py); returns a function that wires it to the status line and notes."""
-    from .ui_upload import upload_panel
-
-    return upload_panel(loader)
 
 
 def _chat_tab(loader: TutorLoader, lines_of: render.LinesOf, conv: gr.State, saved: gr.BrowserState) -> dict:

@@ -1,4 +1,5 @@
-"""The Notes tab's drop zone: files are checked and saved by tutor/upload.py, then indexed at once."""
+"""The page's side of living notes (tutor/live.py): the Notes tab's drop zone (files checked and saved by
+tutor/upload.py, then indexed at once), the refresh after any re-index, and stopping the watcher with the app."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from .render import esc
 from .upload import SUFFIXES, UPLOAD_DIR, save_uploads
 
 if TYPE_CHECKING:
+    from .live import Reindexer, Watcher
     from .ui import TutorLoader
+
+CHANGES_EVERY = 2.0  # seconds between a page's looks at whether the index changed (a cheap no-op when not)
 
 MARKS = {"✓": "ok", "=": "same", "!": "warn", "✕": "refused"}
 
@@ -56,6 +60,32 @@ def upload_panel(loader: TutorLoader) -> Callable[[list, Callable[[], tuple]], N
         def add(paths):
             return add_files(paths, loader), None, *values()
 
-        files.upload(add, [files], [result, files, *outputs], api_name="add_notes", show_progress="minimal")
+        files.upload(add, [files], [result, files, *outputs], api_visibility="private", show_progress="minimal")
 
     return wire
+
+
+def follow_changes(demo: gr.Blocks, live: Reindexer, outputs: list, refresh: Callable[[], tuple]) -> None:
+    """After a re-index (the watcher, an upload in another tab) the page gets `refresh()` for `outputs`."""
+    seen = gr.State(-1)
+    timer = gr.Timer(CHANGES_EVERY)
+
+    def if_changed(shown: int):
+        return (gr.skip(),) * len(outputs) + (live.version,) if shown == live.version else (*refresh(), live.version)
+
+    demo.load(lambda: live.version, None, seen, show_progress="hidden", api_visibility="private")
+    timer.tick(if_changed, seen, [*outputs, seen], show_progress="hidden", api_visibility="private")
+
+
+def stop_with(demo: gr.Blocks, live: Reindexer, watcher: Watcher | None) -> None:
+    """`demo.close()` also stops the re-indexing and the watcher thread (the tests build many apps)."""
+    close = demo.close
+
+    def close_all(*args, **kwargs):
+        if watcher is not None:
+            watcher.stop()
+        live.stop()
+        return close(*args, **kwargs)
+
+    demo.close = close_all  # type: ignore[method-assign]
+    demo.watcher, demo.live = watcher, live  # type: ignore[attr-defined]

@@ -234,3 +234,10 @@ def test_tutor_watch_prints_each_reindex_until_interrupted(tmp_path):
         if proc.poll() is None:
             proc.kill()
     until(lambda: printed("stopped watching"), "the goodbye line")
+
+
+def test_tutor_watch_without_a_notes_folder_says_what_to_do(tmp_path, capsys):
+    from tutor.cli import main
+
+    assert main(["watch", "--corpus", str(tmp_path / "nowhere")]) == 2
+    assert "no notes folder at" in capsys.readouterr().err

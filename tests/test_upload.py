@@ -133,3 +133,9 @@ def test_a_dropped_note_is_indexed_at_once_and_cited(tmp_path, corpus):
     answer = loader.tutor.ask("what is a quasar?")
     assert answer.status == "answered"
     assert {c.source for c in answer.citations} == {"corpus/uploads/q<img src=x onerror=alert(1)>.md"}
+
+
+def test_nothing_is_written_when_the_notes_folder_is_missing(tmp_path):
+    result = save_uploads([upload(tmp_path, "n.md", NOTE)], tmp_path / "gone")
+    assert result.messages == [f"✕ n.md: not added, the notes folder {tmp_path / 'gone'} is missing"]
+    assert not (tmp_path / "gone").exists()

@@ -263,6 +263,9 @@ def cmd_watch(args, settings: Settings, stdin, stdout, stderr) -> int:
     def say(message: str) -> None:
         print(message, file=stderr, flush=True)
 
+    if not settings.corpus_path.is_dir():
+        print(f"no notes folder at {settings.corpus_path}: create it and put your .md notes in it", file=stderr)
+        return 2
     started = time.perf_counter()
     holder = SimpleNamespace(settings=settings, tutor=Tutor.load(settings, say=say, warn=say), error=None)
     n = len(holder.tutor.index.chunks)

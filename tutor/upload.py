@@ -123,6 +123,10 @@ def save_uploads(files: list[tuple[str, Path]], corpus_dir: Path) -> UploadResul
     root = corpus_dir.parent
     for given, path in files:
         shown = str(given or "?")[:MAX_NAME_BYTES]
+        if not corpus_dir.is_dir():  # never make a new notes folder holding only the uploads
+            result.refused += 1
+            result.messages.append(f"✕ {shown}: not added, the notes folder {corpus_dir} is missing")
+            continue
         try:
             name = safe_name(given)
             data = checked_bytes(Path(path), Path(name).suffix.lower())

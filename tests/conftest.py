@@ -29,6 +29,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # caches rebuilt on demand (jieba's grouped dictionary) go to one folder per test run, never the user's;
 # set at collection so that the CLI subprocesses of the tests share it
 os.environ["TUTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="tutor-test-cache-")
+# apps built by the tests watch nothing unless a test asks (build_app(watch=True)): no watcher threads left over
+os.environ["TUTOR_WATCH"] = "0"
 
 
 @pytest.fixture(autouse=True)

@@ -65,9 +65,9 @@ def shared_settings(factory: pytest.TempPathFactory) -> Settings:
     return settings
 
 
-def serve(settings: Settings, tutor: Tutor | None = None):
+def serve(settings: Settings, tutor: Tutor | None = None, **app_kw):
     """The app on a free local port without blocking (as gradio's own tests launch it); the caller closes it."""
-    demo = build_app(settings, tutor or Tutor.load(settings))
+    demo = build_app(settings, tutor or Tutor.load(settings), **app_kw)
     demo.queue().launch(
         server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **launch_options()
     )

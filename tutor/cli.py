@@ -1,4 +1,4 @@
-"""`tutor index / ask / chat / eval / interview / grade / progress`; `main(argv)` is testable in-process.
+"""`tutor index / ask / chat / eval / watch / interview / grade / progress`; `main(argv)` is testable in-process.
 
 Each command imports what it uses when it runs (`ask` never loads the interviewer), so the parser stays light.
 """
@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("file", nargs="?", help="question set (JSONL); default tests/data/eval.jsonl")
     p.add_argument("--json", action="store_true")
+    p = sub.add_parser("watch", help="index, then re-index whenever a note is added, edited or deleted (Ctrl-C stops)")
+    _common(p)
     _interview_parsers(sub)
     return parser
 
@@ -281,7 +283,9 @@ def main(
 
     settings = settings_from(args)
     handler = COMMANDS.get(args.command)
-    if handler is None:
+    if args.command == "watch":
+        from .live import cmd_watch as handler
+    elif handler is None:
         from . import interview_cli
 
         handler = getattr(interview_cli, f"cmd_{args.command}")

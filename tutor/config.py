@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     allow_private_links: bool = Field(
         False, description="Allow fetching linked references from loopback or private addresses."
     )
+    watch: bool = Field(True, description="The app watches the notes folder and re-indexes what changes.")
     max_question_chars: int = Field(2000, description="Questions longer than this are trimmed for retrieval.")
     top_k: int = Field(10, description="How many ranked hits an answer carries.")
 

@@ -22,7 +22,7 @@ import tempfile
 from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from .text import INVISIBLE_RE
 from .types import Chunk, Section
@@ -526,7 +526,7 @@ def read_text_file(path: Path) -> str:
 IGNORE_FILE = ".tutorignore"
 
 
-def _ignored(corpus_dir: Path):
+def ignore_rules(corpus_dir: Path):
     """The notes folder's `.tutorignore` (gitignore syntax) as a matcher of relative paths, or None."""
     path = corpus_dir / IGNORE_FILE
     try:
@@ -543,18 +543,18 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     `.obsidian/`, `.git/`, the tutor's own `.tutor/`), attachments and what `.tutorignore` names are left out."""
     if not corpus_dir.is_dir():
         return []
-    ignore = _ignored(corpus_dir)
-    files = []
-    for p in corpus_dir.rglob("*"):
-        if p.suffix.lower() not in DOC_SUFFIXES or not p.is_file():
-            continue
-        rel = p.relative_to(corpus_dir)
-        if any(part.startswith(".") for part in rel.parts):
-            continue  # relative parts only: a notes folder may itself live under a hidden folder
-        if ignore is not None and ignore.match_file(rel.as_posix()):
-            continue
-        files.append(p)
-    return sorted(files)
+    ignore = ignore_rules(corpus_dir)
+    return sorted(p for p in corpus_dir.rglob("*") if is_note_path(p.relative_to(corpus_dir), ignore) and p.is_file())
+
+
+def is_note_path(rel: PurePath, ignore=None) -> bool:
+    """True for a path relative to the notes folder that the index reads (the file need not exist: the watcher
+    judges deleted files too): a notes suffix, no hidden part, not named by `.tutorignore` (`ignore_rules`)."""
+    if rel.suffix.lower() not in DOC_SUFFIXES:
+        return False
+    if any(part.startswith(".") for part in rel.parts):
+        return False  # relative parts only: a notes folder may itself live under a hidden folder
+    return ignore is None or not ignore.match_file(rel.as_posix())
 
 
 FRONT_MATTER_RE = re.compile(r"\A(?:\ufeff)?---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
@@ -621,14 +621,23 @@ def _extract(path: Path) -> str:
 def write_text_atomic(path: Path, text: str) -> None:
     """Write a file of the corpus whole or not at all: a hidden temporary file (the indexer skips dot files),
     fsynced, then renamed over the old one."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes, replace: bool = True) -> None:
+    """`write_text_atomic` for bytes; with `replace=False` an existing file is never replaced (FileExistsError)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # fails if the name was taken meanwhile, where a rename would overwrite
+            os.unlink(tmp)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

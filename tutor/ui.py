@@ -22,6 +22,7 @@ from .types import Answer, Citation, Passage, Turn
 
 if TYPE_CHECKING:  # tutor.chat pulls in the retrieval stack; the loader thread imports it while the page starts
     from .chat import ChatSession, Tutor
+    from .live import Reindexer
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class TutorLoader:
         self.done, self.total = 0, 0
         self.echo = echo or (lambda _msg: None)
         self.started = self._echoed = time.perf_counter()
+        self.live: Reindexer | None = None  # re-indexes and swaps `tutor` when the notes change (tutor/live.py)
         self._thread: threading.Thread | None = None
 
     def start(self) -> TutorLoader:
@@ -75,6 +77,11 @@ class TutorLoader:
             self.echo(f"tutor: building the index… {done}/{total} passages embedded")
 
     def status_html(self) -> str:
+        change = self.live.message if self.live is not None else None
+        shown = self._status_html()
+        return shown + f'<div class="index-change">{render.esc(change)}</div>' if change else shown
+
+    def _status_html(self) -> str:
         if self.tutor is not None:
             index = self.tutor.index
             files = len({s.source for s in index.sections if s.url is None})
@@ -106,6 +113,7 @@ class Conversation:
         if self.session is None:
             self.session = ChatSession(tutor, self.chat_model)
             self.session.turns = [Turn(a.question, a) for a in self.answers]
+        self.session.tutor = tutor  # the notes were re-indexed: the history stays, the new index answers
         self.session.chat_model = self.chat_model
         return self.session
 
@@ -204,10 +212,15 @@ def respond(message: str | None, conv: Conversation | None, loader: TutorLoader,
     yield conv.messages, "", conv, *_chips(answer.suggestions if answer else ())
 
 
-def build_app(settings: Settings | None = None, tutor: Tutor | None = None) -> gr.Blocks:
-    """The app; without a `tutor` it loads (or builds) the index in the background while the page shows progress."""
+def build_app(settings: Settings | None = None, tutor: Tutor | None = None, watch: bool | None = None) -> gr.Blocks:
+    """The app; without a `tutor` it loads (or builds) the index in the background while the page shows progress.
+    It re-indexes when the notes change (`watch`, default `settings.watch`); `demo.close()` stops the watcher."""
+    from . import ui_live
+    from .live import start_live
+
     settings = settings or (tutor.settings if tutor is not None else get_settings())
     loader = TutorLoader(settings, tutor, echo=lambda msg: print(msg, file=sys.stderr, flush=True)).start()
+    loader.live, watcher = start_live(loader, settings.watch if watch is None else watch, loader.echo)
     lines_of = render.NoteFiles(settings.corpus_path.parent)
     with gr.Blocks(title="tutor · your notes", analytics_enabled=False) as demo:
         status = gr.HTML(loader.status_html(), elem_id="index-status")
@@ -218,6 +231,7 @@ def build_app(settings: Settings | None = None, tutor: Tutor | None = None) -> g
             with gr.Tab("Chat · 问答", id="chat"):
                 chat = _chat_tab(loader, lines_of, conv, saved)
             with gr.Tab("Notes · 笔记", id="notes"):
+                upload = ui_live.upload_panel(loader)
                 notes, refs = _notes_tab(loader, lines_of, conv, saved, tabs, chat)
             _interview_tab(settings, loader, lines_of)
 
@@ -237,6 +251,8 @@ def build_app(settings: Settings | None = None, tutor: Tutor | None = None) -> g
         watched = [status, chat["box"], chat["ask"], timer, notes, refs]
         demo.load(refresh, None, watched, show_progress="hidden", api_visibility="private")
         timer.tick(refresh, None, watched, show_progress="hidden", api_visibility="private")
+        upload([status, notes], lambda: (loader.status_html(), _notes_html(loader, lines_of)))
+        ui_live.follow_changes(demo, loader.live, watched, refresh)
 
         def restore(record):
             conversation = Conversation.restore(record, lines_of)
@@ -244,6 +260,7 @@ def build_app(settings: Settings | None = None, tutor: Tutor | None = None) -> g
 
         demo.load(restore, [saved], [chat["bot"], conv], show_progress="hidden", api_visibility="private")
         demo.load(None, None, None, js=INSTALL_JS)
+    ui_live.stop_with(demo, loader.live, watcher)
     return demo
 
 

@@ -388,8 +388,9 @@ def index_status(
     files: int = 0,
     passages: int = 0,
     when: str | None = None,
+    eta: str = "",
 ) -> str:
-    """The status line on top of the page: ready / building the index n/m / could not load."""
+    """The status line on top of the page: ready / building the index n/m, ETA / could not load."""
     if phase == "ready":
         built = f" · built {esc(when[:16].replace('T', ' '))}" if when else ""
         return (
@@ -405,7 +406,8 @@ def index_status(
         return (
             f'<div class="index-status error">✕ the tutor could not load its index · 索引加载失败: {esc(detail)}</div>'
         )
-    count = f" {done}/{total}" if total else ""
+    count = f" {done}/{total} passages" if total else ""
+    count += f" · ETA {esc(eta)} · 预计还需 {esc(eta)}" if eta else ""
     bar = f'<progress value="{done}" max="{total}"></progress>' if total else "<progress></progress>"
     return (
         f'<div class="index-status building">◌ {esc(detail or "loading the index")}…{count} · 正在准备索引 {bar}</div>'

@@ -18,6 +18,7 @@ import gradio as gr
 
 from . import render, render_interview
 from .config import Settings, get_settings
+from .eta import Eta, format_eta
 from .types import Answer, Citation, Passage, Turn
 
 if TYPE_CHECKING:  # tutor.chat pulls in the retrieval stack; the loader thread imports it while the page starts
@@ -40,6 +41,8 @@ class TutorLoader:
         self.error: str | None = None
         self.step = "loading the index"
         self.done, self.total = 0, 0
+        self.eta = Eta()
+        self.left: float | None = None  # seconds of embedding left, once a rate is known
         self.echo = echo or (lambda _msg: None)
         self.started = self._echoed = time.perf_counter()
         self._thread: threading.Thread | None = None
@@ -69,10 +72,12 @@ class TutorLoader:
 
     def _progress(self, done: int, total: int) -> None:
         self.step, self.done, self.total = "building the index", done, total
+        self.left = self.eta.update(done, total)
         now = time.perf_counter()
         if done >= total or now - self._echoed > 2.0:  # the page shows every step; the terminal one every 2 s
             self._echoed = now
-            self.echo(f"tutor: building the index… {done}/{total} passages embedded")
+            eta = format_eta(self.left) if done < total else ""
+            self.echo(f"tutor: building the index… {done}/{total} passages embedded" + (f", ETA {eta}" if eta else ""))
 
     def status_html(self) -> str:
         if self.tutor is not None:
@@ -85,7 +90,8 @@ class TutorLoader:
             )
         if self.error:
             return render.index_status("error", detail=self.error)
-        return render.index_status("building", detail=self.step, done=self.done, total=self.total)
+        eta = format_eta(self.left) if self.done < self.total else ""
+        return render.index_status("building", detail=self.step, done=self.done, total=self.total, eta=eta)
 
 
 class Conversation:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from . import render, render_interview
+from . import render, render_files, render_interview
 from .config import Settings, get_settings
 from .eta import Eta, format_eta
 from .types import Answer, Citation, Passage, Turn
@@ -370,7 +370,8 @@ def _notes_html(loader: TutorLoader, lines_of: render.LinesOf) -> str:
         return (
             '<div class="notes-view"><p>The notes appear here once the index is ready. · 索引就绪后显示笔记。</p></div>'
         )
-    return render.render_notes(loader.tutor.index.sections, lines_of)
+    index = loader.tutor.index
+    return render_files.render_notes_by_file(index.sections, index.file_states, lines_of)
 
 
 def _reference_states(settings: Settings) -> list[dict]:
@@ -392,7 +393,7 @@ def launch_options() -> dict:
         font=["Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", "system-ui", "sans-serif"],
         font_mono=["Noto Sans Mono CJK SC", "ui-monospace", "Menlo", "Consolas", "monospace"],
     )
-    return {"theme": theme, "css": render.CSS + render_interview.CSS}
+    return {"theme": theme, "css": render.CSS + render_files.CSS + render_interview.CSS}
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:
@@ -437,9 +438,16 @@ INSTALL_JS = """
 }
 """
 
-# Clicking (or Enter on) a question in the notes asks it in the chat.
+# Clicking (or Enter on) a question in the notes asks it in the chat; a file in the file list opens its lines.
 NOTES_JS = """
 const pick = (event) => {
+  const file = event.target.closest('a[data-open]');
+  if (file) {
+    event.preventDefault();
+    const box = document.getElementById(file.dataset.open);
+    if (box) { box.open = true; box.scrollIntoView({block: 'start', behavior: 'smooth'}); }
+    return;
+  }
   const row = event.target.closest('[data-ask]');
   if (!row || event.target.closest('a')) return;
   if (event.type === 'keydown' && event.key !== 'Enter') return;

@@ -96,10 +96,11 @@ class ProgressBar:
     def __call__(self, done: int, total: int) -> None:
         from tqdm import tqdm
 
-        if self.bar is None or self.bar.total != total or done < self.bar.n:
+        bar = self.bar
+        if bar is None or bar.total != total or done < bar.n:
             self.close()
-            self.bar = tqdm(total=total, desc="embedding", unit=" passages", file=self.stream, dynamic_ncols=True)
-        self.bar.update(done - self.bar.n)
+            bar = self.bar = tqdm(total=total, desc="embedding", unit=" passages", file=self.stream, dynamic_ncols=True)
+        bar.update(done - bar.n)
         if done >= total:
             self.close()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import Tags
-from tutor import render
+from tutor import render, render_files
+from tutor.file_states import FileState
 from tutor.types import Answer, Citation, Section
 from tutor.ui import answer_from_dict, parse_auth
 
@@ -48,7 +49,7 @@ def test_source_block_highlights_the_cited_lines_with_two_neighbours_and_numbers
 
 def test_note_lines_show_bold_and_links_as_such_and_everything_else_as_text():
     line = f"可以把**units的个数**看成 {XSS_IMG} **<b>x</b>** https://ex.example/a?b=1&c=2 [1]"
-    for html in (render.source_block(cite(start=1, end=1), 1, [line]), render._note_row(1, line, None)):
+    for html in (render.source_block(cite(start=1, end=1), 1, [line]), render.note_row(1, line, None)):
         tags = Tags(html)
         assert "<strong>units的个数</strong>" in html and "**" not in html
         assert render.esc(XSS_IMG) in html and "<strong>&lt;b&gt;x&lt;/b&gt;</strong>" in html
@@ -162,7 +163,8 @@ NOTE_FILE = [
 
 
 def test_notes_view_marks_questions_counts_them_and_escapes_the_text():
-    html = render.render_notes(NOTE_SECTIONS, lines_of({NOTE: NOTE_FILE}))
+    states = [FileState(NOTE, "indexed", passages=4, sections=4, questions=3, answered=1, question_only=1, link_only=1)]
+    html = render_files.render_notes_by_file(NOTE_SECTIONS, states, lines_of({NOTE: NOTE_FILE}))
     assert "1 of 3 questions have answers in your notes" in html
     asks = {a["data-ask"]: a["class"] for t, a in Tags(html).tags if "data-ask" in a}
     assert asks == {

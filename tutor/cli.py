@@ -132,13 +132,9 @@ def _say(stderr: TextIO) -> Callable[[str], None]:
 
 
 def _progress(stderr: TextIO) -> Callable[[int, int], None]:
-    def show(done: int, total: int) -> None:
-        width = 30
-        filled = int(width * done / max(total, 1))
-        end = "\n" if done >= total else ""
-        print(f"\rembedding [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end, file=stderr, flush=True)
+    from .eta import progress_printer
 
-    return show
+    return progress_printer(stderr)  # a tqdm bar on a terminal, plain lines with the ETA in a log
 
 
 def _load_tutor(settings: Settings, stderr: TextIO):

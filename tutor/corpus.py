@@ -20,7 +20,7 @@ import os
 import re
 import tempfile
 from bisect import bisect_right
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
@@ -89,7 +89,12 @@ DETACH_GAP = 3  # a line after this many blank lines has left the sub-section ab
 
 
 class CorpusError(Exception):
-    """A corpus problem the user can fix; the message says how."""
+    """A corpus problem the user can fix; the message says how. `reason` names it for the Notes tab's file list:
+    too_large, undecodable, binary, unextractable."""
+
+    def __init__(self, message: str, reason: str = "unreadable") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass
@@ -509,18 +514,20 @@ def read_text_file(path: Path) -> str:
     """UTF-8 text of a notes file; raises CorpusError for binary or non-UTF-8 content."""
     data = path.read_bytes()
     if len(data) > MAX_FILE_BYTES:
-        raise CorpusError(f"{path}: larger than {MAX_FILE_BYTES // 1_000_000} MB, skipped")
+        raise CorpusError(f"{path}: larger than {MAX_FILE_BYTES // 1_000_000} MB, skipped", "too_large")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte-order mark is text, not binary
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError as exc:
-            raise CorpusError(f"{path}: not valid UTF-16 text (byte {exc.start}), skipped") from exc
+            raise CorpusError(f"{path}: not valid UTF-16 text (byte {exc.start}), skipped", "undecodable") from exc
     if b"\x00" in data[:8192]:
-        raise CorpusError(f"{path}: looks binary, skipped")
+        raise CorpusError(f"{path}: looks binary, skipped", "binary")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise CorpusError(f"{path}: not UTF-8 text (byte {exc.start}), skipped; save it as UTF-8") from exc
+        raise CorpusError(
+            f"{path}: not UTF-8 text (byte {exc.start}), skipped; save it as UTF-8", "undecodable"
+        ) from exc
 
 
 IGNORE_FILE = ".tutorignore"
@@ -541,10 +548,25 @@ def ignore_rules(corpus_dir: Path):
 def corpus_files(corpus_dir: Path) -> list[Path]:
     """The notes files under the folder, subfolders included. Hidden files and folders (an Obsidian vault's
     `.obsidian/`, `.git/`, the tutor's own `.tutor/`), attachments and what `.tutorignore` names are left out."""
+    return [p for p, ignored in _note_files(corpus_dir) if not ignored]
+
+
+def ignored_files(corpus_dir: Path) -> list[Path]:
+    """The notes files that `.tutorignore` leaves out (hidden files and attachments are not listed)."""
+    return [p for p, ignored in _note_files(corpus_dir) if ignored]
+
+
+def _note_files(corpus_dir: Path) -> list[tuple[Path, bool]]:
+    """(path, named by .tutorignore) for every notes file that is not hidden, sorted."""
     if not corpus_dir.is_dir():
         return []
     ignore = ignore_rules(corpus_dir)
-    return sorted(p for p in corpus_dir.rglob("*") if is_note_path(p.relative_to(corpus_dir), ignore) and p.is_file())
+    files = []
+    for p in corpus_dir.rglob("*"):
+        rel = p.relative_to(corpus_dir)
+        if is_note_path(rel) and p.is_file():
+            files.append((p, ignore is not None and ignore.match_file(rel.as_posix())))
+    return sorted(files)
 
 
 def is_note_path(rel: PurePath, ignore=None) -> bool:
@@ -613,7 +635,7 @@ def _extract(path: Path) -> str:
             title, text = extract_html_file(path)
             text = f"# {title}\n\n{text}" if title else text
     except Exception as exc:  # a broken file must not stop indexing of the rest
-        raise CorpusError(f"{path}: could not extract text ({exc}), skipped") from exc
+        raise CorpusError(f"{path}: could not extract text ({exc}), skipped", "unextractable") from exc
     # a PDF's broken character map can yield lone surrogates, which no UTF-8 file (the index) can hold
     return re.sub(r"[\ud800-\udfff]", "\ufffd", text)
 
@@ -647,8 +669,14 @@ def file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def load_corpus(corpus_dir: Path, warn=log.warning, parsed: Mapping[str, Document] | None = None) -> list[Document]:
-    """Every readable document of the corpus; unreadable files are skipped with a warning.
+def load_corpus(
+    corpus_dir: Path,
+    warn=log.warning,
+    parsed: Mapping[str, Document] | None = None,
+    skipped: Callable[[str, str, str], None] | None = None,
+) -> list[Document]:
+    """Every readable document of the corpus; unreadable files are skipped with a warning, and with
+    `skipped(source, reason, message)` when given (reason: a `CorpusError.reason`, or "unreadable").
 
     `parsed` holds documents already parsed from files that have not changed since (source -> Document);
     they are used as they are instead of parsing the file again."""
@@ -659,6 +687,9 @@ def load_corpus(corpus_dir: Path, warn=log.warning, parsed: Mapping[str, Documen
             docs.append(known or load_document(path, corpus_dir))
         except (CorpusError, OSError) as exc:
             warn(str(exc))
+            if skipped:
+                reason = getattr(exc, "reason", "unreadable")
+                skipped(source_name(path, corpus_dir), reason, str(exc).removeprefix(f"{path}: "))
     _attach_references(docs, corpus_dir)
     return docs
 

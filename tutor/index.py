@@ -19,6 +19,7 @@ import shutil
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, fields
@@ -31,8 +32,9 @@ import orjson  # chunks.json is ~100 MB at 100k chunks: 5-10x faster than json b
 
 from .calibrate import Calibration, calibrate
 from .config import Settings
-from .corpus import CHUNKING_VERSION, Document, corpus_files, file_hash, load_corpus, source_name
+from .corpus import CHUNKING_VERSION, Document, corpus_files, file_hash, ignored_files, load_corpus, source_name
 from .embeddings import embedder_name, get_embeddings
+from .file_states import REASONS, FileState, build_states, index_file_states
 from .text import Analyzer, default_analyzer, mine_terms, user_terms
 from .types import Chunk, Section, note_questions
 
@@ -73,12 +75,19 @@ class BuildReport:
     reused: int = 0
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    file_states: list[FileState] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (
+        line = (
             f"indexed {self.files} files, {self.chunks} chunks: {self.embedded} embedded, {self.reused} reused"
             f" ({self.seconds:.1f} s)"
         )
+        skipped = Counter(s.reason for s in self.file_states if s.state == "skipped")
+        if skipped:
+            n = sum(skipped.values())
+            reasons = ", ".join(f"{count} {REASONS[reason][0]}" for reason, count in sorted(skipped.items()))
+            line += f"; {n} file{'s' if n != 1 else ''} skipped ({reasons})"
+        return line
 
 
 @dataclass
@@ -105,6 +114,11 @@ class Index:
         return self.analyzer.tokenize(heading) if found is None else found
 
     # maps for per-question look-ups (suggestions), built on first use so that no question scans every section
+
+    @cached_property
+    def file_states(self) -> list[FileState]:
+        """What became of each file of the notes folder at this build (the Notes tab's file list)."""
+        return index_file_states(self.manifest, self.sections, self.chunks)
 
     @cached_property
     def section_by_path(self) -> dict[tuple[str, tuple[str, ...]], Section]:
@@ -416,7 +430,12 @@ def build_index(
     with _lock(settings.index_path):
         found = _previous(settings, name, files)
         previous = found.vectors
-        docs = load_corpus(settings.corpus_path, warn=warn_all, parsed=found.docs)
+        skipped: dict[str, tuple[str, str]] = {}
+
+        def skip(source: str, reason: str, message: str) -> None:
+            skipped[source] = (reason, message)
+
+        docs = load_corpus(settings.corpus_path, warn=warn_all, parsed=found.docs, skipped=skip)
         sections = [s for d in docs for s in d.sections]
         notes = notes_terms(settings, sections, warn_all)
         analyzer = default_analyzer().with_terms(notes)
@@ -428,6 +447,8 @@ def build_index(
         keys = [_vec_key(name, c) for c in chunks]
         todo = [i for i, k in enumerate(keys) if k not in previous]
         fresh: dict[str, np.ndarray] = {}
+        if progress and todo:
+            progress(0, len(todo))  # embedding starts now: the ETA is measured from here, not from parsing
         for start in range(0, len(todo), EMBED_BATCH):
             batch = todo[start : start + EMBED_BATCH]
             vecs = embedder.embed_documents([chunks[i].embed_text() for i in batch])
@@ -448,7 +469,14 @@ def build_index(
         if stale or report.embedded > RECALIBRATE_SHARE * len(chunks):
             fitted = calibrate(embedder, matrix, sections, chunks, _rows_by_section(chunks))
             calibration = fitted.to_dict() if fitted else None
-        extra = {"terms": notes, "tokenizer": analyzer.fingerprint, "calibration": calibration}
+        ignored = [source_name(p, settings.corpus_path) for p in ignored_files(settings.corpus_path)]
+        report.file_states = build_states(files, sections, chunks, skipped, ignored)
+        extra = {
+            "terms": notes,
+            "tokenizer": analyzer.fingerprint,
+            "calibration": calibration,
+            "file_states": [s.to_dict() for s in report.file_states],
+        }
         headings = heading_terms(sections, chunks, analyzer)
         _publish(settings, name, dim, files, sections, rows, headings, matrix, report, faiss, extra)
     report.seconds = time.perf_counter() - started
@@ -536,7 +564,7 @@ def _write_version(
         "n_chunks": len(chunk_rows),
         "warnings": report.warnings,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        **extra,  # tokenizer fingerprint, the notes' terms, the relevance calibration
+        **extra,  # tokenizer fingerprint, the notes' terms, the relevance calibration, the file states
         "checksums": {
             "chunks.json": hashlib.sha256(rows).hexdigest(),
             "index.faiss": _sha_file(folder / "index.faiss"),

@@ -264,31 +264,7 @@ def count_questions(sections: Iterable[Section]) -> QuestionCount:
     return QuestionCount(len(qs), kinds.count("answered"), kinds.count("question_only"), kinds.count("link_only"))
 
 
-def render_notes(sections: Sequence[Section], lines_of: LinesOf) -> str:
-    """Every note file line by line (escaped), each question marked and clickable, with a count on top."""
-    questions = {(s.source, s.line_start): s for s in note_questions(sections)}
-    sources = list(dict.fromkeys(s.source for s in sections if s.url is None))
-    files = []
-    for source in sources:
-        rows, blank = [], 0
-        for no, text in enumerate(lines_of(source), start=1):
-            blank = blank + 1 if not text.strip() else 0
-            if blank > 1:
-                continue  # a run of blank lines shows as one
-            rows.append(_note_row(no, text, questions.get((source, no))))
-        files.append(f'<div class="note-file"><div class="note-file-name">{esc(source)}</div>{"".join(rows)}</div>')
-    count = count_questions(sections)
-    legend = "".join(
-        f'<span class="badge kind-{kind}">{esc(en)} · {esc(zh)}</span>' for kind, (en, zh) in KIND_TEXT.items()
-    )
-    return (
-        f'<div class="notes-view"><div class="notes-count">{esc(count.line())}</div>'
-        f'<div class="notes-legend">{legend} <span class="hint">click a question to ask it · 点击问题即可提问</span></div>'
-        f"{''.join(files) or '<p>No notes indexed yet.</p>'}</div>"
-    )
-
-
-def _note_row(no: int, text: str, question: Section | None) -> str:
+def note_row(no: int, text: str, question: Section | None) -> str:
     line = inline(text) if text.strip() else "&nbsp;"  # escaped; **bold**, `code` and links shown as such
     heading = re.match(r"^ {0,3}(#{1,6})\s", text)
     classes = ["note-line"] + ([f"h{len(heading.group(1))}"] if heading else [])
@@ -388,8 +364,9 @@ def index_status(
     files: int = 0,
     passages: int = 0,
     when: str | None = None,
+    eta: str = "",
 ) -> str:
-    """The status line on top of the page: ready / building the index n/m / could not load."""
+    """The status line on top of the page: ready / building the index n/m, ETA / could not load."""
     if phase == "ready":
         built = f" · built {esc(when[:16].replace('T', ' '))}" if when else ""
         return (
@@ -405,7 +382,8 @@ def index_status(
         return (
             f'<div class="index-status error">✕ the tutor could not load its index · 索引加载失败: {esc(detail)}</div>'
         )
-    count = f" {done}/{total}" if total else ""
+    count = f" {done}/{total} passages" if total else ""
+    count += f" · ETA {esc(eta)} · 预计还需 {esc(eta)}" if eta else ""
     bar = f'<progress value="{done}" max="{total}"></progress>' if total else "<progress></progress>"
     return (
         f'<div class="index-status building">◌ {esc(detail or "loading the index")}…{count} · 正在准备索引 {bar}</div>'

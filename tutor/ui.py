@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from . import render, render_interview
+from . import render, render_files, render_interview
 from .config import Settings, get_settings
+from .eta import Eta, format_eta
 from .types import Answer, Citation, Passage, Turn
 
 if TYPE_CHECKING:  # tutor.chat pulls in the retrieval stack; the loader thread imports it while the page starts
@@ -41,6 +42,8 @@ class TutorLoader:
         self.error: str | None = None
         self.step = "loading the index"
         self.done, self.total = 0, 0
+        self.eta = Eta()
+        self.left: float | None = None  # seconds of embedding left, once a rate is known
         self.echo = echo or (lambda _msg: None)
         self.started = self._echoed = time.perf_counter()
         self.live: Reindexer | None = None  # re-indexes and swaps `tutor` when the notes change (tutor/live.py)
@@ -71,10 +74,12 @@ class TutorLoader:
 
     def _progress(self, done: int, total: int) -> None:
         self.step, self.done, self.total = "building the index", done, total
+        self.left = self.eta.update(done, total)
         now = time.perf_counter()
         if done >= total or now - self._echoed > 2.0:  # the page shows every step; the terminal one every 2 s
             self._echoed = now
-            self.echo(f"tutor: building the index… {done}/{total} passages embedded")
+            eta = format_eta(self.left) if done < total else ""
+            self.echo(f"tutor: building the index… {done}/{total} passages embedded" + (f", ETA {eta}" if eta else ""))
 
     def status_html(self) -> str:
         change = self.live.message if self.live is not None else None
@@ -92,7 +97,8 @@ class TutorLoader:
             )
         if self.error:
             return render.index_status("error", detail=self.error)
-        return render.index_status("building", detail=self.step, done=self.done, total=self.total)
+        eta = format_eta(self.left) if self.done < self.total else ""
+        return render.index_status("building", detail=self.step, done=self.done, total=self.total, eta=eta)
 
 
 class Conversation:
@@ -381,7 +387,8 @@ def _notes_html(loader: TutorLoader, lines_of: render.LinesOf) -> str:
         return (
             '<div class="notes-view"><p>The notes appear here once the index is ready. · 索引就绪后显示笔记。</p></div>'
         )
-    return render.render_notes(loader.tutor.index.sections, lines_of)
+    index = loader.tutor.index
+    return render_files.render_notes_by_file(index.sections, index.file_states, lines_of)
 
 
 def _reference_states(settings: Settings) -> list[dict]:
@@ -403,7 +410,7 @@ def launch_options() -> dict:
         font=["Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", "system-ui", "sans-serif"],
         font_mono=["Noto Sans Mono CJK SC", "ui-monospace", "Menlo", "Consolas", "monospace"],
     )
-    return {"theme": theme, "css": render.CSS + render_interview.CSS}
+    return {"theme": theme, "css": render.CSS + render_files.CSS + render_interview.CSS}
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:
@@ -448,9 +455,16 @@ INSTALL_JS = """
 }
 """
 
-# Clicking (or Enter on) a question in the notes asks it in the chat.
+# Clicking (or Enter on) a question in the notes asks it in the chat; a file in the file list opens its lines.
 NOTES_JS = """
 const pick = (event) => {
+  const file = event.target.closest('a[data-open]');
+  if (file) {
+    event.preventDefault();
+    const box = document.getElementById(file.dataset.open);
+    if (box) { box.open = true; box.scrollIntoView({block: 'start', behavior: 'smooth'}); }
+    return;
+  }
   const row = event.target.closest('[data-ask]');
   if (!row || event.target.closest('a')) return;
   if (event.type === 'keydown' && event.key !== 'Enter') return;

@@ -170,6 +170,14 @@ VOCAB = {"学习率", "batch", "size", "warmup", "dropout", "过拟合", "生成
             "What batch size is too large for Adam?",
         ),
         ([("What is mode collapse in GANs?",) * 2], "how to fix it?", "how to fix mode collapse?"),
+        # "does it": the pronoun is the subject; the term before it is what is asked about it
+        (
+            [("What is mode collapse in GANs?",) * 2],
+            "Which learning rate does it need?",
+            "Which learning rate does mode collapse need?",
+        ),
+        # a pronoun that is not the subject refers to the message's own term
+        ([("What is dropout?",) * 2], "Why does warmup help it?", "Why does warmup help it?"),
     ],
 )
 def test_standalone_query_dialogues(history, message, expected):

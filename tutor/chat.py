@@ -32,6 +32,10 @@ LEAD_CUES = re.compile(
 )
 TAIL_CUES = re.compile(r"(?:的话)?\s*(?:呢|吗|么)?\s*[？?。.!！]*\s*$")
 PRONOUNS = re.compile(r"它们|它|这个方法|这种方法|这个|该方法|其|\b(?:it|its|this|that|they|them)\b", re.IGNORECASE)
+# an English auxiliary right before a pronoun makes the pronoun the sentence's subject: "does it", "are they"
+AUXILIARY_BEFORE = re.compile(
+    r"\b(?:do|does|did|is|are|was|were|can|could|will|would|should|shall|may|might|must|has|have|had)\s+$", re.I
+)
 FOLLOW_CUES = re.compile(
     r"^\s*(?:那|还有|另外|and\b|what about|how about|then\b|so\b)|呢\s*[？?]?\s*$|\b(?:it|its|this|that|they|them)\b|它|这个|其"
     r"|角度|方面|\b(?:view|perspective|side)\b",
@@ -107,6 +111,8 @@ def _pronoun_refers_back(message: str, topics: Topics) -> re.Match | None:
     match = PRONOUNS.search(message)
     if match is None:
         return None
+    if AUXILIARY_BEFORE.search(message[: match.start()]) and match.group(0).lower() in ("it", "they"):
+        return match  # the sentence's subject ("which activations does it use"): what came before is its object
     return None if topics.known(message[: match.start()]) else match
 
 

@@ -111,7 +111,7 @@ class Grader:
         points = embed_queries(self.embedder, [p.text for p in q.points])
         own = {c.id for c in answer_chunks(self.index, self.index.section_by_id[q.section_id])}
         texts = [c.text for c in self.index.chunks if c.id not in own and c.section_id != q.section_id]
-        texts += [p.text for b in self.bank if b.id != q.id for p in b.points]
+        texts += [p.text for b in self.bank if b.id != q.id and b.section_id != q.section_id for p in b.points]
         near = (embed_queries(self.embedder, list(DISTRACTORS)) @ points.T).max(axis=1)
         texts += [d for d, cos in zip(DISTRACTORS, near, strict=True) if cos < DISTRACTOR_OWN]
         self._cache[q.id] = (points, embed_queries(self.embedder, texts))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from typing import TextIO
 
 from .config import Settings
@@ -258,15 +259,21 @@ class FreeFormGrader:
         if retrieval.status != "answered":
             return None
         cited = self.tutor.answerer.answer(question, retrieval).citations
-        if owner is not None:
-            mine = tuple(i for i, p in enumerate(owner.points) if any(_same_lines(p.citation, c) for c in cited))
-            if mine:
-                return owner, mine
         top = retrieval.hits[0].chunk
+        digest = hashlib.sha1(f"{top.source}\n{question}".encode()).hexdigest()[:12]
+        if owner is not None:
+            every = owner.points + owner.more_points  # a narrow question may ask what the central points left out
+            mine = [i for i, p in enumerate(every) if any(_same_lines(p.citation, c) for c in cited)]
+            if mine and max(mine) < len(owner.points):
+                return owner, tuple(mine)
+            if mine:
+                points = tuple(
+                    replace(every[i], citation=replace(every[i].citation, n=n)) for n, i in enumerate(mine, 1)
+                )
+                return replace(owner, id=f"{owner.id}~{digest}", points=points, parts=(), more_points=()), ()
         points = tuple(KeyPoint(c.quote, c) for c in cited if c.quote.strip())
         if not points:
             return None
-        digest = hashlib.sha1(f"{top.source}\n{question}".encode()).hexdigest()[:12]
         topic = top.heading_path[0] if top.heading_path else top.source
         section = self.index.section_by_id.get(top.section_id)
         q = Question(

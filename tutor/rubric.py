@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from .centrality import centrality, choose, idf_of
 from .config import Settings
 from .corpus import LEAD_IN_RE as PART_LEAD_IN_RE
 from .corpus import NUMBERED_LEAD_RE, URL_RE, is_reference_heading, strip_markup
@@ -63,8 +64,9 @@ class Question:
     line_start: int
     line_end: int
     kind: str  # answered / question_only / link_only
-    points: tuple[KeyPoint, ...] = ()
+    points: tuple[KeyPoint, ...] = ()  # what it is graded on: at most centrality.MAX_POINTS, the central ones
     parts: tuple[Part, ...] = ()
+    more_points: tuple[KeyPoint, ...] = ()  # the section's other sentences, in the notes' order (narrow questions)
 
     @property
     def has_reference(self) -> bool:
@@ -105,6 +107,8 @@ def normalize_question(text: str) -> str:
 def build_bank(index: Index, settings: Settings) -> list[Question]:
     """Every question of the notes (not of the user's saved answers), in the notes' order, with its rubric."""
     lines_cache: dict[str, list[str] | None] = {}
+    fenced: dict[str, frozenset[int]] = {}
+    idf = idf_of(index.tokens)
     mine = _my_answers_source(settings)
     bank = []
     asked = [s for s in index.sections if s.is_question]
@@ -114,11 +118,16 @@ def build_bank(index: Index, settings: Settings) -> list[Question]:
             continue
         if not section.is_question and not _topic_can_ask(section, asked):
             continue
-        lines = lines_cache.setdefault(section.source, _source_lines(settings, section.source))
-        points, contexts = _key_points(index, section, lines)
+        if section.source not in lines_cache:
+            lines_cache[section.source] = _source_lines(settings, section.source)
+            fenced[section.source] = _fenced_lines(lines_cache[section.source] or [])
+        lines = lines_cache[section.source]
+        points, contexts = _key_points(index, section, lines, fenced[section.source])
         if not section.is_question and len(points) < MIN_TOPIC_POINTS:
             continue  # a topic heading becomes a question only when its section answers something
         text = section.title if section.is_question else asked_with_context(section)
+        about = index.analyzer.tokenize(" ".join([text, *section.heading_path]))
+        points, more, parts = _central(index, points, _parts(section.title, points, contexts), about, idf)
         qid = question_id(section.source, section.title if section.is_question else text)
         if qid in seen:  # the same heading twice in one file: the second is told apart by where it is
             qid = question_id(section.source, f"{text}\n{section.line_start}")
@@ -136,10 +145,26 @@ def build_bank(index: Index, settings: Settings) -> list[Question]:
                 line_end=section.line_end,
                 kind=section.kind,
                 points=points,
-                parts=_parts(section.title, points, contexts),
+                parts=parts,
+                more_points=more,
             )
         )
     return bank
+
+
+def _central(index: Index, points: tuple[KeyPoint, ...], parts: tuple[Part, ...], about: list[str], idf):
+    """The points graded (the central ones, renumbered), the rest, and the parts mapped onto the points kept."""
+    scores = centrality([index.analyzer.tokenize(p.text) for p in points], about, idf)
+    keep = choose(scores, [p.points for p in parts])
+    if len(keep) == len(points):
+        return points, (), parts
+    rest = [i for i in range(len(points)) if i not in set(keep)]
+    new = {old: n for n, old in enumerate(keep)}
+    renumbered = [replace(points[i], citation=replace(points[i].citation, n=n)) for n, i in enumerate(keep + rest, 1)]
+    kept_parts = tuple(
+        Part(p.label, p.style, tuple(new[i] for i in p.points if i in new)) for p in parts if set(p.points) & new.keys()
+    )
+    return tuple(renumbered[: len(keep)]), tuple(renumbered[len(keep) :]), kept_parts
 
 
 def _topic_can_ask(section: Section, asked: list[Section]) -> bool:
@@ -203,8 +228,28 @@ class _Draft:
     group: str = ""
 
 
-def _key_points(index: Index, section: Section, lines: list[str] | None) -> tuple[tuple[KeyPoint, ...], dict]:
-    """The rubric, and the full text of each group (lead-ins included) for mapping parts."""
+def _fenced_lines(lines: list[str]) -> frozenset[int]:
+    """Line numbers inside fenced code blocks, the fences included."""
+    out: set[int] = set()
+    fence = None
+    for no, line in enumerate(lines, 1):
+        mark = re.match(r"\s{0,3}(`{3,}|~{3,})", line)
+        if fence is None:
+            if mark:
+                fence = mark.group(1)
+                out.add(no)
+            continue
+        out.add(no)
+        if mark and mark.group(1)[0] == fence[0] and len(mark.group(1)) >= len(fence) and not line.strip(" `~"):
+            fence = None
+    return frozenset(out)
+
+
+def _key_points(
+    index: Index, section: Section, lines: list[str] | None, fenced: frozenset[int] = frozenset()
+) -> tuple[tuple[KeyPoint, ...], dict]:
+    """The rubric, and the full text of each group (lead-ins included) for mapping parts. Lines of code are
+    points only where the section has too little prose to grade."""
     contexts: dict[str, str] = {}
     drafts: list[_Draft] = []
     run_ins: dict[str, _Draft] = {}  # bold sub-point section id -> its key point
@@ -231,6 +276,9 @@ def _key_points(index: Index, section: Section, lines: list[str] | None) -> tupl
                 if (start, text) not in seen and _is_point(text, owner):
                     seen.add((start, text))
                     drafts.append(_Draft(text, start, end, chunk, group=chunk.id))
+    prose = [d for d in drafts if not {d.start, d.end} & fenced]
+    if len(prose) >= MIN_TOPIC_POINTS:
+        drafts = prose
     points = []
     for n, d in enumerate(drafts, start=1):
         quote, c = INVISIBLE_RE.sub("", d.text).strip(), d.chunk  # a zero-width space is no part of a point

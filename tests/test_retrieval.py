@@ -69,3 +69,33 @@ def test_an_answering_passage_beats_a_bare_question_only_when_it_covers_more(not
     found = notes_tutor.retriever.search(query)
     hit = found.hits[0].chunk
     assert found.status == status and hit.line_start <= line <= hit.line_end, (query, found.status, hit)
+
+
+def test_a_close_passage_whose_section_holds_more_of_the_subject_goes_first(tmp_path):
+    """ "k-means 对异常值敏感吗" is asked of k-means: the regression metrics that are sensitive to outliers too give way
+    to the k-means section close behind them; a section that only adds what is asked ("问题") does not."""
+    from conftest import make_corpus, settings_for
+
+    from tutor.chat import Tutor
+    from tutor.types import Hit
+
+    notes = (
+        "# 回归指标\n\nMSE 对异常值敏感，MAE 更鲁棒。\n\n"
+        "# k-means\n\nk-means 对异常值敏感，均值会被极端点拉偏。\n\n"
+        "# 常见问题\n\nMSE 的问题：对异常值敏感。\n"
+    )
+    make_corpus(tmp_path, {"n.md": notes}, notes=False)
+    tutor = Tutor.load(settings_for(tmp_path, embeddings="hash:64"))
+    r = tutor.retriever
+    body = {c.heading_path[-1]: c for c in tutor.index.chunks if c.kind == "body"}
+    unit = r.unit
+    metrics, kmeans, faq = body["回归指标"], body["k-means"], body["常见问题"]
+
+    tokens = r.analyzer.tokenize("k-means 对异常值敏感吗？")
+    close = [Hit(metrics, 1.0), Hit(kmeans, 1.0 - 0.3 * unit)]
+    assert r._prefer_covering(tokens, close)[0].chunk is kmeans
+    far = [Hit(metrics, 1.0), Hit(kmeans, 1.0 - 2 * unit)]
+    assert r._prefer_covering(tokens, far)[0].chunk is metrics
+
+    asked = r.analyzer.tokenize("MSE 对异常值敏感有什么问题？")
+    assert r._prefer_covering(asked, [Hit(metrics, 1.0), Hit(faq, 1.0 - 0.1 * unit)])[0].chunk is metrics

@@ -29,6 +29,7 @@ LEXICAL_ONLY_WEIGHT = 1.0  # where dense similarity is not trusted, BM25 leads t
 LINK_PENALTY_UNITS = 0.6  # a reference title is about the topic but holds no answer
 ASPECT_UNITS = 0.5  # a heading asking the query's aspect of its subject, or another ("如何解决X" for "X是什么")
 HEADING_UNITS = 0.5  # a heading path that names the question's subject ("4.2 AlexNet" for "AlexNet有哪些创新点")
+COVER_TIE_UNITS = 0.5  # how far a passage whose section holds more of the query's terms may trail and still go first
 ANSWER_TIE_UNITS = 0.8  # how far an answering passage may trail a question the notes only pose and still go first
 
 SECTION_CACHE = 4096  # sections whose terms are kept between queries
@@ -240,6 +241,7 @@ class Retriever(Relevance):
             hits.append(Hit(chunks[i], scores[i], dense=cos[i], lexical=self._coverage(tokens, self.doc_tokens[i])))
         hits = self._best_in_section(hits)
         hits = self._prefer_an_answer(tokens, hits)
+        hits = self._prefer_covering(tokens, hits)
         top_section = sections.get(hits[0].chunk.section_id) if hits else None
         coverage = self._coverage(tokens, self.section_tokens(hits[0].chunk.section_id)) if hits else 0.0
         status = self._decide(query, hits, tokens, coverage)
@@ -305,6 +307,27 @@ class Retriever(Relevance):
             n = max(answering, key=lambda i: (hits[i].lexical, -i))
             return [hits[n], *hits[:n], *hits[n + 1 :]]
         return hits
+
+    def _prefer_covering(self, tokens: list[str], hits: list[Hit]) -> list[Hit]:
+        """A passage close behind the top one whose section holds every query term the top's holds, and more, goes
+        first: "k-means 对异常值敏感吗" is asked of k-means, not of the regression metrics that are sensitive to
+        outliers too."""
+        if len(hits) < 2:
+            return hits
+        terms = set(tokens) - aspect_terms()  # what is asked about, not what is asked ("问题", "选择")
+        held = terms & self.section_tokens(hits[0].chunk.section_id)
+        tie = hits[0].score - COVER_TIE_UNITS * self.unit
+        wider = []
+        for n, hit in enumerate(hits[1:], start=1):
+            if hit.score < tie or hit.chunk.is_heading or hit.chunk.section_id == hits[0].chunk.section_id:
+                continue
+            own = terms & self.section_tokens(hit.chunk.section_id)
+            if own > held:
+                wider.append((sum(self.bm25.weight(t) for t in own), -n))
+        if not wider:
+            return hits
+        n = -max(wider)[1]
+        return [hits[n], *hits[:n], *hits[n + 1 :]]
 
     def _unanswered(self, chunk: Chunk) -> bool:
         section = self.index.section_by_id.get(chunk.section_id)

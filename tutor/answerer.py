@@ -168,10 +168,10 @@ class Answerer:
             where = lines
         cite_group()
         parts: list[str] = []
-        for n, (head, _, lines) in enumerate(blocks):
+        for n, (head, _, texts) in enumerate(blocks):
             if n == 0 or head != blocks[n - 1][0]:
                 parts.append(head)
-            parts.append(_join(lines))
+            parts.append(_join(texts))
         return "\n\n".join(parts), tuple(citations)
 
     def _question_only(self, question: str, retrieval: Retrieval, text: dict, notices) -> Answer:

@@ -73,6 +73,8 @@ class Calibration:
 
     @classmethod
     def from_dict(cls, data: dict | None) -> Calibration | None:
+        if data is None:
+            return None
         try:
             return cls(
                 zh=LangScale(**data["zh"]),

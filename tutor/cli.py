@@ -279,8 +279,10 @@ def main(
 
     settings = settings_from(args)
     handler = COMMANDS.get(args.command)
-    if args.command == "watch":
-        from .live import cmd_watch as handler
+    if handler is None and args.command == "watch":
+        from .live import cmd_watch  # the watcher's threads and watchfiles only for this command
+
+        handler = cmd_watch
     elif handler is None:
         from . import interview_cli
 

@@ -42,7 +42,8 @@ class LazyTokenizer(jieba.Tokenizer):
             raise ValueError(f"{path} is truncated")
         self._loaded: set[str] = set()
         self._load_lock = threading.Lock()
-        self.FREQ, self.total, self.initialized = {}, int(header["total"]), True
+        self.FREQ: dict[str, int] = {}
+        self.total, self.initialized = int(header["total"]), True
 
     def _ensure(self, text) -> None:
         if not isinstance(text, str):

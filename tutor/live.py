@@ -157,7 +157,9 @@ class Watcher:
     """Calls `on_change(paths)` for each batch of changes to notes under `folder`, from a daemon thread, until
     `stop()`. `ready` is set once the folder is being watched (a change before that may be missed)."""
 
-    def __init__(self, folder: Path, on_change: Callable[[set[str]], None], force_polling: bool | None = None) -> None:
+    def __init__(
+        self, folder: Path, on_change: Callable[[set[str]], object], force_polling: bool | None = None
+    ) -> None:
         self.folder = Path(folder).resolve()
         self.on_change = on_change
         self.force_polling = force_polling

@@ -8,9 +8,13 @@ a name the notes never use, or a value the top section never states, makes it no
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Protocol
 
-from .text import aspect_terms, data_lines, is_chinese
+from .calibrate import Calibration
+from .index import Index
+from .text import Analyzer, aspect_terms, data_lines, is_chinese
 from .types import Chunk, Hit, Status
 
 # in calibrated units (1 unit: the cosine gap from a typical unrelated question to a typical answered one) and in
@@ -41,8 +45,30 @@ def _floor(scale) -> float:
     return -FLOOR_SPREADS * scale.spread / scale.gap
 
 
+class _TermWeights(Protocol):
+    term_ids: dict[str, int]
+
+    def weight(self, term: str) -> float: ...
+
+
 class Relevance:
     """Mixed into `Retriever`: it uses the retriever's calibration, analyzer, BM25 weights and section terms."""
+
+    index: Index
+    analyzer: Analyzer
+    calibration: Calibration | None
+    bm25: _TermWeights
+    _vocabulary: set[str] | None
+    _heading_terms: Callable[[tuple[str, ...]], tuple[str, ...]]
+
+    def section_tokens(self, section_id: str) -> frozenset[str]:
+        raise NotImplementedError
+
+    def _coverage(self, tokens: list[str], doc: frozenset[str] | set[str] | list[str]) -> float:
+        raise NotImplementedError
+
+    def _unanswered(self, chunk: Chunk) -> bool:
+        raise NotImplementedError
 
     def relevant(self, query: str, dense: float, coverage: float) -> bool:
         """Is the best passage about the query? Dense similarity in this index's units, plus shared terms."""

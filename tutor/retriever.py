@@ -128,6 +128,8 @@ class BM25:
 
 
 class Retriever(Relevance):
+    bm25: BM25
+
     def __init__(self, index: Index, embedder: Embedder) -> None:
         self.index = index
         self.embedder = embedder

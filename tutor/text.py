@@ -313,13 +313,13 @@ def mine_terms(texts: Iterable[str]) -> dict[str, tuple[str, ...]]:
             if words and len(cjk) >= 2:
                 pairs.append((cjk, " ".join(words[-3:])))
         for expansion, abbr in EXPANSION_ABBR.findall(text):
-            words = _initials_match(abbr, re.split(r"[ \-]", expansion))
-            if words:
-                pairs.append((abbr, " ".join(words)))
+            initials = _initials_match(abbr, re.split(r"[ \-]", expansion))
+            if initials:
+                pairs.append((abbr, " ".join(initials)))
         for abbr, expansion in ABBR_EXPANSION.findall(text):
-            words = _initials_match(abbr, re.split(r"[ \-]", expansion))
-            if words and len(words) == len(re.split(r"[ \-]", expansion)):
-                pairs.append((abbr, " ".join(words)))
+            initials = _initials_match(abbr, re.split(r"[ \-]", expansion))
+            if initials and len(initials) == len(re.split(r"[ \-]", expansion)):
+                pairs.append((abbr, " ".join(initials)))
     return _merge_groups(pairs)
 
 

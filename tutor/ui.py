@@ -250,7 +250,7 @@ def build_app(settings: Settings | None = None, tutor: Tutor | None = None, watc
                 gr.Timer(active=loader.tutor is None and loader.error is None),
                 _notes_html(loader, lines_of),
                 render.render_references(
-                    _reference_states(settings), loader.tutor.index.sections if ready else (), lines_of
+                    _reference_states(settings), loader.tutor.index.sections if loader.tutor else (), lines_of
                 ),
             )
 

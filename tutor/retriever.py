@@ -160,8 +160,8 @@ class Retriever(Relevance):
         self.chunk_section = np.array([section_row.get(c.section_id, -1) for c in index.chunks], dtype=np.int64)
         self._section_terms: dict[str, frozenset[str]] = {}  # filled per query: only top sections need it
         self._vocabulary: set[str] | None = None
-        # question chunk of an answered section -> its answer chunks, which may sit in sub-sections
-        # (4.1 -> I. -> bold sub-points); found by walking each chunk's heading path upwards
+        # heading chunk (a question heading with an answer, or a heading that states its topic) -> the chunks under
+        # it, which may sit in sub-sections (4.1 -> I. -> bold sub-points); found by walking each heading path upwards
         question_chunk: dict[tuple[str, tuple[str, ...]], int] = {}
         for i, c in enumerate(index.chunks):
             section = index.section_by_id.get(c.section_id)
@@ -311,19 +311,19 @@ class Retriever(Relevance):
         return hits
 
     def _prefer_covering(self, tokens: list[str], hits: list[Hit]) -> list[Hit]:
-        """A passage close behind the top one whose section holds every query term the top's holds, and more, goes
-        first: "k-means 对异常值敏感吗" is asked of k-means, not of the regression metrics that are sensitive to
-        outliers too."""
+        """A passage close behind the top one whose section holds every subject term of the query the top's holds
+        (what is asked about, not what is asked: "问题", "选择"), and more, goes first: "k-means 对异常值敏感吗" is
+        asked of k-means, not of the regression metrics that are sensitive to outliers too."""
         if len(hits) < 2:
             return hits
-        terms = set(tokens) - aspect_terms()  # what is asked about, not what is asked ("问题", "选择")
-        held = terms & self.section_tokens(hits[0].chunk.section_id)
+        subject = set(tokens) - aspect_terms()
+        held = subject & self.section_tokens(hits[0].chunk.section_id)
         tie = hits[0].score - COVER_TIE_UNITS * self.unit
         wider = []
         for n, hit in enumerate(hits[1:], start=1):
             if hit.score < tie or hit.chunk.is_heading or hit.chunk.section_id == hits[0].chunk.section_id:
                 continue
-            own = terms & self.section_tokens(hit.chunk.section_id)
+            own = subject & self.section_tokens(hit.chunk.section_id)
             if own > held:
                 wider.append((sum(self.bm25.weight(t) for t in own), -n))
         if not wider:

@@ -197,16 +197,16 @@ def stem(word: str) -> str:
     GANs -> "gan". Only plain alphabetic words; "loss", "bias", "focus", "axis" keep their s."""
     if len(word) < 4 or not word.isalpha() or not word.isascii():
         return word
-    if len(word) == 4:  # short words only lose a plural s (gans, cnns) or a silent e (size, as "sizes" gives)
+    if len(word) == 4:  # short words only lose a plural s (gans, cnns), then a silent e below (size, as "sizes")
         word = word[:-1] if word.endswith("s") and word[-2] not in "suiya" else word
-        return word[:-1] if word.endswith("e") and len(word) == 4 else word
-    for suffix in STEM_SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            if suffix == "s" and word[-2] in "suiya":
-                return word
-            # "classes" -> class, but "images" -> image
-            word = word[: -len(suffix)] if suffix != "es" or word[-3] in "sxhz" else word[:-1]
-            break
+    else:
+        for suffix in STEM_SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                if suffix == "s" and word[-2] in "suiya":
+                    return word
+                # "classes" -> class, but "images" -> image
+                word = word[: -len(suffix)] if suffix != "es" or word[-3] in "sxhz" else word[:-1]
+                break
     return word.removesuffix("e") if len(word) > 3 else word
 
 

@@ -139,3 +139,16 @@ def test_nothing_is_written_when_the_notes_folder_is_missing(tmp_path):
     result = save_uploads([upload(tmp_path, "n.md", NOTE)], tmp_path / "gone")
     assert result.messages == [f"✕ n.md: not added, the notes folder {tmp_path / 'gone'} is missing"]
     assert not (tmp_path / "gone").exists()
+
+
+def test_a_saved_note_is_readable_like_any_file_the_user_saves(tmp_path):
+    """Not mkstemp's owner-only mode: the umask decides, as for a file saved by an editor."""
+    import os
+
+    from tutor.corpus import write_bytes_atomic
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    path = tmp_path / "n.md"
+    write_bytes_atomic(path, b"# t\n")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -19,6 +19,7 @@ from pathlib import Path
 import genanki
 
 from .config import Settings
+from .corpus import user_file_mode
 from .index import ensure_index
 from .interviewer import filter_topic
 from .progress import ProgressStore
@@ -111,9 +112,7 @@ def write_deck(questions: list[Question], out: Path, name: str) -> int:
     os.close(fd)
     try:
         genanki.Package(deck).write_to_file(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as any file the user writes, not mkstemp's owner-only mode
+        os.chmod(tmp, user_file_mode())  # as any file the user writes, not mkstemp's owner-only mode
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

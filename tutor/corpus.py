@@ -22,6 +22,7 @@ import tempfile
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path, PurePath
 
 from .text import INVISIBLE_RE
@@ -646,12 +647,22 @@ def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
+@lru_cache(maxsize=1)
+def user_file_mode() -> int:
+    """The mode of a file the user creates (0o666 less the umask), not mkstemp's owner-only 0o600. Read once: the
+    umask can only be read by setting it, which must not race with other threads' files."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_bytes_atomic(path: Path, data: bytes, replace: bool = True) -> None:
     """`write_text_atomic` for bytes; with `replace=False` an existing file is never replaced (FileExistsError)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), user_file_mode())  # a note saved by the tutor is like one the user saved
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

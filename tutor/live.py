@@ -272,8 +272,10 @@ def cmd_watch(args, settings: Settings, stdin, stdout, stderr) -> int:
     holder = SimpleNamespace(settings=settings, tutor=Tutor.load(settings, say=say, warn=say), error=None)
     n = len(holder.tutor.index.chunks)
     print(f"indexed {n} passages ({time.perf_counter() - started:.1f} s)", file=stdout, flush=True)
-    reindexer = Reindexer(holder, say=lambda m: print(m.removeprefix("tutor: "), file=stdout, flush=True))
-    watcher = Watcher(settings.corpus_path, lambda _paths: reindexer.request()).start()
+    reindexer, watcher = start_live(
+        holder, True, say=lambda m: print(m.removeprefix("tutor: "), file=stdout, flush=True)
+    )
+    assert watcher is not None  # asked for
     watcher.ready.wait(30)
     print(f"watching {settings.corpus_path} for changes (Ctrl-C to stop)", file=stdout, flush=True)
     try:

@@ -9,7 +9,7 @@ import hashlib
 import re
 from dataclasses import dataclass, replace
 
-from .centrality import centrality, choose, idf_of
+from .centrality import MAX_POINTS, centrality, choose, idf_of
 from .config import Settings
 from .corpus import LEAD_IN_RE as PART_LEAD_IN_RE
 from .corpus import NUMBERED_LEAD_RE, URL_RE, is_reference_heading, strip_markup
@@ -108,7 +108,7 @@ def build_bank(index: Index, settings: Settings) -> list[Question]:
     """Every question of the notes (not of the user's saved answers), in the notes' order, with its rubric."""
     lines_cache: dict[str, list[str] | None] = {}
     fenced: dict[str, frozenset[int]] = {}
-    idf = idf_of(index.tokens)
+    idf = None  # the index's idf, counted when a section first has more than MAX_POINTS candidates
     mine = _my_answers_source(settings)
     bank = []
     asked = [s for s in index.sections if s.is_question]
@@ -126,8 +126,13 @@ def build_bank(index: Index, settings: Settings) -> list[Question]:
         if not section.is_question and len(points) < MIN_TOPIC_POINTS:
             continue  # a topic heading becomes a question only when its section answers something
         text = section.title if section.is_question else asked_with_context(section)
-        about = index.analyzer.tokenize(" ".join([text, *section.heading_path]))
-        points, more, parts = _central(index, points, _parts(section.title, points, contexts), about, idf)
+        parts = _parts(section.title, points, contexts)
+        if len(points) > MAX_POINTS:
+            about = index.analyzer.tokenize(" ".join([text, *section.heading_path]))
+            idf = idf or idf_of(index.tokens)
+            points, more, parts = _central(index, points, parts, about, idf)
+        else:
+            more = ()
         qid = question_id(section.source, section.title if section.is_question else text)
         if qid in seen:  # the same heading twice in one file: the second is told apart by where it is
             qid = question_id(section.source, f"{text}\n{section.line_start}")

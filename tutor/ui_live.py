@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from .render import esc
-from .upload import SUFFIXES, UPLOAD_DIR, save_uploads
+from .upload import KINDS, MAX_BYTES, SUFFIXES, UPLOAD_DIR, save_uploads
 
 if TYPE_CHECKING:
     from .live import Reindexer, Watcher
@@ -47,7 +47,7 @@ def upload_panel(loader: TutorLoader) -> Callable[[list, Callable[[], tuple]], N
     exist: after an upload, `outputs` (the status line, the notes) get `values()`."""
     with gr.Accordion("Add notes · 添加笔记", open=True, elem_id="add-notes"):
         files = gr.File(
-            label=f"Drop .md, .txt, .pdf or .html files (20 MB each); saved to {UPLOAD_DIR}/ in your notes folder",
+            label=f"Drop {KINDS} files ({MAX_BYTES // 1_000_000} MB each); saved to {UPLOAD_DIR}/ in your notes folder",
             file_count="multiple",
             file_types=list(SUFFIXES),
             type="filepath",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .corpus import (
+    DOC_SUFFIXES,
     MAX_FILE_BYTES,
     TEXT_SUFFIXES,
     CorpusError,
@@ -24,7 +25,7 @@ from .corpus import (
 )
 
 UPLOAD_DIR = "uploads"
-SUFFIXES = (".md", ".markdown", ".txt", ".pdf", ".html", ".htm")
+SUFFIXES = tuple(sorted(DOC_SUFFIXES))  # what the indexer reads
 MAX_BYTES = MAX_FILE_BYTES  # 20 MB: what the indexer reads at most
 MAX_NAME_BYTES = 200
 MAX_COPIES = 1000

@@ -412,8 +412,10 @@ def build_index(
     settings: Settings,
     progress: Callable[[int, int], None] | None = None,
     warn: Callable[[str], None] | None = None,
+    files: dict[str, str] | None = None,
 ) -> BuildReport:
-    """Parse the corpus, embed what changed, and atomically publish a new index version."""
+    """Parse the corpus, embed what changed, and atomically publish a new index version. `files` is the
+    `corpus_state` the caller has just taken, if it has one."""
     import faiss
 
     started = time.perf_counter()
@@ -424,7 +426,8 @@ def build_index(
         if warn:
             warn(message)
 
-    files = corpus_state(settings)  # taken before parsing: an edit during the build makes the result stale
+    # taken before parsing: an edit during the build makes the result stale
+    files = corpus_state(settings) if files is None else files
     embedder = get_embeddings(settings.embeddings)
     name = embedder_name(settings.embeddings)
     with _lock(settings.index_path):

@@ -134,10 +134,11 @@ class Reindexer:
             self.holder.error = None
             self._note(f"indexed {len(self.holder.tutor.index.chunks)} passages")
             return None
-        if corpus_state(settings) == old.index.manifest.get("files"):
+        state = corpus_state(settings)
+        if state == old.index.manifest.get("files"):
             return None  # an event of a file the index does not read, or a change already indexed
         started = time.perf_counter()
-        report = build_index(settings, warn=lambda w: self.say(f"tutor: {w}"))
+        report = build_index(settings, warn=lambda w: self.say(f"tutor: {w}"), files=state)
         index = load_index(settings, check_stale=False)
         self.holder.tutor = Tutor(settings, index, old.embedder, old.chat_model)  # the swap: one assignment
         change = describe_change(old.index, index, report.embedded, time.perf_counter() - started)

@@ -68,15 +68,15 @@ def checked_bytes(path: Path, suffix: str) -> bytes:
         raise Refused(f"it is {size / 1e6:.1f} MB; the limit is {MAX_BYTES // 1_000_000} MB per file")
     if size == 0:
         raise Refused("it is empty")
-    data = path.read_bytes()
     if suffix in TEXT_SUFFIXES:
         try:
             text = read_text_file(path)
-        except CorpusError as exc:
-            raise Refused(str(exc).split(": ", 1)[-1].removesuffix(", skipped")) from exc
+        except CorpusError as exc:  # its message names the file first, as the indexer's warnings do
+            raise Refused(str(exc).removeprefix(f"{path}: ").removesuffix(", skipped")) from exc
         if not text.strip():
             raise Refused("it holds no text")
         return text.encode("utf-8")  # UTF-16 or a byte-order mark become plain UTF-8, as the index reads it
+    data = path.read_bytes()
     if suffix == ".pdf" and not data.startswith(b"%PDF-"):
         raise Refused("it is not a PDF file")
     if suffix != ".pdf" and b"\x00" in data[:8192]:

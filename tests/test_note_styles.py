@@ -324,3 +324,32 @@ def test_short_question_lines_under_a_topic_heading_are_questions():
     qs = [(s.heading_path, s.line_start) for s in sections if s.is_question]
     want = [(("二、CNN", q), lines.index(q) + 1) for q in ("1x1卷积有什么作用？", "pooling的作用？")]
     assert qs == want, f"question lines under a topic heading: got {qs}, want {want}"
+
+
+def test_dotted_section_numbers_nest_headings_where_the_levels_disagree():
+    """A book pasted together from chapters: "### 10.4" follows "## 12.3.5", and by its # level would sit inside the
+    Caffe section, its answers searched and cited under "12.3 Caffe › 12.3.5 …"."""
+    lines = ["# 第十二章 网络搭建及训练", "# 12.3 Caffe", "## 12.3.5 Caffe有哪些接口？", "", "Python 与 MATLAB 接口。", "",
+             "### 1. Python接口", "", "pycaffe 的用法。", "", "### 10.4 网络搭建有什么原则？", "",
+             "### 10.4.1 新手原则", "", "先跑通经典模型再改结构。", "", "## 10.5 网络是不是越深越好？", "",
+             "不是，要在浅层有效之后再加深。"]  # fmt: skip
+    _, chunks = parse(lines)
+
+    def path_of(snippet: str) -> tuple[str, ...]:
+        found = [c for c in chunks if snippet in c.text and not c.is_heading]
+        assert found, f"{snippet!r} is in no chunk: {spans(chunks)}"
+        return found[0].heading_path
+
+    assert path_of("pycaffe") == ("12.3 Caffe", "12.3.5 Caffe有哪些接口？", "1. Python接口")  # undotted: by level
+    assert path_of("先跑通") == ("10.4 网络搭建有什么原则？", "10.4.1 新手原则")
+    assert path_of("浅层有效") == ("10.5 网络是不是越深越好？",)
+
+
+def test_consistent_numbering_keeps_the_levels():
+    lines = ["# 第七章 GAN", "## 7.1 基本概念", "### 7.1.1 什么是GAN？", "", "生成器与判别器博弈。", "",
+             "#### 附：图示", "", "见原书。", "", "## 7.2 评价", "", "常用 Inception Score 和 FID 两个指标来评价生成质量。"]  # fmt: skip
+    _, chunks = parse(lines)
+    paths = {c.text: c.heading_path for c in chunks if not c.is_heading}
+    assert paths["生成器与判别器博弈。"] == ("第七章 GAN", "7.1 基本概念", "7.1.1 什么是GAN？")
+    assert paths["见原书。"] == ("第七章 GAN", "7.1 基本概念", "7.1.1 什么是GAN？", "附：图示")
+    assert paths["常用 Inception Score 和 FID 两个指标来评价生成质量。"] == ("第七章 GAN", "7.2 评价")

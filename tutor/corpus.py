@@ -30,7 +30,7 @@ from .types import Chunk, Section
 
 log = logging.getLogger(__name__)
 
-CHUNKING_VERSION = "10"  # 10: a heading that states its topic is searched on its own
+CHUNKING_VERSION = "11"  # 11: dotted section numbers nest headings where the # levels disagree
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 DOC_SUFFIXES = TEXT_SUFFIXES | {".html", ".htm", ".pdf"}
 MAX_CHUNK_CHARS = 320  # e5-small's 512-token window holds this much Chinese with the heading path
@@ -63,6 +63,8 @@ NUMBERING_RE = re.compile(
     r"(?:q|question|问题?)\s*\d*\s*[:：.])\s*",
     re.IGNORECASE,
 )
+# a dotted section number ("10.4", "7.1.2", "10.6.1."): 10.4.1 belongs to 10.4 whatever its # level
+SECTION_NUMBER_RE = re.compile(r"^\s*(\d+(?:\.\d+)+)(?![\d%])\.?")
 BOLD_LINE_RE = re.compile(r"^\s*\*\*(.+?)\*\*\s*[:：]?\s*$")
 # a short numbered lead line such as "（2）激活函数角度" works as a run-in heading too
 NUMBERED_LEAD_RE = re.compile(r"^\s*((?:[（(]\s*\d+\s*[)）]|[①②③④⑤⑥⑦⑧⑨])\s*[^。！？!?；;，,]{1,24})\s*[:：]?\s*$")
@@ -231,6 +233,28 @@ def _headings(text: str) -> tuple[dict[int, tuple[int, str]], set[int], set[int]
     return found, underlines, code
 
 
+def _section_number(title: str) -> tuple[str, ...] | None:
+    match = SECTION_NUMBER_RE.match(title)
+    return tuple(match.group(1).split(".")) if match else None
+
+
+def _nest_by_number(stack: list[_Node], title: str) -> bool:
+    """Put a numbered heading where its number says, when the # levels say otherwise; False leaves it to the levels.
+    A book copied together from chapters writes "### 10.4 网络搭建有什么原则？" right after "## 12.3.5 Caffe的有哪些
+    接口？": by its levels, 10.4 and everything under it would sit inside the Caffe section and be searched with its
+    words. A numbered heading goes under the deepest open heading whose number is a prefix of its own (10.4.1 under
+    10.4); with none, but other numbered headings open, beside the outermost of them."""
+    number = _section_number(title)
+    if number is None:
+        return False
+    numbered = [(i, own) for i, n in enumerate(stack) if i and (own := _section_number(n.title)) is not None]
+    if not numbered:
+        return False
+    parent = next((i for i, own in reversed(numbered) if len(own) < len(number) and number[: len(own)] == own), None)
+    del stack[(parent + 1) if parent is not None else numbered[0][0] :]
+    return True
+
+
 def _parse_tree(text: str) -> _Node:
     root = _Node(title="", path=(), level=0, line=0, is_question=False)
     stack = [root]
@@ -247,8 +271,9 @@ def _parse_tree(text: str) -> _Node:
         if not title:  # a heading that is only an emoji or an image is no heading
             stack[-1].body.append((no, ""))
             continue
-        while stack[-1].level >= level:
-            stack.pop()
+        if not _nest_by_number(stack, title):
+            while stack[-1].level >= level:
+                stack.pop()
         node = _Node(title, stack[-1].path + (title,), level, no, is_question_text(title))
         stack[-1].children.append(node)
         stack.append(node)

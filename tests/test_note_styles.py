@@ -353,3 +353,13 @@ def test_consistent_numbering_keeps_the_levels():
     assert paths["生成器与判别器博弈。"] == ("第七章 GAN", "7.1 基本概念", "7.1.1 什么是GAN？")
     assert paths["见原书。"] == ("第七章 GAN", "7.1 基本概念", "7.1.1 什么是GAN？", "附：图示")
     assert paths["常用 Inception Score 和 FID 两个指标来评价生成质量。"] == ("第七章 GAN", "7.2 评价")
+
+
+def test_a_bibliography_entry_in_a_section_is_a_pointer_not_an_answer():
+    lines = ["## 2. variable", "", "线性支持向量机（Support Vector Machine, SVM）的模型参数就是变量。", "",
+             '[1] Platt, John. "Sequential minimal optimization: A fast algorithm for training support vector '
+             'machines." (1998).', "", "[2] 这是正文里的编号段落，不是文献。"]  # fmt: skip
+    _, chunks = parse(lines)
+    kinds = {c.text[:12]: c.kind for c in chunks}
+    assert kinds['[1] Platt, J'] == "link", spans(chunks)
+    assert kinds["线性支持向量机（Suppo"] == "body" and kinds["[2] 这是正文里的编号段"] == "body", spans(chunks)

@@ -30,7 +30,7 @@ from .types import Chunk, Section
 
 log = logging.getLogger(__name__)
 
-CHUNKING_VERSION = "11"  # 11: dotted section numbers nest headings where the # levels disagree
+CHUNKING_VERSION = "12"  # 12: a bibliography entry points elsewhere, like a link
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 DOC_SUFFIXES = TEXT_SUFFIXES | {".html", ".htm", ".pdf"}
 MAX_CHUNK_CHARS = 320  # e5-small's 512-token window holds this much Chinese with the heading path
@@ -65,6 +65,9 @@ NUMBERING_RE = re.compile(
 )
 # a dotted section number ("10.4", "7.1.2", "10.6.1."): 10.4.1 belongs to 10.4 whatever its # level
 SECTION_NUMBER_RE = re.compile(r"^\s*(\d+(?:\.\d+)+)(?![\d%])\.?")
+# "[3] K. Simonyan and A. Zisserman. Very Deep Convolutional Networks… 2014.": a numbered entry in Latin script that
+# names a year, "et al." or a link
+BIB_ENTRY_RE = re.compile(r"^\[\d{1,3}\]\s*(?=[^\u3400-\u9fff]*$)(?=.*(?:\b(?:19|20)\d\d\b|\bet al\b|https?://|arxiv))", re.I)
 BOLD_LINE_RE = re.compile(r"^\s*\*\*(.+?)\*\*\s*[:：]?\s*$")
 # a short numbered lead line such as "（2）激活函数角度" works as a run-in heading too
 NUMBERED_LEAD_RE = re.compile(r"^\s*((?:[（(]\s*\d+\s*[)）]|[①②③④⑤⑥⑦⑧⑨])\s*[^。！？!?；;，,]{1,24})\s*[:：]?\s*$")
@@ -403,7 +406,9 @@ def _text_chunks(
     whole = text.startswith("$$") or all(t.startswith("|") for _, t in lines)  # a formula or a table
     if len(text) <= MAX_CHUNK_CHARS or (whole and len(text) <= MAX_WHOLE_CHARS):
         # a bare link, or a reference title with its link, points elsewhere: it is not an answer itself
-        kind = "link" if URL_RE.search(text) and len(URL_RE.sub("", text).strip()) < 40 else "body"
+        # so does an entry of a bibliography ("[1] Platt, John. "Sequential minimal optimization…" (1998).")
+        pointer = URL_RE.search(text) and len(URL_RE.sub("", text).strip()) < 40
+        kind = "link" if pointer or all(BIB_ENTRY_RE.match(t) for _, t in lines) else "body"
         return [_chunk(source, path, lines[0][0], lines[-1][0], _readable(text), kind, section_id, **extra)]
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 

@@ -58,6 +58,10 @@ VOCAB = {
         ),
         # a pronoun after the message's own subject refers to that subject, not to the conversation's
         ([("What is dropout?",) * 2], "How does tanh change its slope?", "How does tanh change its slope?"),
+        # the same question the other way: the word that differs in one opposite character is swapped
+        ([("dropout比例调大会怎样？",) * 2], "那调小呢？", "dropout比例调小会怎样？"),
+        ([("sigmoid的梯度消失和过拟合有关吗？",) * 2], "欠拟合呢？", "sigmoid的梯度消失和欠拟合有关吗？"),
+        ([("sigmoid的缺点是什么？",) * 2], "tanh呢？", "tanh的缺点是什么？"),
         # values stay with their question: a new subject takes the frame, not the number
         ([("sigmoid设成0.5会怎样？",) * 2], "tanh呢？", "tanh设成会怎样？"),
         (

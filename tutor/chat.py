@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from functools import lru_cache
 
 from .answerer import Answerer
 from .config import Settings, wants_llm
@@ -19,7 +20,7 @@ from .embeddings import get_embeddings
 from .index import Index, ensure_index
 from .retriever import Retriever
 from .suggest import suggestions_for
-from .text import Analyzer, aspect_terms
+from .text import Analyzer, aspect_terms, data_lines
 from .types import Answer, Chunk, Turn
 from .verify import Verifier, text_pieces
 
@@ -95,6 +96,7 @@ class Topics:
 
 ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)  # "and the batch size?" names a subject all the same
 QUESTION_WORDS = re.compile(r"什么|为什么|怎么|如何|哪|是否|\b(?:why|what|how|when|which|who)\b", re.IGNORECASE)
+CJK_WORD = re.compile(r"[\u3400-\u9fff]{2,}")
 
 
 def _bare_subject(core: str, topics: Topics) -> bool:
@@ -103,6 +105,24 @@ def _bare_subject(core: str, topics: Topics) -> bool:
         return False
     words = topics.analyzer.tokenize(core, keep_stopwords=True)
     return 0 < len(words) <= 3 and not any(w in topics.analyzer.stopwords or w in topics.generic for w in words)
+
+
+@lru_cache(maxsize=1)
+def _opposites() -> frozenset[frozenset[str]]:
+    return frozenset(frozenset(line.split()) for line in data_lines("opposites.txt"))
+
+
+def _counterpart(core: str, query: str) -> str | None:
+    """The word of an earlier query that a bare follow-up word mirrors: the same word but for one character that
+    names the other side (调大 and 调小, 预剪枝 and 后剪枝, 过拟合 and 欠拟合)."""
+    if not CJK_WORD.fullmatch(core):
+        return None
+    for at in range(len(query) - len(core) + 1):
+        word = query[at : at + len(core)]
+        differ = [(a, b) for a, b in zip(word, core) if a != b]
+        if len(differ) == 1 and frozenset(differ[0]) in _opposites():
+            return word
+    return None
 
 
 def _pronoun_refers_back(message: str, topics: Topics) -> re.Match | None:
@@ -136,6 +156,9 @@ def standalone_query(message: str, history: list[tuple[str, str]], topics: Topic
     subject = topics.surface(topic_query, focus) or focus
     # "tanh呢？": the same question about a new subject
     if _bare_subject(core, topics) and core.lower() != subject.lower():
+        counterpart = _counterpart(core, topic_query)
+        if counterpart is not None:  # "RBF核的gamma调大会怎样？" then "那调小呢？": the same question, the other way
+            return topic_query.replace(counterpart, core, 1)
         frame = NUMBER_RE.sub(
             "", topic_query
         )  # "lr设成0.5会怎样" -> "初始化设成会怎样": values stay with their question

@@ -276,8 +276,9 @@ class Retriever(Relevance):
         same = [n for n, h in enumerate(hits) if h.chunk.section_id == section and not h.chunk.is_heading]
         if len(same) < 2:
             return hits
-        # shared terms decide between paragraphs under one heading; meaning breaks ties
-        best = max(same, key=lambda n: (round(hits[n].lexical, 2), hits[n].dense))
+        # shared terms decide between paragraphs under one heading; meaning breaks ties; a link or a bibliography
+        # entry only points elsewhere, so a paragraph of the section's own comes before it
+        best = max(same, key=lambda n: (hits[n].chunk.kind != "link", round(hits[n].lexical, 2), hits[n].dense))
         return [hits[best], *hits[:best], *hits[best + 1 :]] if best else hits
 
     def _lexical(self, tokens: list[str]) -> np.ndarray:

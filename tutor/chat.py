@@ -119,7 +119,7 @@ def _counterpart(core: str, query: str) -> str | None:
         return None
     for at in range(len(query) - len(core) + 1):
         word = query[at : at + len(core)]
-        differ = [(a, b) for a, b in zip(word, core) if a != b]
+        differ = [(a, b) for a, b in zip(word, core, strict=True) if a != b]
         if len(differ) == 1 and frozenset(differ[0]) in _opposites():
             return word
     return None

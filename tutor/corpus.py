@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePath
 
-from .text import INVISIBLE_RE
+from .text import INVISIBLE_RE, data_lines
 from .types import Chunk, Section
 
 log = logging.getLogger(__name__)
@@ -81,15 +81,7 @@ LEAD_IN_RE = re.compile(
 
 LIST_RE = re.compile(r"^\s*(?:[-*+•]|\d+[.)、])\s+")
 URL_RE = re.compile(r"https?://[^\s<>()\[\]（）\"'“”，。；]+")
-QUESTION_CUES = re.compile(
-    r"[？?]\s*$|什么|为什么|为何|为啥|哪些|哪个|哪种|如何|怎么|怎样|是否|能否|可否|吗\s*$|讲一下|讲讲|说一下|说说|谈谈|"
-    r"介绍一下|简述|简介一下|^介绍|手推|推导|区别|异同|优缺点|作用|影响|"
-    r"^(?:why|what|which|when|where|who|whom|whose|explain|describe|compare|contrast|define|derive|discuss|list|"
-    r"name|outline|summari[sz]e|difference)\b|"
-    r"^how\s+(?:do|does|did|is|are|was|were|can|could|would|should|to|much|many|come)\b|"
-    r"^(?:is|are|does|do|can|could|should|would|will)\s+\w+",
-    re.IGNORECASE,
-)
+QUESTION_CUES = re.compile("|".join(f"(?:{line})" for line in data_lines("question_cues.txt")), re.IGNORECASE)
 MAX_QUESTION_LINE = 80
 DETACH_GAP = 3  # a line after this many blank lines has left the sub-section above it
 

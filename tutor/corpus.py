@@ -27,6 +27,7 @@ from pathlib import Path, PurePath
 
 from .text import INVISIBLE_RE
 from .types import Chunk, Section
+from .urls import URL_RE
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,6 @@ LEAD_IN_RE = re.compile(
 
 
 LIST_RE = re.compile(r"^\s*(?:[-*+•]|\d+[.)、])\s+")
-URL_RE = re.compile(r"https?://[^\s<>()\[\]（）\"'“”，。；]+")
 QUESTION_CUES = re.compile(
     r"[？?]\s*$|什么|为什么|为何|为啥|哪些|哪个|哪种|如何|怎么|怎样|是否|能否|可否|吗\s*$|讲一下|讲讲|说一下|说说|谈谈|"
     r"介绍一下|简述|简介一下|^介绍|手推|推导|区别|异同|优缺点|作用|影响|"
@@ -387,7 +387,7 @@ def _has_answer(node: _Node) -> bool:
 
 
 def _links(node: _Node) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(m.group(0).rstrip(".,;:") for _, raw in node.body for m in URL_RE.finditer(raw)))
+    return tuple(dict.fromkeys(m.group(0) for _, raw in node.body for m in URL_RE.finditer(raw)))
 
 
 def _kind(node: _Node) -> str:

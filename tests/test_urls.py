@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import Tags
 from tutor.corpus import parse_markdown
 from tutor.references import find_links
+from tutor.render_markdown import answer_body, inline
 from tutor.urls import URL_RE, is_web_url
 
 WIKI = "https://en.wikipedia.org/wiki/Dropout_(neural_networks)"
@@ -57,7 +59,7 @@ NOTE = f"""# DNN
 """
 
 
-def test_parser_and_fetcher_take_the_same_address(tmp_path: Path):
+def test_parser_fetcher_and_renderer_take_the_same_address(tmp_path: Path):
     sections, _ = parse_markdown(NOTE, "corpus/notes.md")
     parsed = [url for s in sections for url in s.links]
     assert parsed == [WIKI, "https://zhuanlan.zhihu.com/p/34879333", "https://blog.example/a/1"]
@@ -65,3 +67,7 @@ def test_parser_and_fetcher_take_the_same_address(tmp_path: Path):
     corpus.mkdir()
     (corpus / "notes.md").write_text(NOTE, encoding="utf-8")
     assert [link.url for link in find_links(corpus)] == parsed
+    lines = NOTE.split("\n")
+    shown = [a["href"] for line in lines for t, a in Tags(inline(line)).tags if t == "a"]
+    assert shown == parsed
+    assert [a["href"] for t, a in Tags(answer_body(NOTE, 1)).tags if t == "a"] == parsed

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.helpers import Tags
+from tutor.answerer import cited_passage
 from tutor.render import render_answer
 from tutor.render_markdown import LINE_MD, answer_body, cite_link, esc, inline
 from tutor.types import Answer, Citation
@@ -131,3 +132,12 @@ def test_a_note_line_keeps_its_block_syntax_backslashes_and_entities():
 @given(st.text(alphabet=st.characters(blacklist_characters="*_`[<~$\n\r\x00:", blacklist_categories=("Cs",))))
 def test_a_line_without_markup_renders_as_markdown_would(line):
     assert inline(line) == str(LINE_MD.renderInline(line, {"turn": None}))
+
+
+@pytest.mark.parametrize(
+    "passage",
+    ["```python\ng = tf.Graph()\n```", "x = 1\n```python\ng = tf.Graph()", "| a | b |\n| --- | --- |\n| 1 | 2 |"],
+)
+def test_a_code_or_table_answer_keeps_its_marker_a_link(passage):
+    html = answer_body(cited_passage(passage), 1)
+    assert hrefs(html) == ["#src-1-1"] and ("<pre>" in html or "<table>" in html)

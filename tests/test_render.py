@@ -49,7 +49,7 @@ def test_source_block_highlights_the_cited_lines_with_two_neighbours_and_numbers
 
 def test_note_lines_show_bold_and_links_as_such_and_everything_else_as_text():
     line = f"可以把**units的个数**看成 {XSS_IMG} **<b>x</b>** https://ex.example/a?b=1&c=2 [1]"
-    for html in (render.source_block(cite(start=1, end=1), 1, [line]), render.note_row(1, line, None)):
+    for html in (render.source_block(cite(start=1, end=1), 1, [line]), render_files.note_row(1, line, None)):
         tags = Tags(html)
         assert "<strong>units的个数</strong>" in html and "**" not in html
         assert render.esc(XSS_IMG) in html and "<strong>&lt;b&gt;x&lt;/b&gt;</strong>" in html
@@ -180,7 +180,7 @@ def test_reference_states_show_state_reason_and_links_not_fetched_yet():
         {"url": "https://ok.example/a", "status": "fetched", "title": "<b>A</b>", "linked_from": [f"{NOTE}:99"]},
         {"url": "javascript:alert(1)", "status": "failed", "reason": "HTTP 404"},
     ]
-    html = render.render_references(states, NOTE_SECTIONS, lines_of({NOTE: NOTE_FILE}))
+    html = render_files.render_references(states, NOTE_SECTIONS, lines_of({NOTE: NOTE_FILE}))
     assert "fetched" in html and "HTTP 404" in html and "&lt;b&gt;A&lt;/b&gt;" in html
     assert "not fetched yet" in html and f"{NOTE}:8" in html  # the link's own line, found in the section
     hrefs = [a.get("href") for t, a in Tags(html).tags if t == "a"]

@@ -124,7 +124,7 @@ class Answerer:
         shown, rest = focus(sents, retrieval.tokens, self.weight, close, asks)
         if not shown:  # nothing but code or markup: the passage itself is the answer
             cite = Citation.from_chunk(1, top.chunk)
-            body = f"{text['answered'].format(title=_title(top.chunk))}\n\n{top.chunk.text.strip()} [1]"
+            body = f"{text['answered'].format(title=_title(top.chunk))}\n\n{cited_passage(top.chunk.text.strip())}"
             return Answer(question, retrieval.query, "answered", body, (cite,), hits, notices=notices)
         body, citations = self._compose(sents, shown, text)
         more = tuple(
@@ -218,6 +218,17 @@ def _head(chunk: Chunk, text: dict) -> str:
     if chunk.kind == "reference":
         return text["article"].format(title=chunk.title)
     return text["answered"].format(title=_title(chunk))
+
+
+def cited_passage(passage: str) -> str:
+    """A passage of code or a table with its [1] where markdown still reads it as a marker: after a code block or a
+    table on a line of its own (a code block the passage leaves open, a long one split between passages, is
+    closed first); after prose or a formula right behind it."""
+    fences = [line.strip()[:3] for line in passage.split("\n") if line.strip().startswith(("```", "~~~"))]
+    if len(fences) % 2:
+        passage += f"\n{fences[-1]}"
+    in_block = fences or passage.rsplit("\n", 1)[-1].lstrip().startswith("|")
+    return passage + ("\n\n[1]" if in_block else " [1]")
 
 
 def _join(lines: list[str]) -> str:

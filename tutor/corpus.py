@@ -27,6 +27,7 @@ from pathlib import Path, PurePath
 
 from .text import INVISIBLE_RE, data_lines
 from .types import Chunk, Section
+from .urls import URL_RE
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,6 @@ LEAD_IN_RE = re.compile(
 
 
 LIST_RE = re.compile(r"^\s*(?:[-*+•]|\d+[.)、])\s+")
-URL_RE = re.compile(r"https?://[^\s<>()\[\]（）\"'“”，。；]+")
 QUESTION_CUES = re.compile("|".join(f"(?:{line})" for line in data_lines("question_cues.txt")), re.IGNORECASE)
 MAX_QUESTION_LINE = 80
 DETACH_GAP = 3  # a line after this many blank lines has left the sub-section above it
@@ -379,7 +379,7 @@ def _has_answer(node: _Node) -> bool:
 
 
 def _links(node: _Node) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(m.group(0).rstrip(".,;:") for _, raw in node.body for m in URL_RE.finditer(raw)))
+    return tuple(dict.fromkeys(m.group(0) for _, raw in node.body for m in URL_RE.finditer(raw)))
 
 
 def _kind(node: _Node) -> str:

@@ -28,14 +28,13 @@ import yaml
 
 from tutor.config import Settings
 from tutor.corpus import write_text_atomic
+from tutor.urls import URL_RE
 
 USER_AGENT = "tutor/0.1 (+offline study tutor; reference fetcher)"
 TEXT_TYPES = {"text/html", "application/xhtml+xml", "text/plain", "text/markdown", "application/pdf"}
 NOTE_SUFFIXES = {".md", ".txt"}
 RefStatus = Literal["fetched", "cached", "failed", "refused"]
 
-_URL_RE = re.compile(r"https?://[^\s<>\"'`\[\]{}|\\^（）【】「」《》，。；：！？、“”‘’]+", re.IGNORECASE)
-_TRAIL = ")）]】。，,.;；:：!！?？'\"”’>`"
 _ESCAPE_RE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|~<>])")  # trafilatura's markdown escapes; we store text verbatim
 
 
@@ -89,19 +88,8 @@ def find_links(corpus_dir: Path) -> list[Link]:
         source = path.relative_to(corpus_dir.parent).as_posix()
         text = path.read_text(encoding="utf-8", errors="replace")
         for n, line in enumerate(text.splitlines(), start=1):
-            for m in _URL_RE.finditer(line):
-                url = _strip_trailing(m.group(0))
-                if len(url) > len("https://"):
-                    links.append(Link(url, source, n))
+            links += [Link(m.group(0), source, n) for m in URL_RE.finditer(line)]  # the parser's links, alike
     return links
-
-
-def _strip_trailing(url: str) -> str:
-    while url and url[-1] in _TRAIL:
-        if url[-1] == ")" and url.count("(") >= url.count(")"):
-            break  # keep a balanced ")" as in https://en.wikipedia.org/wiki/Dropout_(neural_networks)
-        url = url[:-1]
-    return url
 
 
 def sync_references(

@@ -1,24 +1,83 @@
 """The Notes tab: a list of the notes folder's files first (state, passages, the gap map of their questions),
-then each file's lines in a section of its own that opens from the list, instead of one long page.
+then each file's lines in a section of its own that opens from the list, instead of one long page; under it the
+articles the notes link to and their state.
 
-Every file name, line and question is escaped here (`render.esc` / `render.inline`); nothing from a note
-reaches the page as markup.
+Every file name, line and question is escaped here (`esc` / `inline` of tutor/render_markdown.py); nothing from
+a note reaches the page as markup.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from .file_states import REASONS, FileState
-from .render import KIND_TEXT, LinesOf, count_questions, esc, note_row, strip_number
+from .render import LinesOf
+from .render_markdown import esc, inline, link
 from .types import Section, note_questions
 
+KIND_TEXT = {
+    "answered": ("answered", "有答案"),
+    "question_only": ("question only", "只有问题"),
+    "link_only": ("link only", "只有链接"),
+}
+REF_TEXT = {
+    "fetched": "fetched",
+    "cached": "cached",
+    "failed": "failed",
+    "refused": "refused",
+    "missing": "not fetched yet",
+}
+NUMBER_PREFIX = re.compile(r"^\s*\d+(?:\.\d+)*\s*")
+HEADING_RE = re.compile(r"^ {0,3}(#{1,6})\s")
 STATE_TEXT = {
     "indexed": ("indexed", "已索引"),
     "empty": ("empty", "空文件"),
     "skipped": ("skipped", "已跳过"),
     "ignored": ("ignored", "已忽略"),
 }
+
+
+@dataclass(frozen=True)
+class QuestionCount:
+    total: int
+    answered: int
+    question_only: int
+    link_only: int
+
+    def line(self) -> str:
+        return (
+            f"{self.answered} of {self.total} questions have answers in your notes"
+            f" · {self.total} 个问题中有 {self.answered} 个在笔记里有答案"
+            f" ({self.question_only} question only, {self.link_only} link only)"
+        )
+
+
+def count_questions(sections: Iterable[Section]) -> QuestionCount:
+    qs = note_questions(sections)
+    kinds = [q.kind for q in qs]
+    return QuestionCount(len(qs), kinds.count("answered"), kinds.count("question_only"), kinds.count("link_only"))
+
+
+def note_row(no: int, text: str, question: Section | None) -> str:
+    line = inline(text) if text.strip() else "&nbsp;"  # escaped; **bold**, `code` and links shown as such
+    heading = HEADING_RE.match(text)
+    classes = ["note-line"] + ([f"h{len(heading.group(1))}"] if heading else [])
+    if question is None:
+        return f'<div class="{" ".join(classes)}"><span class="ln">{no}</span><span class="lt">{line}</span></div>'
+    en, zh = KIND_TEXT.get(question.kind, (question.kind, ""))
+    classes += ["question", f"kind-{question.kind}"]
+    ask = strip_number(question.title)
+    return (
+        f'<div class="{" ".join(classes)}" data-ask="{esc(ask)}" role="button" tabindex="0" title="ask this in the chat">'
+        f'<span class="ln">{no}</span><span class="lt">{line}</span>'
+        f'<span class="badge kind-{esc(question.kind)}">{esc(en)} · {esc(zh)}</span></div>'
+    )
+
+
+def strip_number(title: str) -> str:
+    return NUMBER_PREFIX.sub("", title).strip() or title
 
 
 def file_anchor(n: int) -> str:
@@ -123,25 +182,47 @@ def _file_section(state: FileState, sections: list[Section], lines_of: LinesOf, 
     )
 
 
-CSS = """
-.file-list { margin: 8px 0 12px; font-size: .85rem; }
-.file-list-title { font-weight: 600; margin-bottom: 4px; }
-.file-list table { width: 100%; border-collapse: collapse; }
-.file-list th, .file-list td { text-align: left; padding: 2px 8px; border-bottom: 1px solid var(--border-color-primary); vertical-align: top; }
-.file-list td.file-name { font-family: var(--font-mono); font-size: .8rem; overflow-wrap: anywhere; }
-.file-list .file-passages { font-variant-numeric: tabular-nums; }
-a.file-link { text-decoration: none; color: #1d4ed8; cursor: pointer; }
-.badge.file-indexed { color: #15803d; }
-.badge.file-empty, .badge.file-ignored { color: #475569; }
-.badge.file-skipped { color: #b91c1c; }
-.file-reason { font-size: .8rem; }
-.file-why { font-size: .75rem; color: var(--body-text-color-subdued); }
-.gap-line.gaps { color: #a16207; }
-details.note-file { margin: 6px 0; border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 2px 8px; }
-details.note-file > summary { cursor: pointer; padding: 4px 0; }
-details.note-file > summary .note-file-name { display: inline; margin: 0; }
-details.note-file > summary .file-passages, details.note-file > summary .gap-line { font-size: .8rem; margin-left: 8px; }
-.gap-map { display: flex; flex-wrap: wrap; gap: 2px; margin: 4px 0 8px; }
-.gap-cell { width: 12px; height: 12px; border-radius: 2px; cursor: pointer; background: currentColor; }
-.gap-cell:hover, .gap-cell:focus { outline: 2px solid var(--body-text-color); }
-"""
+# --- the articles the notes link to ------------------------------------------------------------------------
+
+
+def render_references(states: Sequence[dict], sections: Iterable[Section] = (), lines_of: LinesOf | None = None) -> str:
+    """The articles the notes link to and their state: fetched / cached / failed (+ reason) / not fetched yet."""
+    rows = []
+    seen = set()
+    for state in states:
+        url = str(state.get("url") or "")
+        seen.add(url)
+        linked = ", ".join(str(x) for x in state.get("linked_from") or [])
+        rows.append(
+            _ref_row(url, str(state.get("status") or "failed"), state.get("title"), state.get("reason"), linked)
+        )
+    for s in sections:
+        for url in s.links if s.url is None else ():
+            if url not in seen:
+                seen.add(url)
+                where = f"{s.source}:{_line_of(url, s, lines_of)}"
+                rows.append(_ref_row(url, "missing", None, "run `tutor index` to fetch it", where))
+    if not rows:
+        return '<div class="refs"><p>Your notes link to no articles.</p></div>'
+    return (
+        '<div class="refs"><div class="refs-title">Linked articles · 笔记中的链接</div>'
+        "<table><thead><tr><th>state</th><th>article</th><th>linked from</th><th>note</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def _line_of(url: str, section: Section, lines_of: LinesOf | None) -> int:
+    lines = lines_of(section.source) if lines_of else ()
+    for no in range(section.line_start, min(section.line_end, len(lines)) + 1):
+        if url in lines[no - 1]:
+            return no
+    return section.line_start
+
+
+def _ref_row(url: str, status: str, title: object, reason: object, linked: str) -> str:
+    label = REF_TEXT.get(status, status)
+    title_html = f"<div>{esc(title)}</div>" if title else ""
+    return (
+        f'<tr class="ref-{esc(status)}"><td><span class="badge ref-state ref-{esc(status)}">{esc(label)}</span></td>'
+        f"<td>{title_html}{link(url)}</td><td>{esc(linked)}</td><td>{esc(reason or '')}</td></tr>"
+    )

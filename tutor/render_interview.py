@@ -2,7 +2,7 @@
 
 They take the JSON shapes of `Prompt.to_dict()`, `Feedback.to_dict()`, `InterviewSession.report()` and
 `ProgressStore.history()`, so they import nothing heavy. Every piece of note or answer text is escaped with
-`render.esc`; citations reuse the chat's source blocks (file › heading › lines, the cited lines highlighted).
+`render_markdown.esc`; citations reuse the chat's source blocks (file › heading › lines, the cited lines highlighted).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from dataclasses import replace
 from pathlib import PurePosixPath
 
 from .progress import WEAK_TOPIC
-from .render import LinesOf, answer_body, cite_link, esc, inline, sources_panel, where
+from .render import LinesOf, sources_panel, where
+from .render_markdown import answer_body, cite_link, esc, inline
 from .types import Citation
 
 MAX_SHOWN_ANSWER = 2_000  # characters of the user's answer echoed under the feedback
@@ -311,71 +312,3 @@ def render_topic_table(mastery: Sequence[dict]) -> str:
         '<table class="iv-mastery-table"><thead><tr><th>topic</th><th>mastery</th><th>questions</th>'
         f"<th>answers</th></tr></thead><tbody>{rows}</tbody></table>"
     )
-
-
-CSS = """
-#iv-setup { align-items: end; }
-.iv-question { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 14px; }
-.iv-question.follow-up { border-left: 4px solid #7c3aed; }
-.iv-question.idle .iv-q-text { font-size: .95rem; font-weight: 400; color: var(--body-text-color-subdued); }
-.iv-q-meta { font-size: .8rem; color: var(--body-text-color-subdued); margin-bottom: 4px; }
-.iv-q-meta .badge:first-of-type { margin-left: 8px; }
-.iv-q-text { font-size: 1.1rem; font-weight: 600; line-height: 1.5; }
-.iv-main-q { font-size: .8rem; color: var(--body-text-color-subdued); margin-bottom: 2px; }
-.badge.iv-topic { color: #1d4ed8; }
-.badge.iv-follow { color: #7c3aed; font-weight: 600; }
-.badge.iv-noref { color: #a16207; }
-.iv-feedback, .iv-report { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 14px; margin-top: 6px; }
-.iv-fb-head { font-size: .9rem; margin-bottom: 6px; }
-.iv-fb-label, .iv-report-title { font-weight: 700; }
-.iv-report-title { font-size: 1.05rem; }
-.iv-score { display: flex; align-items: center; gap: 10px; margin: 4px 0 8px; }
-.iv-bar { flex: 1; height: 12px; border-radius: 999px; background: var(--background-fill-secondary); overflow: hidden; border: 1px solid var(--border-color-primary); }
-.iv-fill { height: 100%; border-radius: 999px; }
-.iv-score-num { font-size: 1.3rem; font-weight: 700; font-variant-numeric: tabular-nums; min-width: 4.2em; }
-.iv-score-num small { font-size: .7em; font-weight: 400; color: var(--body-text-color-subdued); }
-.iv-score.none { display: block; }
-.iv-score-none { font-weight: 600; color: #a16207; }
-.iv-reason { font-size: .85rem; color: var(--body-text-color-subdued); }
-.band-low .iv-fill, .iv-chip.band-low { background: #dc2626; }
-.band-mid .iv-fill, .iv-chip.band-mid { background: #d97706; }
-.band-good .iv-fill, .iv-chip.band-good { background: #16a34a; }
-.band-top .iv-fill, .iv-chip.band-top { background: #047857; }
-.iv-chip { display: inline-block; color: #fff; font-weight: 600; font-size: .8rem; padding: 0 8px; border-radius: 999px; }
-.iv-parts { margin: 2px 0 6px; }
-.iv-part { display: inline-block; font-size: .8rem; padding: 0 8px; margin-right: 6px; border-radius: 999px; border: 1px solid currentColor; }
-.iv-part.ok { color: #15803d; }
-.iv-part.gap { color: #b91c1c; }
-.iv-list-title { font-size: .85rem; font-weight: 600; margin-top: 6px; }
-ul.iv-points { list-style: none; margin: 2px 0 4px 0 !important; padding: 0; }
-ul.iv-points li { margin: 2px 0; }
-.iv-covered { color: #166534; }
-.iv-missed .iv-where { font-size: .78rem; color: var(--body-text-color-subdued); }
-.iv-next-follow { margin: 8px 0; padding: 6px 10px; border-radius: 6px; background: #f5f3ff; color: #3b0764; }
-.iv-next-follow .badge { margin-left: 0; }
-.iv-hint, .iv-muted { font-size: .8rem; color: var(--body-text-color-subdued); }
-.iv-saved { font-size: .85rem; color: #166534; background: #f0fdf4; padding: 2px 8px; border-radius: 4px; margin: 4px 0; }
-details.iv-your-answer, details.iv-reference { margin: 6px 0; }
-details.iv-your-answer > summary, details.iv-reference > summary { cursor: pointer; font-size: .85rem; font-weight: 600; }
-.iv-answer-text { white-space: pre-wrap; overflow-wrap: anywhere; font-size: .9rem; padding: 4px 8px; border-left: 3px solid var(--border-color-primary); }
-.iv-report-summary { font-size: .9rem; margin: 2px 0; }
-.iv-report-table, .iv-mastery-table { width: 100%; border-collapse: collapse; font-size: .85rem; margin: 6px 0; border: 0 !important; }
-.iv-report-table tr, .iv-mastery-table tr { border: 0 !important; }
-.iv-report-table td:nth-child(n+3) { white-space: nowrap; }
-.iv-report-table td, .iv-report-table th, .iv-mastery-table td, .iv-mastery-table th { text-align: left; padding: 3px 6px; border: 0 !important; border-bottom: 1px solid var(--border-color-primary) !important; vertical-align: top; background: transparent; }
-.iv-weakest { font-weight: 600; color: #b91c1c; margin: 4px 0; }
-.iv-weakest.ok { color: #15803d; }
-ol.iv-review { margin: 2px 0 6px 1.4em; padding: 0; font-size: .9rem; }
-.iv-review-q { font-size: .85rem; font-weight: 600; margin-top: 4px; }
-.iv-chart { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; }
-.iv-chart-title { font-weight: 700; font-size: .95rem; margin-bottom: 4px; }
-.iv-chart-empty, .iv-chart-note { font-size: .8rem; color: var(--body-text-color-subdued); }
-.iv-svg { width: 100%; height: auto; display: block; }
-.iv-svg .grid { stroke: var(--border-color-primary); stroke-width: 1; }
-.iv-svg .weak { stroke: #f59e0b; stroke-width: 1; stroke-dasharray: 4 3; }
-.iv-svg .tick { font-size: 10px; fill: var(--body-text-color-subdued); }
-.iv-legend { display: flex; flex-wrap: wrap; gap: 4px 12px; font-size: .85rem; margin: 4px 0; }
-.iv-legend-item.weak strong { color: #b91c1c; }
-.iv-swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; }
-#iv-message .problem { margin-bottom: 4px; }
-"""

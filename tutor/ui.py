@@ -12,11 +12,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from . import render, render_files, render_interview
+from . import render, render_files
 from .config import Settings, get_settings
 from .eta import Eta, format_eta
 from .types import Answer, Citation, Passage, Turn
@@ -30,6 +31,17 @@ log = logging.getLogger(__name__)
 MAX_CHIPS = 4  # suggest.MAX_SUGGESTIONS
 STORAGE_KEY = "tutor-conversation"
 MAX_SAVED_TURNS = 50  # kept in the browser's localStorage for a reload; older turns are dropped
+CSS_FILES = ("chat.css", "notes.css", "interview.css")  # in this order: later rules win over earlier ones
+
+
+def static_text(name: str) -> str:
+    """A file of tutor/web/static/: the page's CSS, its scripts, the chat's intro (package data, see pyproject)."""
+    return (files("tutor") / "web" / "static" / name).read_text(encoding="utf-8")
+
+
+INSTALL_JS = static_text("install.js")  # citation links open their source; the copy button copies the answer
+NOTES_JS = static_text("notes.js")  # a question in the notes asks it in the chat; a file in the list opens its lines
+CHAT_INTRO = static_text("chat-intro.html").strip()
 
 
 class TutorLoader:
@@ -249,7 +261,7 @@ def build_app(settings: Settings | None = None, tutor: Tutor | None = None, watc
                 gr.Button(interactive=ready),
                 gr.Timer(active=loader.tutor is None and loader.error is None),
                 _notes_html(loader, lines_of),
-                render.render_references(
+                render_files.render_references(
                     _reference_states(settings), loader.tutor.index.sections if loader.tutor else (), lines_of
                 ),
             )
@@ -280,7 +292,7 @@ def _chat_tab(loader: TutorLoader, lines_of: render.LinesOf, conv: gr.State, sav
         buttons=[],  # each answer has its own copy button that copies the text, not the HTML
         feedback_options=None,
         layout="panel",
-        placeholder=render.CHAT_PLACEHOLDER,
+        placeholder=CHAT_INTRO,
         show_label=False,
     )
     with gr.Row(elem_id="suggestions"):
@@ -410,7 +422,7 @@ def launch_options() -> dict:
         font=["Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", "system-ui", "sans-serif"],
         font_mono=["Noto Sans Mono CJK SC", "ui-monospace", "Menlo", "Consolas", "monospace"],
     )
-    return {"theme": theme, "css": render.CSS + render_files.CSS + render_interview.CSS}
+    return {"theme": theme, "css": "".join(static_text(name) for name in CSS_FILES)}
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:
@@ -421,55 +433,3 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     if not sep or not user or not password:
         raise ValueError("auth must look like user:password")
     return user, password
-
-
-# Citation links open their source; the copy button copies the answer as text. Installed once per page.
-INSTALL_JS = """
-() => {
-  if (window.__tutorUi) return;
-  window.__tutorUi = true;
-  document.addEventListener('click', (event) => {
-    const cite = event.target.closest('a.cite');
-    if (cite) {
-      event.preventDefault();
-      const box = document.getElementById(cite.getAttribute('href').slice(1));
-      if (!box) return;
-      box.open = true;
-      box.classList.remove('flash');
-      void box.offsetWidth;
-      box.classList.add('flash');
-      box.scrollIntoView({block: 'nearest', behavior: 'smooth'});
-      return;
-    }
-    const copy = event.target.closest('button.copy-answer');
-    if (copy) {
-      const answer = copy.closest('.tutor-answer');
-      const sources = [...answer.querySelectorAll('.source summary')].map((s) => s.innerText.trim());
-      const text = answer.querySelector('.answer-text').innerText.trim() + (sources.length ? '\\n\\n' + sources.join('\\n') : '');
-      const done = () => { copy.textContent = 'copied · 已复制'; setTimeout(() => { copy.textContent = 'copy answer · 复制'; }, 1500); };
-      if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(text).then(done); return; }
-      const area = document.createElement('textarea');
-      area.value = text; document.body.appendChild(area); area.select(); document.execCommand('copy'); area.remove(); done();
-    }
-  });
-}
-"""
-
-# Clicking (or Enter on) a question in the notes asks it in the chat; a file in the file list opens its lines.
-NOTES_JS = """
-const pick = (event) => {
-  const file = event.target.closest('a[data-open]');
-  if (file) {
-    event.preventDefault();
-    const box = document.getElementById(file.dataset.open);
-    if (box) { box.open = true; box.scrollIntoView({block: 'start', behavior: 'smooth'}); }
-    return;
-  }
-  const row = event.target.closest('[data-ask]');
-  if (!row || event.target.closest('a')) return;
-  if (event.type === 'keydown' && event.key !== 'Enter') return;
-  trigger('click', {question: row.dataset.ask});
-};
-element.addEventListener('click', pick);
-element.addEventListener('keydown', pick);
-"""

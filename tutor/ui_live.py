@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
-from .render import esc
+from .render_markdown import esc
 from .upload import KINDS, MAX_BYTES, SUFFIXES, UPLOAD_DIR, save_uploads
 
 if TYPE_CHECKING:

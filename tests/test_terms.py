@@ -159,3 +159,17 @@ def test_function_words_change_the_tokenizer_fingerprint(monkeypatch):
     before = text.Analyzer({}).fingerprint
     monkeypatch.setattr(text, "stopwords", lambda: frozenset({"哪几个"}))
     assert text.Analyzer({}).fingerprint != before
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("$1\\times1$ convolution", "conv1x1"), ("3 * 3 * 3 的卷积核", "3x3x3"), ("5×5卷积", "5x5"), ("两个3x3x3卷积核", "3x3x3")],
+)
+def test_a_size_written_as_a_product_is_one_term(text, size):
+    """Notes write `$3\\times3$`, "3 * 3" or "3×3"; a question writes "3x3": they are one size."""
+    assert size in default_analyzer().tokenize(text)
+
+
+def test_numbers_that_are_not_a_size_stay_apart():
+    tokens = default_analyzer().tokenize("版本3.5 x 2")
+    assert not any("x" in t for t in tokens), tokens

@@ -49,6 +49,9 @@ def stopwords() -> frozenset[str]:
 
 
 SUBSCRIPT_RE = re.compile(r"(?<![a-z0-9])([a-z])_\{?(\d{1,3})\}?(?![0-9])")
+# sizes written as a product: "3 * 3 * 3", "$1\times1$", "5×5" are "3x3x3", "1x1", "5x5"
+TIMES = r"\s*(?:\\times|×|\*|x)\s*"
+DIMENSION_RE = re.compile(rf"\$?(?<![0-9a-z.])(\d{{1,4}}(?:{TIMES}\d{{1,4}}){{1,3}})(?![0-9a-z.])\$?")
 
 
 def normalize(text: str) -> str:
@@ -120,6 +123,7 @@ class Analyzer:
         """Normalised text with every variant replaced by its canonical term, padded with spaces. A letter with a
         numeric subscript is one name, as plain text writes it: `$C_3$`, `C_{3}` and "C3" are "c3"."""
         text = SUBSCRIPT_RE.sub(r"\1\2", normalize(text))
+        text = DIMENSION_RE.sub(lambda m: re.sub(TIMES, "x", m.group(1)), text)
         return self._pattern.sub(lambda m: f" {self._canonical_of(m.group(0))} ", text)
 
     def _canonical_of(self, matched: str) -> str:

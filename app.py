@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     print("tutor: starting (loading Gradio)…", file=sys.stderr, flush=True)
     from tutor.config import get_settings
-    from tutor.ui import build_app, launch_options, parse_auth
+    from tutor.web.app import build_app, launch_options, parse_auth
 
     try:
         auth = parse_auth(args.auth or os.environ.get("TUTOR_AUTH"))

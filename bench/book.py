@@ -74,7 +74,7 @@ def vary(text: str, volume: int, rng: random.Random) -> str:
 
 def write_book(folder: Path, min_bytes: int, min_passages: int) -> tuple[int, int, int]:
     """Volumes until the folder holds both enough bytes and enough passages: (files, bytes, passages)."""
-    from tutor.corpus import load_document
+    from tutor.notes.corpus import load_document
 
     rng = random.Random(12)
     texts = [(p.stem, p.read_text(encoding="utf-8")) for p in SOURCES]
@@ -148,9 +148,9 @@ def time_app(corpus: Path, index: Path, env: dict, timeout: float) -> dict:
 def notes_tab_size(corpus: Path, index: Path, env: dict) -> int:
     """Bytes of the Notes tab's HTML for the built index (what the page receives once it is ready)."""
     from tutor.config import Settings
-    from tutor.index import load_index
-    from tutor.render import NoteFiles
-    from tutor.render_files import render_notes_by_file
+    from tutor.index.store import load_index
+    from tutor.web.render import NoteFiles
+    from tutor.web.render_files import render_notes_by_file
 
     chosen = {"embeddings": env["TUTOR_EMBEDDINGS"]} if env.get("TUTOR_EMBEDDINGS") else {}
     settings = Settings(corpus_dir=corpus, index_dir=index, fetch_links=False, **chosen)

@@ -180,7 +180,7 @@ def settings_at(work: Path):
 
 
 def child_build(work: Path, size: int) -> dict:
-    import tutor.index as index_mod
+    import tutor.index.store as index_mod
 
     index_mod.get_embeddings = lambda spec: BigramProjection()  # noqa: ARG005 - the stand-in for e5
     t0 = time.perf_counter()
@@ -218,9 +218,9 @@ def _p(values: list[float], q: float) -> float:
 
 
 def child_query(work: Path, n_queries: int, ann: bool) -> dict:
-    from tutor.chat import Tutor
-    from tutor.index import load_index
-    from tutor.retriever import Retriever
+    from tutor.answer.chat import Tutor
+    from tutor.index.store import load_index
+    from tutor.search.retriever import Retriever
 
     embedder = BigramProjection()
     settings = settings_at(work)
@@ -256,7 +256,7 @@ def child_query(work: Path, n_queries: int, ann: bool) -> dict:
         "peak_mb": rss_mb()[1],  # before e5 is loaded below: the index and the search alone
     }
     # the e5 query embedding the stand-in skipped, timed on the same questions and added per question
-    from tutor.embeddings import get_embeddings
+    from tutor.index.embeddings import get_embeddings
 
     e5 = get_embeddings("e5-small-q4")
     e5.embed_query(queries[0])
@@ -280,8 +280,8 @@ def compare_ann(index, queries: list[np.ndarray], k: int = 10) -> dict:
     time per search, HNSW build time, and recall@10 of HNSW for several efSearch values."""
     import faiss
 
-    from tutor.index import HNSW_EF_SEARCH, _hnsw_index, search_vectors
-    from tutor.retriever import DENSE_K
+    from tutor.index.store import HNSW_EF_SEARCH, _hnsw_index, search_vectors
+    from tutor.search.retriever import DENSE_K
 
     def ids(idx, qs):
         return [[i for i, _ in search_vectors(idx, v, DENSE_K)] for v in qs]
@@ -325,8 +325,8 @@ def flat_sweep(sizes: list[int], n_queries: int = 40) -> list[tuple[int, float, 
     """Exact search alone (random unit vectors, top 64, one thread as in the retriever): where it gets slow."""
     import faiss
 
-    from tutor.index import search_vectors
-    from tutor.retriever import DENSE_K
+    from tutor.index.store import search_vectors
+    from tutor.search.retriever import DENSE_K
 
     rng = np.random.default_rng(SEED)
     out = []
@@ -376,7 +376,7 @@ def print_table(title: str, rows: list[tuple[int, dict, dict]]) -> None:
                     f"  {ef:>7}{mark}  {r['ms']:>6.2f} / {r['p95']:<6.2f}  {r['text']:>12.3f}  {r['near']:.3f}"
                     f"  {r['random']:.3f}"
                 )
-        print("  (* the efSearch tutor/index.py uses)")
+        print("  (* the efSearch tutor/index/store.py uses)")
 
 
 def main() -> None:
@@ -430,7 +430,7 @@ def main() -> None:
         print()
     print_table("this tree", rows)
     if sweep:
-        from tutor.index import ANN_THRESHOLD
+        from tutor.index.store import ANN_THRESHOLD
 
         print(f"\nexact search alone (random vectors, top 64, one thread); ANN_THRESHOLD = {ANN_THRESHOLD:,}")
         print("vectors   p50 ms  p95 ms")

@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, os.environ.get("TUTOR_BENCH_CODE") or str(ROOT))  # another copy of tutor/, to compare
 
-import tutor.index as index_mod  # noqa: E402
+import tutor.index.store as index_mod  # noqa: E402
 from tutor.config import Settings  # noqa: E402
-from tutor.corpus import corpus_files, load_corpus, source_name  # noqa: E402
-from tutor.embeddings import embedder_name  # noqa: E402
+from tutor.index.embeddings import embedder_name  # noqa: E402
+from tutor.notes.corpus import corpus_files, load_corpus, source_name  # noqa: E402
 
 EDIT = "这是一处新增的说明。"
 

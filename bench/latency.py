@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tutor.evaluate import DEFAULT_SET, load_set  # noqa: E402
+from tutor.search.evaluate import DEFAULT_SET, load_set  # noqa: E402
 
 PYTHON = sys.executable
 
@@ -76,7 +76,7 @@ def conversations(items: list[dict]) -> list[list[str]]:
 
 
 def in_process(settings, convs: list[list[str]], repeat: int) -> dict:
-    from tutor.chat import ChatSession, Tutor
+    from tutor.answer.chat import ChatSession, Tutor
 
     started = time.perf_counter()
     tutor = Tutor.load(settings)
@@ -181,7 +181,7 @@ def cold_ask(trees: dict[str, tuple[list[str], Path]], env: dict, runs: int = 5)
     result = {}
     for name, (args, cwd) in trees.items():
         probe = (
-            "import io, sys; from tutor.cli import main; "
+            "import io, sys; from tutor.cli.main import main; "
             f"main(['ask', {COLD_QUESTION!r}, *{args!r}], stdout=io.StringIO(), stderr=io.StringIO()); "
             f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
         )
@@ -213,7 +213,7 @@ def main() -> None:
         return
 
     from tutor.config import Settings
-    from tutor.index import build_index
+    from tutor.index.store import build_index
 
     load_before = os.getloadavg()[0]
     convs = conversations(load_set(args.set))

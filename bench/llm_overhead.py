@@ -27,10 +27,10 @@ sys.path.insert(0, str(ROOT))
 from pydantic import SecretStr  # noqa: E402
 
 from tests.fake_openai import API_KEY, RECORDED_ANSWERS, FakeOpenAI, Reply  # noqa: E402
-from tutor.chat import ChatSession, Tutor  # noqa: E402
+from tutor.answer.chat import ChatSession, Tutor  # noqa: E402
+from tutor.answer.llm import answer_passages, get_chat_model, grounded_messages  # noqa: E402
+from tutor.answer.verify import UNVERIFIED  # noqa: E402
 from tutor.config import Settings  # noqa: E402
-from tutor.llm import answer_passages, get_chat_model, grounded_messages  # noqa: E402
-from tutor.verify import UNVERIFIED  # noqa: E402
 
 QUESTION = "dropout为什么能防止过拟合？"
 EVAL_SET = ROOT / "tests" / "data" / "eval.jsonl"

@@ -42,10 +42,10 @@ sys.path.insert(0, str(ROOT))
 
 from gradio_client import Client  # noqa: E402
 
-from tutor.chat import Tutor  # noqa: E402
+from tutor.answer.chat import Tutor  # noqa: E402
 from tutor.config import Settings  # noqa: E402
-from tutor.progress import DB_NAME  # noqa: E402
-from tutor.ui import build_app, launch_options  # noqa: E402
+from tutor.interview.progress import DB_NAME  # noqa: E402
+from tutor.web.app import build_app, launch_options  # noqa: E402
 
 # (first question, follow-up, a word the rewritten follow-up must contain)
 TOPICS = [

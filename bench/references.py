@@ -22,10 +22,10 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from tutor.chat import Tutor  # noqa: E402
-from tutor.cli import render_text  # noqa: E402
+from tutor.answer.chat import Tutor  # noqa: E402
+from tutor.cli.main import render_text  # noqa: E402
 from tutor.config import Settings  # noqa: E402
-from tutor.references import extract_document, fetch_url, sync_references  # noqa: E402
+from tutor.notes.references import extract_document, fetch_url, sync_references  # noqa: E402
 
 PAGES = ROOT / "tests" / "data" / "pages"
 BN_URL = "https://zhuanlan.zhihu.com/p/34879333"

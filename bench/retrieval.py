@@ -31,11 +31,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tutor.chat import Tutor  # noqa: E402
+from tutor.answer.chat import Tutor  # noqa: E402
 from tutor.config import Settings  # noqa: E402
-from tutor.corpus import corpus_files, source_name  # noqa: E402
-from tutor.embeddings import get_embeddings  # noqa: E402
-from tutor.evaluate import evaluate, load_set  # noqa: E402
+from tutor.index.embeddings import get_embeddings  # noqa: E402
+from tutor.notes.corpus import corpus_files, source_name  # noqa: E402
+from tutor.search.evaluate import evaluate, load_set  # noqa: E402
 
 SUITES = {
     "seed": (ROOT / "corpus", ROOT / "tests" / "data" / "eval.jsonl"),

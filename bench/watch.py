@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tutor.config import Settings  # noqa: E402
-from tutor.corpus import corpus_files  # noqa: E402
-from tutor.ui import TutorLoader  # noqa: E402
+from tutor.notes.corpus import corpus_files  # noqa: E402
+from tutor.web.app import TutorLoader  # noqa: E402
 
 TERMS = ["zorblax", "quibbleprop", "flumphnorm", "glimmerdrop", "snarkpool", "wobbleinit", "krangleloss", "blorpnet"]
 TIMEOUT = 60.0
@@ -82,7 +82,7 @@ def main() -> None:
         started = time.perf_counter()
         loader = TutorLoader(settings)
         loader._load()  # on this thread: the first index is not what is measured
-        from tutor.live import Reindexer, Watcher
+        from tutor.index.live import Reindexer, Watcher
 
         loader.live = Reindexer(loader)
         watcher = Watcher(settings.corpus_path, lambda _p: loader.live.request(), force_polling=args.polling or None)

@@ -87,7 +87,7 @@ def notes_settings(notes_root) -> Settings:
 @pytest.fixture(scope="session")
 def notes_tutor(notes_settings):
     """The real notes, indexed once with the real default embedder (about 2 s)."""
-    from tutor.chat import Tutor
+    from tutor.answer.chat import Tutor
 
     return Tutor.load(notes_settings)
 

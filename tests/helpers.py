@@ -17,11 +17,11 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-from tutor.chat import Tutor
-from tutor.cli import build_parser
+from tutor.answer.chat import Tutor
+from tutor.cli.main import build_parser
 from tutor.config import Settings
-from tutor.index import build_index
-from tutor.ui import build_app, launch_options
+from tutor.index.store import build_index
+from tutor.web.app import build_app, launch_options
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"  # Debian's, never a downloaded one

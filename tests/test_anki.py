@@ -7,7 +7,7 @@ import sqlite3
 import zipfile
 from pathlib import Path
 
-from tutor.cli import main
+from tutor.cli.main import main
 from tutor.config import Settings
 
 NOTES = """# 一、DNN

@@ -8,7 +8,7 @@ import pytest
 from gradio_client import Client
 
 from tests.helpers import isolated_dirs, serve, shared_settings
-from tutor.chat import Tutor
+from tutor.answer.chat import Tutor
 
 QUESTION = "dropout为什么能防止过拟合？"
 FOLLOW_UP = "从bagging的角度呢？"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from tutor.chat import ChatSession, InputError, Topics, standalone_query
+from tutor.answer.chat import ChatSession, InputError, Topics, standalone_query
 from tutor.text import default_analyzer
 
 VOCAB = {

@@ -11,7 +11,7 @@ import sys
 import pytest
 from conftest import ROOT, make_corpus
 
-from tutor.cli import main
+from tutor.cli.main import main
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ NOT_ON_THE_DEFAULT_PATH = (
 
 def test_default_path_imports_only_what_it_uses(corpus_args, tmp_path):
     probe = (
-        "import sys, io; from tutor.cli import main; "
+        "import sys, io; from tutor.cli.main import main; "
         f"code = main(['ask', 'dropout', *{corpus_args!r}], stdout=io.StringIO(), stderr=io.StringIO()); "
         f"print(code, sorted(m for m in {NOT_ON_THE_DEFAULT_PATH!r} if m in sys.modules))"
     )

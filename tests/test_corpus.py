@@ -6,7 +6,7 @@ from pathlib import Path
 
 from conftest import NOTES, make_corpus
 
-from tutor.corpus import corpus_files, load_corpus, load_document, parse_markdown
+from tutor.notes.corpus import corpus_files, load_corpus, load_document, parse_markdown
 
 SOURCE = "corpus/dl-interview-notes.md"
 

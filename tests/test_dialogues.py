@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from conftest import make_corpus, settings_for
 
-from tutor.chat import ChatSession, Topics, Tutor, standalone_query
+from tutor.answer.chat import ChatSession, Topics, Tutor, standalone_query
 from tutor.text import default_analyzer
 
 BOOK = [

@@ -14,7 +14,7 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, isolated_dirs, serve, shared_settings  # noqa: E402
 from tutor.config import Settings  # noqa: E402
-from tutor.index import build_index  # noqa: E402
+from tutor.index.store import build_index  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

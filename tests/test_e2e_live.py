@@ -12,7 +12,7 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from tests.conftest import make_corpus, settings_for  # noqa: E402
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, serve  # noqa: E402
-from tutor.chat import Tutor  # noqa: E402
+from tutor.answer.chat import Tutor  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

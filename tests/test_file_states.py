@@ -10,12 +10,12 @@ import pytest
 from conftest import settings_for
 
 from tests.helpers import Tags
-from tutor import render_files
-from tutor.chat import Tutor
-from tutor.index import build_index, load_index
-from tutor.render import NoteFiles, esc
+from tutor.answer.chat import Tutor
+from tutor.index.store import build_index, load_index
 from tutor.types import note_questions
-from tutor.ui import TutorLoader, _notes_html
+from tutor.web import render_files
+from tutor.web.app import TutorLoader, _notes_html
+from tutor.web.render import NoteFiles, esc
 
 NOTE = """# 一、DNN
 

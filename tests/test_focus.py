@@ -10,15 +10,15 @@ import pytest
 from conftest import make_corpus, settings_for
 from helpers import Tags
 
-from tutor.answerer import Answerer
-from tutor.chat import ChatSession, Tutor
-from tutor.cli import main, render_text
-from tutor.focus import focus, is_noise, section_sentences
-from tutor.render import render_answer
-from tutor.retriever import Retrieval
+from tutor.answer.answerer import Answerer
+from tutor.answer.chat import ChatSession, Tutor
+from tutor.cli.main import main, render_text
+from tutor.search.focus import focus, is_noise, section_sentences
+from tutor.search.retriever import Retrieval
 from tutor.text import default_analyzer
 from tutor.types import Answer, Chunk, Hit, Passage
-from tutor.ui import answer_from_dict
+from tutor.web.app import answer_from_dict
+from tutor.web.render import render_answer
 
 SECTION = "corpus/dl-interview-notes.md:11"  # 1.3, dropout: lines 13, 15 and 17 (two sentences)
 MORE_KEYS = {"text", "source", "heading_path", "line_start", "line_end"}

@@ -8,9 +8,9 @@ import shutil
 import pytest
 from conftest import make_corpus, settings_for
 
-from tutor import corpus as corpus_mod
-from tutor import index as index_mod
-from tutor.index import IndexCorrupt, IndexMissing, IndexStale, build_index, ensure_index, load_index
+from tutor.index import store as index_mod
+from tutor.index.store import IndexCorrupt, IndexMissing, IndexStale, build_index, ensure_index, load_index
+from tutor.notes import corpus as corpus_mod
 
 
 @pytest.fixture
@@ -164,7 +164,7 @@ def test_an_update_parses_only_the_changed_file_and_matches_a_full_parse(tmp_pat
 
 
 def test_a_pdf_whose_text_has_lone_surrogates_is_indexed_with_replacement_marks(tmp_path, monkeypatch):
-    from tutor import references
+    from tutor.notes import references
 
     make_corpus(tmp_path, {"broken-cmap.pdf": b"%PDF-1.4 stand-in"})
     monkeypatch.setattr(references, "extract_pdf_file", lambda path: "# Dropout\n\nDropout \ud835 zeroes units.")
@@ -190,8 +190,8 @@ def _without_stored_headings(settings) -> None:
 
 
 def test_stored_heading_terms_retrieve_exactly_as_terms_tokenized_at_load(tmp_path, notes_settings, notes_tutor):
-    from tutor.chat import Tutor
-    from tutor.evaluate import DEFAULT_SET, load_set
+    from tutor.answer.chat import Tutor
+    from tutor.search.evaluate import DEFAULT_SET, load_set
 
     copy = settings_for(tmp_path)
     make_corpus(tmp_path)

@@ -21,8 +21,8 @@ from conftest import ROOT, make_corpus, settings_for
 from gradio_client import Client
 
 from tests.helpers import free_port, serve
-from tutor.progress import DB_NAME
-from tutor.ui_interview import NOT_READY
+from tutor.interview.progress import DB_NAME
+from tutor.web.interview import NOT_READY
 
 SESSIONS = 6
 ANSWERS_EACH = 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.helpers import scripted
-from tutor.interviewer import InterviewSession
+from tutor.interview.interviewer import InterviewSession
 
 DROPOUT_FULL = (
     "dropout随机丢弃神经元，降低模型复杂度起正则化作用；每次训练不同子网络类似bagging，预测时用全部单元相当于组合模型。"

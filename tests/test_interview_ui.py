@@ -12,10 +12,10 @@ import pytest
 from gradio_client import Client
 
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, Tags, isolated_dirs, serve
-from tutor import render_interview as ri
 from tutor.config import Settings
-from tutor.index import build_index
-from tutor.progress import ProgressStore
+from tutor.index.store import build_index
+from tutor.interview.progress import ProgressStore
+from tutor.web import render_interview as ri
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "test-output" / "e2e"
@@ -233,7 +233,7 @@ def test_two_sessions_interview_at_once_and_never_cross_answers(app):
 
 
 def test_a_failing_empty_or_huge_answer_shows_a_message_and_the_session_goes_on(app, monkeypatch):
-    from tutor.grading import Grader
+    from tutor.interview.grading import Grader
 
     me = Interviewer(app[0])
     asked = me.start("DNN")["question"]

@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 
 from tests.helpers import parse
+from tutor.cli.interview import cmd_grade, cmd_interview
 from tutor.config import Settings
-from tutor.embeddings import get_embeddings
-from tutor.grading import Grader, grade, plan_follow_ups
-from tutor.index import build_index, load_index
-from tutor.interview_cli import cmd_grade, cmd_interview
-from tutor.interviewer import InterviewError, InterviewSession, filter_topic, save_user_answer
-from tutor.progress import ProgressStore
-from tutor.retriever import Retriever
-from tutor.rubric import MY_ANSWERS, build_bank, normalize_question
+from tutor.index.embeddings import get_embeddings
+from tutor.index.store import build_index, load_index
+from tutor.interview.grading import Grader, grade, plan_follow_ups
+from tutor.interview.interviewer import InterviewError, InterviewSession, filter_topic, save_user_answer
+from tutor.interview.progress import ProgressStore
+from tutor.interview.rubric import MY_ANSWERS, build_bank, normalize_question
+from tutor.search.retriever import Retriever
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTES = "corpus/dl-interview-notes.md"
@@ -387,7 +387,7 @@ def test_a_follow_up_counts_the_same_number_of_questions_as_its_main_question(sh
 
 
 def test_the_vector_cache_when_full_still_returns_every_text_asked_for(monkeypatch) -> None:
-    from tutor import grading
+    from tutor.interview import grading
 
     embedder = get_embeddings("hash:16")
     monkeypatch.setattr(grading, "MAX_CACHED_VECTORS", 3)
@@ -416,7 +416,7 @@ def test_a_narrow_question_is_graded_on_the_points_that_answer_it(settings: Sett
 
 
 def test_key_points_are_points():
-    from tutor.rubric import _is_point
+    from tutor.interview.rubric import _is_point
 
     for noise in (
         "上图左侧的蓝色五角星表示真实样本",
@@ -436,7 +436,7 @@ def test_key_points_are_points():
 
 
 def test_a_topic_heading_that_answers_is_asked_with_its_context(tmp_path):
-    from tutor.rubric import build_bank
+    from tutor.interview.rubric import build_bank
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tutor.centrality import MAX_POINTS, choose
 from tutor.config import Settings
-from tutor.index import build_index, load_index
-from tutor.rubric import build_bank
+from tutor.index.store import build_index, load_index
+from tutor.interview.centrality import MAX_POINTS, choose
+from tutor.interview.rubric import build_bank
 
 CENTRAL = [
     "dropout在训练时以概率p随机丢弃一部分神经元。",

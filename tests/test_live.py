@@ -15,11 +15,11 @@ from types import SimpleNamespace
 
 import pytest
 
-import tutor.index
+import tutor.index.store
 from tests.conftest import make_corpus, settings_for
-from tutor.chat import Tutor
-from tutor.live import Reindexer, Watcher, start_live
-from tutor.ui import Conversation
+from tutor.answer.chat import Tutor
+from tutor.index.live import Reindexer, Watcher, start_live
+from tutor.web.app import Conversation
 
 REPO = Path(__file__).resolve().parent.parent
 DEADLINE = 60.0  # generous: the machine is shared; nothing here asserts on time
@@ -80,7 +80,7 @@ def test_an_edit_an_addition_and_a_deletion_are_each_reindexed(holder):
 
 
 def test_answers_come_from_the_previous_index_during_a_rebuild_and_requests_coalesce(holder, monkeypatch):
-    real_build = tutor.index.build_index
+    real_build = tutor.index.store.build_index
     building, release, builds = threading.Event(), threading.Event(), []
 
     def slow_build(*args, **kwargs):
@@ -90,7 +90,7 @@ def test_answers_come_from_the_previous_index_during_a_rebuild_and_requests_coal
         assert release.wait(DEADLINE)
         return report
 
-    monkeypatch.setattr(tutor.index, "build_index", slow_build)
+    monkeypatch.setattr(tutor.index.store, "build_index", slow_build)
     live = Reindexer(holder)
     (holder.settings.corpus_path / "b.md").unlink()
     first = live.request()
@@ -110,9 +110,9 @@ def test_answers_come_from_the_previous_index_during_a_rebuild_and_requests_coal
 
 def test_a_failed_rebuild_keeps_the_previous_index_and_says_why(holder, monkeypatch):
     def broken(*_a, **_k):
-        raise tutor.index.IndexWriteError("cannot write the index (No space left on device)")
+        raise tutor.index.store.IndexWriteError("cannot write the index (No space left on device)")
 
-    monkeypatch.setattr(tutor.index, "build_index", broken)
+    monkeypatch.setattr(tutor.index.store, "build_index", broken)
     before = holder.tutor
     (holder.settings.corpus_path / "b.md").unlink()
     live = Reindexer(holder)
@@ -199,7 +199,7 @@ def test_the_app_machinery_reindexes_a_renamed_note_on_its_own(holder):
 
 
 def test_an_app_watches_only_when_asked_and_close_stops_the_watcher(holder):
-    from tutor.ui import build_app
+    from tutor.web.app import build_app
 
     quiet = build_app(holder.settings, holder.tutor)  # TUTOR_WATCH=0 in the tests' environment
     assert quiet.watcher is None
@@ -237,7 +237,7 @@ def test_tutor_watch_prints_each_reindex_until_interrupted(tmp_path):
 
 
 def test_tutor_watch_without_a_notes_folder_says_what_to_do(tmp_path, capsys):
-    from tutor.cli import main
+    from tutor.cli.main import main
 
     assert main(["watch", "--corpus", str(tmp_path / "nowhere")]) == 2
     assert "no notes folder at" in capsys.readouterr().err

@@ -21,10 +21,9 @@ from pydantic import SecretStr
 
 from tests.fake_openai import API_KEY, RECORDED_ANSWERS
 from tests.helpers import scripted
-from tutor import prompts
-from tutor.chat import ChatSession, Tutor, standalone_query
-from tutor.config import Settings
-from tutor.llm import (
+from tutor.answer import prompts
+from tutor.answer.chat import ChatSession, Tutor, standalone_query
+from tutor.answer.llm import (
     FAILED,
     UNSUPPORTED,
     LLMConfigError,
@@ -34,8 +33,9 @@ from tutor.llm import (
     grounded_messages,
     phrase_follow_up,
 )
+from tutor.answer.verify import UNVERIFIED, CitationStream, Verifier, verify_answer
+from tutor.config import Settings
 from tutor.types import Answer, Chunk
-from tutor.verify import UNVERIFIED, CitationStream, Verifier, verify_answer
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTES = ROOT / "corpus" / "dl-interview-notes.md"
@@ -57,7 +57,7 @@ def system_text(call) -> str:
 def test_default_path_is_offline_and_imports_no_llm_client(tutor: Tutor) -> None:
     code = (
         "import json, sys\n"
-        "from tutor.chat import Tutor\nfrom tutor.config import Settings\n"
+        "from tutor.answer.chat import Tutor\nfrom tutor.config import Settings\n"
         f"a = Tutor.load(Settings()).ask({DROPOUT!r})\n"
         "print(json.dumps([a.generator, 'langchain_openai' in sys.modules, 'langchain_ollama' in sys.modules]))"
     )

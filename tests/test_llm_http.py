@@ -12,13 +12,13 @@ from pydantic import SecretStr
 
 from tests.fake_openai import API_KEY, RECORDED_ANSWERS, FakeOpenAI, Reply
 from tests.helpers import free_port
-from tutor import prompts
-from tutor.chat import ChatSession, Tutor
-from tutor.cli import main
+from tutor.answer import prompts
+from tutor.answer.chat import ChatSession, Tutor
+from tutor.answer.llm import FAILED, get_chat_model
+from tutor.answer.verify import UNVERIFIED
+from tutor.cli.main import main
 from tutor.config import Settings
-from tutor.llm import FAILED, get_chat_model
 from tutor.types import Answer
-from tutor.verify import UNVERIFIED
 
 DROPOUT = "dropout为什么能防止过拟合？"
 MODEL = "openai:fake-model"

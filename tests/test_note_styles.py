@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tutor.corpus import load_document, parse_markdown
+from tutor.notes.corpus import load_document, parse_markdown
 
 SOURCE = "corpus/notes.md"
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import isolated_dirs
-from tutor.chat import ChatSession, Tutor
+from tutor.answer.chat import ChatSession, Tutor
 from tutor.config import Settings
-from tutor.index import build_index
+from tutor.index.store import build_index
 
 BOOK = """# 第七章 生成对抗网络
 

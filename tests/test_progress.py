@@ -17,9 +17,9 @@ import pytest
 from fsrs import Rating
 
 from tests.helpers import parse
+from tutor.cli.interview import cmd_progress
 from tutor.config import Settings
-from tutor.interview_cli import cmd_progress
-from tutor.progress import ProgressError, ProgressStore, choose_next, rating_for
+from tutor.interview.progress import ProgressError, ProgressStore, choose_next, rating_for
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

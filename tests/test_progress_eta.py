@@ -8,10 +8,10 @@ import re
 import pytest
 from conftest import settings_for
 
-from tutor.cli import main
-from tutor.eta import Eta, ProgressLines, format_eta
-from tutor.index import EMBED_BATCH
-from tutor.ui import TutorLoader
+from tutor.cli.main import main
+from tutor.index.eta import Eta, ProgressLines, format_eta
+from tutor.index.store import EMBED_BATCH
+from tutor.web.app import TutorLoader
 
 
 class Clock:

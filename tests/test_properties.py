@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tutor import text as text_mod
-from tutor.chat import ChatSession, InputError, Tutor, clean_message
-from tutor.corpus import _headings, parse_markdown
-from tutor.grading import Grader, grade
-from tutor.index import build_index, load_index
-from tutor.rubric import build_bank
+from tutor.answer.chat import ChatSession, InputError, Tutor, clean_message
+from tutor.index.store import build_index, load_index
+from tutor.interview.grading import Grader, grade
+from tutor.interview.rubric import build_bank
+from tutor.notes.corpus import _headings, parse_markdown
 
 # The test command is deterministic (same examples every run, so CI cannot turn red at random);
 # TUTOR_HYPOTHESIS_EXPLORE=<n> draws fresh random examples, n times as many, to hunt for new failures.
@@ -286,7 +286,7 @@ TERMS = st.sampled_from(["梯度", "消失", "dropout", "bn", "学习率", "a", 
 @FAST
 @given(st.lists(st.lists(TERMS, max_size=12), min_size=1, max_size=30), st.lists(TERMS, max_size=6))
 def test_vectorised_bm25_scores_as_the_loop_did(docs, query):
-    from tutor.retriever import BM25
+    from tutor.search.retriever import BM25
 
     got = BM25(docs).scores(query)
     want = reference_bm25(docs, query)

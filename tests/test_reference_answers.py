@@ -8,9 +8,9 @@ import json
 import pytest
 from conftest import DATA, NOTES, make_corpus, settings_for
 
-from tutor.chat import Tutor
-from tutor.cli import main
-from tutor.references import sync_references
+from tutor.answer.chat import Tutor
+from tutor.cli.main import main
+from tutor.notes.references import sync_references
 
 BN_URL = "https://zhuanlan.zhihu.com/p/34879333"
 

@@ -19,9 +19,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from tutor import references
 from tutor.config import Settings
-from tutor.references import (
+from tutor.notes import references
+from tutor.notes.references import (
     FetchError,
     Link,
     extract_html_file,

@@ -1,4 +1,4 @@
-"""Answer and note text as HTML (tutor/render_markdown.py): a model's markdown shown as such, [n] markers as links to
+"""Answer and note text as HTML (tutor/web/render_markdown.py): a model's markdown shown as such, [n] markers as links to
 their sources, raw HTML as text, links only to http(s) pages in a new tab."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.helpers import Tags
-from tutor.answerer import cited_passage
-from tutor.render import render_answer
-from tutor.render_markdown import LINE_MD, answer_body, cite_link, esc, inline
+from tutor.answer.answerer import cited_passage
 from tutor.types import Answer, Citation
+from tutor.web.render import render_answer
+from tutor.web.render_markdown import LINE_MD, answer_body, cite_link, esc, inline
 
 LLM_ANSWER = """## Dropout 的作用
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import DATA
 
-from tutor.evaluate import evaluate, load_set
+from tutor.search.evaluate import evaluate, load_set
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_a_close_passage_whose_section_holds_more_of_the_subject_goes_first(tmp_
     to the k-means section close behind them; a section that only adds what is asked ("问题") does not."""
     from conftest import make_corpus, settings_for
 
-    from tutor.chat import Tutor
+    from tutor.answer.chat import Tutor
     from tutor.types import Hit
 
     notes = (

@@ -7,7 +7,7 @@ import tomllib
 from fnmatch import fnmatch
 from pathlib import Path
 
-from tutor.ui import CSS_FILES, INSTALL_JS, NOTES_JS, launch_options, static_text
+from tutor.web.app import CSS_FILES, INSTALL_JS, NOTES_JS, launch_options, static_text
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "tutor" / "web" / "static"

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from tutor.calibrate import Calibration
 from tutor.config import Settings
-from tutor.index import IndexStale, build_index, ensure_index, load_index
+from tutor.index.calibrate import Calibration
+from tutor.index.store import IndexStale, build_index, ensure_index, load_index
 from tutor.text import default_analyzer, mine_terms, stem
 
 
@@ -163,7 +163,12 @@ def test_function_words_change_the_tokenizer_fingerprint(monkeypatch):
 
 @pytest.mark.parametrize(
     ("text", "size"),
-    [("$1\\times1$ convolution", "conv1x1"), ("3 * 3 * 3 的卷积核", "3x3x3"), ("5×5卷积", "5x5"), ("两个3x3x3卷积核", "3x3x3")],
+    [
+        ("$1\\times1$ convolution", "conv1x1"),
+        ("3 * 3 * 3 的卷积核", "3x3x3"),
+        ("5×5卷积", "5x5"),
+        ("两个3x3x3卷积核", "3x3x3"),
+    ],
 )
 def test_a_size_written_as_a_product_is_one_term(text, size):
     """Notes write `$3\\times3$`, "3 * 3" or "3×3"; a question writes "3x3": they are one size."""

@@ -9,10 +9,10 @@ from types import SimpleNamespace
 import pytest
 
 from tests.conftest import DATA, make_corpus, settings_for
-from tutor.chat import Tutor
-from tutor.live import Reindexer
-from tutor.ui_live import add_files
-from tutor.upload import MAX_BYTES, Refused, safe_name, save_uploads
+from tutor.answer.chat import Tutor
+from tutor.index.live import Reindexer
+from tutor.notes.upload import MAX_BYTES, Refused, safe_name, save_uploads
+from tutor.web.live import add_files
 
 NOTE = "# Space\n\n## What is a quasar?\n\nA quasar is a very luminous galactic nucleus powered by a black hole.\n"
 
@@ -145,7 +145,7 @@ def test_a_saved_note_is_readable_like_any_file_the_user_saves(tmp_path):
     """Not mkstemp's owner-only mode: the umask decides, as for a file saved by an editor."""
     import os
 
-    from tutor.corpus import write_bytes_atomic
+    from tutor.notes.corpus import write_bytes_atomic
 
     umask = os.umask(0o022)
     os.umask(umask)

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import Tags
-from tutor.corpus import parse_markdown
-from tutor.references import find_links
-from tutor.render_markdown import answer_body, inline
+from tutor.notes.corpus import parse_markdown
+from tutor.notes.references import find_links
 from tutor.urls import URL_RE, is_web_url
+from tutor.web.render_markdown import answer_body, inline
 
 WIKI = "https://en.wikipedia.org/wiki/Dropout_(neural_networks)"
 

@@ -19,10 +19,10 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from .config import Settings, get_settings
-from .embeddings import get_embeddings
-from .index import ensure_index
-from .retriever import Retriever
+from tutor.config import Settings, get_settings
+from tutor.index.embeddings import get_embeddings
+from tutor.index.store import ensure_index
+from tutor.search.retriever import Retriever
 
 
 class TutorRetriever(BaseRetriever):

@@ -241,8 +241,8 @@ def default_analyzer() -> Analyzer:
 def _jieba():
     import jieba
 
-    from .config import get_settings
-    from .jieba_dict import tokenizer as lazy_tokenizer
+    from tutor.config import get_settings
+    from tutor.jieba_dict import tokenizer as lazy_tokenizer
 
     jieba.setLogLevel(logging.WARNING)
     tokenizer = lazy_tokenizer(get_settings().cache_path)  # splits as jieba.Tokenizer(), loads far less

@@ -1,0 +1,5 @@
+"""python -m tutor.cli"""
+
+from tutor.cli.main import main
+
+raise SystemExit(main())

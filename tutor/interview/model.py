@@ -1,0 +1,39 @@
+"""The interviewer with a language model: grading against the same rubric, follow-ups phrased by the model.
+
+Both fall back to the offline grader / template when no model is configured or it fails.
+"""
+
+from __future__ import annotations
+
+from tutor.answer.llm import grade_with_model, model_label, phrase_follow_up
+from tutor.interview.grading import Feedback, FollowUp, fill_coverage, lang
+from tutor.interview.rubric import Question
+
+FALLBACK = {
+    "zh": "语言模型评分失败，已用离线评分（对照笔记要点）。",
+    "en": "The language model could not grade this; graded offline against the notes' key points.",
+}
+
+
+def model_grade(model, q: Question, answer: str, fb: Feedback, credits: dict[int, float]) -> dict[int, float]:
+    """Replace the offline credits by the model's verdict per key point; keep them (with a notice) on failure."""
+    if model is None or not credits or fb.score is None:
+        return credits
+    chosen = sorted(credits)
+    verdict = grade_with_model(model, q.text, [q.points[i].text for i in chosen], answer)
+    if verdict is None:
+        fb.notices.append(FALLBACK[lang(q)])
+        return credits
+    credits = {i: 1.0 if hit else 0.0 for i, hit in zip(chosen, verdict["covered"], strict=True)}
+    fb.score = int(verdict["score"])
+    fill_coverage(fb, q, credits)
+    fb.grader = model_label(model)
+    return credits
+
+
+def model_follow_up(model, q: Question, follow_up: FollowUp) -> FollowUp:
+    """The same follow-up, worded by the model when one is configured."""
+    if model is None:
+        return follow_up
+    text = phrase_follow_up(model, q.text, [q.points[i].text for i in follow_up.points], lang(q))
+    return FollowUp(text, follow_up.points) if text else follow_up

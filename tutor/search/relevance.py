@@ -1,0 +1,164 @@
+"""The relevance decision: is the best passage about the question, or is it answered not_found?
+
+Read in the index's calibrated units (tutor/index/calibrate.py) and in shares of the question's content terms
+(idf-weighted). A question in another language than its answering passage is decided by the terms the notes use;
+a name the notes never use, or a value the top section never states, makes it not_found.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Protocol
+
+from tutor.index.calibrate import Calibration
+from tutor.index.store import Index
+from tutor.text import Analyzer, aspect_terms, data_lines, is_chinese
+from tutor.types import Chunk, Hit, Status
+
+# in calibrated units (1 unit: the cosine gap from a typical unrelated question to a typical answered one) and in
+# shares of the query's content terms (idf-weighted)
+SURE_UNITS = 1.25  # this close to a typical answer, the query is about the passage even with no shared term
+HIGH_UNITS = 0.75  # a close match needs fewer shared terms
+FLOOR_SPREADS = 2.0  # further below a typical unrelated question than this many of their spreads, nothing is about it
+COVERAGE_MIN = 0.30  # share of the query's content terms that the top section holds
+COVERAGE_LOW = 0.15  # enough shared terms when the match is close (HIGH_UNITS)
+
+
+# a name: a Latin word written with a capital or a digit (BERT, Xavier, word2vec, LeNet-5), not a sentence's first word
+NAME_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*(?:[\-+.][A-Za-z0-9]+)*\+*")
+SENTENCE_START = re.compile(r"(?:^|[.!?。！？]\s*)$")
+
+# a number a passage states, not a list item's or a heading's numbering ("- 1 ", "3. ", "10.6.5.")
+STATED_NUMBER_RE = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:\.\d+)?(?!\.\d)")
+LIST_NUMBER_RE = re.compile(r"(?m)^[\s>*+\-]*(?:\d+(?:\.\d+)*[.、)）]?\s|[（(]\d+[)）])")
+
+
+@lru_cache(maxsize=1)
+def quantity_cues() -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{line})" for line in data_lines("quantity.txt")), re.IGNORECASE)
+
+
+def _floor(scale) -> float:
+    """In units: this far below a typical unrelated question, nothing is about the query."""
+    return -FLOOR_SPREADS * scale.spread / scale.gap
+
+
+class _TermWeights(Protocol):
+    term_ids: dict[str, int]
+
+    def weight(self, term: str) -> float: ...
+
+
+class Relevance:
+    """Mixed into `Retriever`: it uses the retriever's calibration, analyzer, BM25 weights and section terms."""
+
+    index: Index
+    analyzer: Analyzer
+    calibration: Calibration | None
+    bm25: _TermWeights
+    _vocabulary: set[str] | None
+    _heading_terms: Callable[[tuple[str, ...]], tuple[str, ...]]
+
+    def section_tokens(self, section_id: str) -> frozenset[str]:
+        raise NotImplementedError
+
+    def _coverage(self, tokens: list[str], doc: frozenset[str] | set[str] | list[str]) -> float:
+        raise NotImplementedError
+
+    def _unanswered(self, chunk: Chunk) -> bool:
+        raise NotImplementedError
+
+    def relevant(self, query: str, dense: float, coverage: float) -> bool:
+        """Is the best passage about the query? Dense similarity in this index's units, plus shared terms."""
+        scale = self.calibration.scale(query) if self.calibration else None
+        if scale is None or not scale.reliable:
+            return coverage >= COVERAGE_MIN
+        units = scale.units(dense)
+        return units >= SURE_UNITS or (
+            units >= _floor(scale) and (coverage >= COVERAGE_MIN or (coverage >= COVERAGE_LOW and units >= HIGH_UNITS))
+        )
+
+    def cross_lingual(self, query: str, passage: Chunk) -> bool:
+        """A question in another language than the passage that would answer it: English on Chinese notes, or the
+        reverse. Notes that mix in an English file answer English questions there like any others."""
+        return is_chinese(query) != is_chinese(passage.text)
+
+    def relevant_across(self, query: str, dense: float, tokens: list[str], section_id: str) -> bool:
+        """The decision for a question in the other language. Its cosines sit lower than a same-language scale
+        predicts, and its words that these notes never use may be translations of words they do use, so shared
+        terms decide: the share of the query's terms that the notes use at all (mapped through the glossary and
+        the notes' own pairs: "learning rate" is 学习率) which the top section holds. Dense similarity only vetoes
+        a match far below anything unrelated."""
+        vocabulary = self.vocabulary()
+        # a term of the table (glossary, the notes' pairs) reads the same in both languages: when the notes lack
+        # it, they lack it ("kernel trick" is 核技巧 whichever way it is written)
+        known = [t for t in dict.fromkeys(tokens) if t in vocabulary or t in self.analyzer.canonical]
+        # what is asked about ("fix", "why") is no evidence of a subject: "How do I fix a flat tire?" shares only
+        # 解决 with notes on gradients
+        if not any(t not in aspect_terms() for t in known):
+            return False
+        if self._coverage(known, self.section_tokens(section_id)) < COVERAGE_MIN:
+            return False
+        scale = self.calibration.scale(query) if self.calibration else None
+        return scale is None or scale.gap <= 0 or scale.units(dense) >= _floor(scale)
+
+    def vocabulary(self) -> set[str]:
+        if self._vocabulary is None:
+            self._vocabulary = set(self.bm25.term_ids) | {
+                t for c in self.index.chunks for t in self._heading_terms(c.heading_path)
+            }
+        return self._vocabulary
+
+    def missing_names(self, query: str) -> list[str]:
+        """Names the query asks about that these notes never use: "BERT的预训练任务", "Xavier初始化的方差公式",
+        "What is the kernel trick in SVM?", "学习率warmup有什么作用". The notes cannot answer a question about
+        something they never name, however close its other words come. In an English sentence a name is a Latin
+        word written with a capital or a digit ("bug", "trick" may be everyday English and prove nothing); inside
+        a Chinese sentence every Latin word is a term."""
+        vocabulary = self.vocabulary()
+        chinese = is_chinese(query)
+        whole = set(self.analyzer.tokenize(query))  # "batch size" is one term, not two unknown words
+        missing = []
+        for match in NAME_RE.finditer(query):
+            word = match.group(0)
+            letters = re.sub(r"[^A-Za-z]", "", word)
+            capital = any(ch.isupper() for ch in word[1:]) or (
+                word[0].isupper() and (chinese or not SENTENCE_START.search(query[: match.start()]))
+            )
+            digit = (letters != word and any(ch.isdigit() for ch in word)) or word.endswith("+")  # C++, k-means++
+            if not letters or len(word) < 2 or (len(letters) < 2 and not digit):
+                continue
+            if not (capital or digit or chinese):
+                continue
+            forms = [t for t in self.analyzer.tokenize(word) if not t.isdigit()]
+            if not forms or not all(t in whole for t in forms):
+                continue
+            if re.search(r"[\-.+]", word):
+                forms = forms[:1]  # "Q-learning" is one name: the notes' "learning" says nothing of it
+            if not any(t in vocabulary for t in forms):
+                missing.append(word)
+        return missing
+
+    def states_no_quantity(self, query: str, section_id: str) -> bool:
+        """A question that asks for a value ("dropout的比例一般设多少", "What is the default value of beta2?") and a
+        top section that states no number: the notes hold the topic but not the point asked."""
+        if not quantity_cues().search(query):
+            return False
+        rows = self.index.chunks_by_section.get(section_id, [])
+        text = "\n".join(self.index.chunks[i].text for i in rows if not self.index.chunks[i].is_heading)
+        text = LIST_NUMBER_RE.sub("", text)
+        return not STATED_NUMBER_RE.search(text)
+
+    def _decide(self, query: str, hits: list[Hit], tokens: list[str], coverage: float) -> Status:
+        if not hits or self.missing_names(query):
+            return "not_found"
+        top = hits[0]
+        if self.cross_lingual(query, top.chunk):
+            ok = self.relevant_across(query, top.dense, tokens, top.chunk.section_id)
+        else:
+            ok = self.relevant(query, top.dense, coverage)
+        if not ok or self.states_no_quantity(query, top.chunk.section_id):
+            return "not_found"
+        return "question_only" if self._unanswered(top.chunk) else "answered"

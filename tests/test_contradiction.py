@@ -7,7 +7,9 @@ import pytest
 from tutor.contradiction import clauses, contradicts, denied_by, point_clauses, read_clause, sentence_contradicts
 
 CHECK_LABELS = point_clauses("手动检查一些输入样本并查看标签是否大致正确。")
-LOSS = point_clauses("有时损失并不是衡量你的网络是否被正确训练的最佳预测器。如果可以的话，使用其它指标来帮助你，比如精度。")
+LOSS = point_clauses(
+    "有时损失并不是衡量你的网络是否被正确训练的最佳预测器。如果可以的话，使用其它指标来帮助你，比如精度。"
+)
 DROPOUT = point_clauses("dropout是按设定的比例随机丢掉一些神经元，不参与训练(前向传播和反向传播)。")
 
 

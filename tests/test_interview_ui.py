@@ -250,7 +250,7 @@ def test_a_failing_empty_or_huge_answer_shows_a_message_and_the_session_goes_on(
     def broken(*_a, **_k):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(Grader, "credits", broken)
+    monkeypatch.setattr(Grader, "assess", broken)  # what grade() scores with
     view = me.answer(DROPOUT)
     assert "Something went wrong grading this answer (RuntimeError)" in view["html"]["message"]
     assert view["question"] == asked and view["box"] == DROPOUT  # still waiting, the answer still typed

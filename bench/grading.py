@@ -1,6 +1,7 @@
 """How well the offline grader orders answers of known quality, per notes folder.
 
-Each set is JSONL of {"question", "level", "answer", "kind"?}: levels full, english_full, partial, wrong, empty;
+Each set is JSONL of {"question", "level", "answer", "kind"?}: levels full, english_full (a strong answer in English
+to Chinese notes), chinese_full (the same the other way, for English notes), partial, wrong, empty;
 kinds heading (a question the notes pose), narrow (one point inside a longer section) and unanswerable (the notes
 do not answer it: it must come back ungraded). The answers were written before the grader was tuned, by someone
 who had not read its code. Questions are graded as `tutor grade` grades them: a reworded one goes through the
@@ -35,6 +36,7 @@ SUITES = {
     "seed": (ROOT / "corpus", ROOT / "bench" / "data" / "graded-seed.jsonl"),
     "dl500": (ROOT.parent / "shared" / "corpora" / "dl500", ROOT / "bench" / "data" / "graded-dl500.jsonl"),
     "ml-notes": (ROOT / "bench" / "corpora" / "ml-notes", ROOT / "bench" / "data" / "graded-ml-notes.jsonl"),
+    "fresh": (ROOT / "bench" / "corpora" / "en-qa", ROOT / "bench" / "data" / "graded-fresh.jsonl"),  # never tuned on
 }
 PAIRS = [
     ("full", "partial"),
@@ -44,8 +46,10 @@ PAIRS = [
     ("partial", "empty"),
     ("english_full", "partial"),
     ("english_full", "wrong"),
+    ("chinese_full", "partial"),
+    ("chinese_full", "wrong"),
 ]
-LEVELS = ["full", "english_full", "partial", "wrong", "empty"]
+LEVELS = ["full", "english_full", "chinese_full", "partial", "wrong", "empty"]
 
 
 def run(corpus: Path, qset: Path, index_dir: Path, embedder: str) -> dict:

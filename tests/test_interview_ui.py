@@ -74,6 +74,15 @@ def test_feedback_card_scores_lists_points_and_cites_the_missed_ones():
     assert '<span class="iv-part gap">bagging 20%</span>' in html and "my answer" in html
 
 
+def test_feedback_card_lists_the_contradicted_points_with_their_lines():
+    denied = {"point": "预测时使用全部的units", "citation": cite(2, 12)}
+    html = ri.render_feedback(feedback(contradicted=[denied]), "iv4", lines_of)
+    item = html.split('<li class="iv-contradicted">')[1].split("</li>")[0]
+    assert "Contradicted · 与笔记相反 (1)" in html
+    assert item.startswith("≠ 预测时使用全部的units") and "notes.md:12" in item and 'href="#src-iv4-2"' in item
+    assert "iv-contradicted" not in ri.render_feedback(feedback(), "iv5", lines_of)
+
+
 def test_score_bar_bands_clamps_and_says_when_there_is_no_reference():
     assert "band-low" in ri.score_bar(12) and "band-good" in ri.score_bar(75) and "band-top" in ri.score_bar(95)
     assert "width:100.0%" in ri.score_bar(140) and "width:0.0%" in ri.score_bar(-3)
@@ -241,7 +250,7 @@ def test_a_failing_empty_or_huge_answer_shows_a_message_and_the_session_goes_on(
     def broken(*_a, **_k):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(Grader, "credits", broken)
+    monkeypatch.setattr(Grader, "assess", broken)  # what grade() scores with
     view = me.answer(DROPOUT)
     assert "Something went wrong grading this answer (RuntimeError)" in view["html"]["message"]
     assert view["question"] == asked and view["box"] == DROPOUT  # still waiting, the answer still typed

@@ -229,6 +229,21 @@ def test_feedback_cites_the_missed_points(shared) -> None:
     json.dumps(d, ensure_ascii=False)
 
 
+def test_an_answer_that_denies_a_point_gets_no_credit_for_it_and_is_told_so(shared) -> None:
+    _, bank, grader = shared
+    q = question(bank, "4.1")
+    labels = next(i for i, p in enumerate(q.points) if "手动检查" in p.text)
+    agrees, credits = grade(
+        grader, q, "数据里错误标签太多时网络学不到东西，要手动检查一些输入样本，看标签是否大致正确。"
+    )
+    denies, denied = grade(grader, q, "数据里错误标签太多也没关系，一般不需要手动检查输入样本和标签。")
+    assert credits[labels] >= 0.5 and not agrees.contradicted
+    assert denied[labels] == 0.0
+    assert [c["point"] for c in denies.to_dict()["contradicted"]] == [q.points[labels].text]
+    assert denies.contradicted[0]["citation"] == q.points[labels].citation.to_dict()
+    assert denies.score < agrees.score
+
+
 def test_feedback_says_which_part_was_missed(shared) -> None:
     _, bank, grader = shared
     q = question(bank, "1.3")

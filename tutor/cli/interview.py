@@ -21,11 +21,11 @@ from tutor.interview.rubric import KeyPoint, Question, build_bank, normalize_que
 from tutor.types import Citation
 
 LABELS = {
-    "zh": {"score": "得分", "covered": "已答到", "missed": "遗漏", "parts": "各部分", "reference": "笔记中的参考答案",
-           "follow_up": "追问", "no_score": "不评分", "prompt": "你的回答（一行；/skip 跳过，/quit 结束）",
+    "zh": {"score": "得分", "covered": "已答到", "missed": "遗漏", "contradicted": "与笔记相反", "parts": "各部分",
+           "reference": "笔记中的参考答案", "follow_up": "追问", "no_score": "不评分", "prompt": "你的回答（一行；/skip 跳过，/quit 结束）",
            "save_or_end": "输入 /save 保存最后这个回答，直接回车结束"},
-    "en": {"score": "Score", "covered": "Covered", "missed": "Missed", "parts": "Parts", "reference": "From the notes",
-           "follow_up": "Follow-up", "no_score": "not scored", "prompt": "Your answer (one line; /skip, /quit)",
+    "en": {"score": "Score", "covered": "Covered", "missed": "Missed", "contradicted": "Contradicted", "parts": "Parts",
+           "reference": "From the notes", "follow_up": "Follow-up", "no_score": "not scored", "prompt": "Your answer (one line; /skip, /quit)",
            "save_or_end": "Type /save to keep this last answer, or press Enter to finish"},
 }  # fmt: skip
 
@@ -164,6 +164,11 @@ def render_feedback(fb: Feedback) -> str:
     if fb.missed:
         lines.append(f"{labels['missed']}:")
         lines += [f"  ✗ {m['point']}  ({m['citation']['source']}:{m['citation']['line_start']})" for m in fb.missed]
+    if fb.contradicted:
+        lines.append(f"{labels['contradicted']}:")
+        lines += [
+            f"  ≠ {m['point']}  ({m['citation']['source']}:{m['citation']['line_start']})" for m in fb.contradicted
+        ]
     if fb.parts:
         lines.append(
             f"{labels['parts']}: " + " · ".join(f"{p['part']} {round(100 * p['coverage'])}%" for p in fb.parts)

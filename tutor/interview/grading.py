@@ -14,8 +14,9 @@ import numpy as np
 
 from tutor.index.embeddings import Embedder
 from tutor.index.store import Index
+from tutor.interview.contradiction import denied_by, point_clauses, sentence_contradicts
 from tutor.interview.rubric import Question, answer_chunks
-from tutor.text import CJK_RE, glossary, sentences, tokenize
+from tutor.text import CJK_RE, data_lines, glossary, is_chinese, sentences, tokenize
 
 MAX_ANSWER_CHARS = 4000  # a long answer is graded on its start: a full answer to any question in the notes is ~800
 MAX_ANSWER_SENTENCES = 40  # and on at most this many sentences, so grading time stays bounded
@@ -39,35 +40,10 @@ NON_ANSWER_RE = re.compile(
 )
 
 
-# Textbook one-liners on neighbouring topics: an answer sentence that is as close to one of these as to a key
-# point is on-topic talk, not the point. Dropped for a question whose own points they resemble (DISTRACTOR_OWN).
-DISTRACTORS = (
-    "数据增强是对训练图片做随机裁剪、翻转、旋转和加噪声，扩充样本数量。",
-    "bagging对训练集做有放回的自助采样，训练多个模型后投票或取平均。",
-    "boosting串行地训练一系列弱学习器，每一轮更关注上一轮分错的样本。",
-    "学习率太大时loss会震荡甚至发散，太小时收敛很慢。",
-    "增大batch size可以让梯度估计更稳定，但会占用更多显存。",
-    "训练更多的epoch，直到验证集上的loss不再下降。",
-    "增加网络的层数和宽度可以提高模型容量。",
-    "收集更多的训练数据是缓解过拟合最直接的办法。",
-    "L1正则化让权重变得稀疏，L2正则化让权重变小。",
-    "早停是在验证集误差开始上升时停止训练。",
-    "Adam结合了动量和自适应学习率。",
-    "交叉熵损失常用于分类问题，均方误差常用于回归问题。",
-    "卷积层通过局部连接和权值共享提取特征。",
-    "池化层降低特征图的分辨率，减少计算量。",
-    "LSTM用输入门、遗忘门和输出门控制信息的流动。",
-    "注意力机制根据查询和键的相似度对值加权求和。",
-    "迁移学习把在大数据集上预训练的模型用到新任务上。",
-    "ReLU在正区间的导数恒为1，计算简单。",
-    "交叉验证把数据分成k份，轮流用一份做验证。",
-    "精确率是预测为正的样本中真正为正的比例，召回率是真正为正的样本中被预测出来的比例。",
-    "SVM通过核函数把数据映射到高维空间，寻找最大间隔超平面。",
-    "决策树按信息增益选择划分特征。",
-    "PCA把数据投影到方差最大的几个方向上来降维。",
-    "欠拟合是模型太简单，在训练集上误差也很大。",
-)
+# tutor/data/distractors.txt, dropped for a question whose own points they resemble (DISTRACTOR_OWN)
+DISTRACTORS = tuple(data_lines("distractors.txt"))
 DISTRACTOR_OWN = 0.90
+UNRELATED_QUANTILE = 0.99  # a point and a passage of another topic are closer than this in 1 pair of 100
 
 
 @dataclass
@@ -76,6 +52,7 @@ class Feedback:
     score: int | None
     covered: list[str] = field(default_factory=list)
     missed: list[dict] = field(default_factory=list)  # {"point": str, "citation": Citation.to_dict()}
+    contradicted: list[dict] = field(default_factory=list)  # missed points the answer denies, same shape
     reference_answer: str = ""
     citations: list[dict] = field(default_factory=list)
     follow_up: str | None = None
@@ -99,10 +76,12 @@ class Grader:
 
     def __init__(self, index: Index, bank: list[Question], embedder: Embedder) -> None:
         self.index, self.bank, self.embedder = index, bank, embedder
-        self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # question id -> (point vectors, background)
+        self._cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # id -> points, background, related
+        self._ceiling: float | None = None
 
-    def _vectors(self, q: Question) -> tuple[np.ndarray, np.ndarray]:
-        """The question's key points, and the background that sets each answer sentence's floor."""
+    def _vectors(self, q: Question) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The question's key points, the background that sets each answer sentence's floor, and which background
+        texts are related to which point."""
         if q.id in self._cache:
             return self._cache[q.id]
         if not self._cache:  # one batch for everything any question will need
@@ -114,26 +93,78 @@ class Grader:
         texts += [p.text for b in self.bank if b.id != q.id and b.section_id != q.section_id for p in b.points]
         near = (embed_queries(self.embedder, list(DISTRACTORS)) @ points.T).max(axis=1)
         texts += [d for d, cos in zip(DISTRACTORS, near, strict=True) if cos < DISTRACTOR_OWN]
-        self._cache[q.id] = (points, embed_queries(self.embedder, texts))
+        vectors = embed_queries(self.embedder, texts)
+        # text of other sections that is as close to a point as unrelated notes almost never are restates it: it
+        # does not set the floor for that point (the notes say "PyTorch 是动态图" in three places)
+        related = (points @ vectors.T) > self._unrelated_ceiling()
+        self._cache[q.id] = (points, vectors, related)
         return self._cache[q.id]
+
+    def _unrelated_ceiling(self) -> float:
+        """How close a key point and a passage of another topic get, at most but for the rare (a high quantile),
+        measured on these notes."""
+        if self._ceiling is None:
+            chunks = self.index.chunks
+            vecs = embed_queries(self.embedder, [c.text for c in chunks])
+            topics = [(c.source, c.heading_path[0] if c.heading_path else "") for c in chunks]
+            cos = []
+            for b in self.bank:
+                if b.points:
+                    pv = embed_queries(self.embedder, [p.text for p in b.points])
+                    other = np.array([t != (b.source, b.heading_path[0] if b.heading_path else "") for t in topics])
+                    if other.any():
+                        cos.append((pv @ vecs[other].T).ravel())
+            self._ceiling = float(np.quantile(np.concatenate(cos), UNRELATED_QUANTILE)) if cos else 1.0
+        return self._ceiling
+
+    def _margins(self, q: Question, windows: list[str]) -> np.ndarray:
+        """Per (window, point): how far the window is closer to the point than to its floor (background, rivals)."""
+        points, background, related = self._vectors(q)
+        vecs = embed_queries(self.embedder, windows)
+        sims = vecs @ points.T
+        if len(background):
+            to_background = vecs @ background.T  # (window, text)
+            floor = np.where(related[None, :, :], -1.0, to_background[:, None, :]).max(axis=2)
+            floor = np.where(floor > -1.0, floor, COS_FLOOR)
+        else:
+            floor = np.full(sims.shape, COS_FLOOR)
+        return sims - np.maximum(floor, _rival(sims) - RIVAL_MARGIN)
 
     def credits(self, q: Question, answer: str) -> np.ndarray:
         """Per key point, how well the answer covers it, in [0, 1]."""
+        return self.assess(q, answer)[0]
+
+    def assess(self, q: Question, answer: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per key point: how well the answer covers it, in [0, 1], and whether the answer denies it (one of its
+        sentences negates what the point asserts: then it covers nothing of the point, whatever else it says)."""
         sents = [s for s in sentences(answer) if tokenize(s, keep_stopwords=True)][:MAX_ANSWER_SENTENCES]
         if not sents or not q.points or NON_ANSWER_RE.match(answer.strip()):
-            return np.zeros(len(q.points))
-        points, background = self._vectors(q)
-        windows = sents + [a + b for a, b in zip(sents, sents[1:], strict=False)]
-        vecs = embed_queries(self.embedder, windows)
-        floor = (vecs @ background.T).max(axis=1) if len(background) else np.full(len(windows), COS_FLOOR)
-        sims = vecs @ points.T
-        floor = np.maximum(floor[:, None], _rival(sims) - RIVAL_MARGIN)
-        semantic = np.clip((sims - floor) / SEMANTIC_SPAN, 0, 1).max(axis=0)
-        spans = [set(tokenize("".join(sents[i : i + k]))) for k in (1, 2, 3) for i in range(len(sents) - k + 1)]
-        lexical = np.array([max(_term_overlap(t, spans) for t in facets) for facets in _key_terms(q)])
+            return np.zeros(len(q.points)), np.zeros(len(q.points), bool)
+        windows = sents + [a + " " + b for a, b in zip(sents, sents[1:], strict=False)]
+        margin = self._margins(q, windows)
+        if is_chinese(answer) != q.chinese:  # e5 reads "JS 散度" against the notes better than "JS divergence"
+            translated = [self.index.analyzer.translate(w, q.chinese) for w in windows]
+            margin = np.maximum(margin, self._margins(q, translated))
+        # a sentence that denies what a point asserts covers nothing of it, however close its words
+        asked = denied_by(q.text)
+        claims = [point_clauses(p.text, p.label) for p in q.points]
+        denies = np.array([[sentence_contradicts(s, c, asked) for c in claims] for s in sents])
+        spans = [(i, k) for k in (1, 2, 3) for i in range(len(sents) - k + 1)]  # the first len(windows) are windows
+        span_denies = np.array([denies[i : i + k].any(axis=0) for i, k in spans])
+        semantic = np.where(span_denies[: len(windows)], 0.0, np.clip(margin / SEMANTIC_SPAN, 0, 1)).max(axis=0)
+        span_terms = [set(tokenize(" ".join(sents[i : i + k]))) for i, k in spans]
+        lexical = np.array(
+            [
+                max(_term_overlap(t, [s for s, bad in zip(span_terms, span_denies[:, p], strict=True) if not bad])
+                    for t in facets)
+                for p, facets in enumerate(_key_terms(q))
+            ]
+        )  # fmt: skip
         lexical = np.clip((lexical - LEXICAL_FLOOR) / LEXICAL_SPAN, 0, 1)
         blended = SEMANTIC_WEIGHT * semantic + (1 - SEMANTIC_WEIGHT) * lexical
-        return np.clip((blended - CREDIT_LOW) / (CREDIT_HIGH - CREDIT_LOW), 0, 1)
+        credit = np.clip((blended - CREDIT_LOW) / (CREDIT_HIGH - CREDIT_LOW), 0, 1)
+        denied = np.asarray(denies.any(axis=0), dtype=bool)
+        return np.where(denied, 0.0, credit), denied
 
 
 def _rival(sims: np.ndarray) -> np.ndarray:
@@ -247,10 +278,12 @@ def grade(grader: Grader, q: Question, answer: str, only: tuple[int, ...] = ()) 
     if not q.points:
         fb.reason = NO_REFERENCE[language]
         return fb, {}
-    credit = grader.credits(q, text)
+    credit, denied = grader.assess(q, text)
     chosen = list(only or range(len(q.points)))
     credits = {i: float(credit[i]) for i in chosen}
+    contradicted = [i for i in chosen if denied[i]]
     fb.score = round(100 * sum(credits.values()) / len(chosen))
+    fb.contradicted = [{"point": q.points[i].text, "citation": q.points[i].citation.to_dict()} for i in contradicted]
     fb.reference_answer = "\n".join(f"- {q.points[i].text.replace(chr(10), ' ')} [{i + 1}]" for i in chosen)
     fb.citations = [q.points[i].citation.to_dict() for i in chosen]
     fill_coverage(fb, q, credits)

@@ -80,7 +80,7 @@ def render_question_card(prompt: dict | None, finished: bool = False) -> str:
 
 
 def render_feedback(fb: dict, turn: str, lines_of: LinesOf, answer: str = "", saved: str | None = None) -> str:
-    """`Feedback.to_dict()` as a card: score bar, covered and missed points (each missed one cites the note's
+    """`Feedback.to_dict()` as a card: score bar, covered, missed and contradicted points (each cites the note's
     lines), the follow-up, the reference answer with [n] -> sources, and the user's own answer (escaped)."""
     head = f'<span class="iv-fb-label">Feedback · 反馈</span> <q>{esc(fb.get("question") or "")}</q>'
     if fb.get("is_follow_up"):
@@ -93,6 +93,7 @@ def render_feedback(fb: dict, turn: str, lines_of: LinesOf, answer: str = "", sa
     )
     covered = "".join(f'<li class="iv-covered">✓ {inline(point)}</li>' for point in fb.get("covered") or ())
     missed = "".join(_missed_point(m, turn) for m in fb.get("missed") or ())
+    denied = "".join(_missed_point(m, turn, "iv-contradicted", "≠") for m in fb.get("contradicted") or ())
     points = ""
     if covered:
         points += f'<div class="iv-list-title">Covered · 答到了 ({len(fb["covered"])})</div><ul class="iv-points">{covered}</ul>'
@@ -100,6 +101,9 @@ def render_feedback(fb: dict, turn: str, lines_of: LinesOf, answer: str = "", sa
         points += (
             f'<div class="iv-list-title">Missed · 漏掉了 ({len(fb["missed"])})</div><ul class="iv-points">{missed}</ul>'
         )
+    if denied:
+        title = f"Contradicted · 与笔记相反 ({len(fb['contradicted'])})"
+        points += f'<div class="iv-list-title">{title}</div><ul class="iv-points">{denied}</ul>'
     follow = ""
     if fb.get("follow_up"):
         follow = (
@@ -126,7 +130,7 @@ def _parts_row(chips: str) -> str:
     return f'<div class="iv-parts">{chips}</div>' if chips else ""
 
 
-def _missed_point(missed: dict, turn: str) -> str:
+def _missed_point(missed: dict, turn: str, css: str = "iv-missed", mark: str = "✗") -> str:
     c = missed.get("citation") or {}
     link = ""
     if c:  # file:line here; the source block it links to says file › heading › lines
@@ -136,7 +140,7 @@ def _missed_point(missed: dict, turn: str) -> str:
         link = (
             f' {cite_link(citation.n, turn)} <span class="iv-where" title="{esc(where(citation))}">{esc(short)}</span>'
         )
-    return f'<li class="iv-missed">✗ {inline(str(missed.get("point") or ""))}{link}</li>'
+    return f'<li class="{css}">{mark} {inline(str(missed.get("point") or ""))}{link}</li>'
 
 
 def _your_answer(answer: str) -> str:

@@ -1,0 +1,79 @@
+"""Reading what an answer's clause denies, and whether it contradicts a key point (tutor/interview/contradiction.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tutor.interview.contradiction import (
+    clauses,
+    contradicts,
+    denied_by,
+    point_clauses,
+    read_clause,
+    sentence_contradicts,
+)
+
+CHECK_LABELS = point_clauses("手动检查一些输入样本并查看标签是否大致正确。")
+LOSS = point_clauses(
+    "有时损失并不是衡量你的网络是否被正确训练的最佳预测器。如果可以的话，使用其它指标来帮助你，比如精度。"
+)
+DROPOUT = point_clauses("dropout是按设定的比例随机丢掉一些神经元，不参与训练(前向传播和反向传播)。")
+
+
+def test_a_negation_denies_the_first_content_word_after_modal_words() -> None:
+    assert read_clause("一般不需要手动检查样本标签").denies == {"手动"}
+    assert read_clause("也没必要去尝试多种初始化").denies == {"尝试"}
+    assert read_clause("输入数据一般不用检查").denies == {"检查"}
+    assert "监控" in read_clause("没必要再监控精度").denies
+
+
+@pytest.mark.parametrize("clause", ["有没有搞反", "标签是否大致正确", "两者是不是一样", "不同的初始化", "非常重要"])
+def test_words_that_only_look_like_a_negation_deny_nothing(clause: str) -> None:
+    assert not read_clause(clause).denies
+
+
+def test_an_english_negation_and_a_negating_prefix() -> None:
+    assert read_clause("you do not need to normalize the inputs").denies
+    assert read_clause("the tree is insensitive to scaling").denies == {"敏感"}
+
+
+def test_a_question_or_check_asserts_nothing() -> None:
+    assert read_clause("你的输入已经归一化到零均值和单位方差了吗？").asks
+    assert not read_clause("输入已经归一化到零均值和单位方差").asks
+
+
+def test_denying_what_the_point_asserts_contradicts_it() -> None:
+    assert sentence_contradicts("所以一般不需要手动检查样本标签。", CHECK_LABELS)
+    assert not sentence_contradicts("所以应该手动抽查一些输入样本，看看标签对不对。", CHECK_LABELS)
+
+
+def test_asserting_what_the_point_denies_contradicts_it() -> None:
+    assert sentence_contradicts("损失是衡量网络训练好坏唯一可靠的指标。", LOSS)
+    assert not sentence_contradicts("光看损失并不能衡量网络训练得好不好，还要看精度。", LOSS)
+
+
+def test_agreeing_on_a_denial_is_no_contradiction() -> None:
+    assert not sentence_contradicts("被丢掉的神经元既不参与前向传播，也不参与反向传播。", DROPOUT)
+
+
+def test_a_denial_needs_the_same_subject_words() -> None:
+    # one shared word is not enough to say the answer talks about the point's claim
+    assert not sentence_contradicts("不用检查。", CHECK_LABELS)
+
+
+def test_echoing_the_questions_own_negation_is_no_contradiction() -> None:
+    point = point_clauses("树与树之间是串行的：第 m 棵树要用第 m-1 轮的预测结果算梯度，所以不能并行。")
+    asked = denied_by("GBDT 为什么不能像 RF 一样并行？")
+    answer = read_clause("GBDT不能并行是因为树与树之间是串行的")
+    assert "并行" in asked
+    assert not contradicts(answer, point, asked)
+
+
+def test_a_negation_before_the_subject_denies_the_whole_clause_not_the_subject() -> None:
+    point = point_clauses("不可能Loss一直降到一个收敛的状态。")
+    assert not sentence_contradicts("WGAN后来提出的Loss让收敛更容易判断。", point)
+
+
+def test_clauses_split_at_punctuation_and_contrast() -> None:
+    assert clauses("A很大，但是B很小；C。") == ["A很大", "B很小", "C"]
+    assert clauses("Dropout is cheap. It works but costs time") == ["Dropout is cheap", "It works", "costs time"]

@@ -1,0 +1,114 @@
+"""Does an answer's clause deny what a key point asserts? Polarity of terms, read clause by clause.
+
+A confidently wrong answer reuses the point's own terms and flips them: "一般不需要手动检查样本标签" against the
+point "手动检查一些输入样本并查看标签是否大致正确". A term is denied when a negation word of the language stands
+right before it (only modal and degree words between); the closed set of negation words is grammar, not fitted to
+any notes. An answer's clause contradicts a point when it denies a term the point asserts (read generously: any
+term after a negation in the point might be denied, so a misread scope in the notes makes no false contradiction),
+or asserts a term one of the point's clauses plainly denies, sharing other words with it ("损失是衡量网络训练好坏唯一
+可靠的指标" against "有时损失并不是衡量你的网络是否被正确训练的最佳预测器"). Clauses that ask ("……了吗？",
+"是否") assert nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from tutor.text import data_lines, tokenize
+
+CLAUSE_RE = re.compile(
+    r"[，,；;。！？!?\n：:、→]+|\.\s+|\s+(?:but|while|whereas)\s+|而且|但是|然而|(?<![然从因进])而(?![且言])", re.I
+)
+# "有没有", "是不是", "是否", "whether" ask, they do not deny
+ASKING_RE = re.compile(r"([\u3400-\u9fff])[不没]\1|有没有|是否|whether|\bif\b", re.I)
+QUESTION_CLAUSE_RE = re.compile(r"[吗么呢][？?]?$|[？?]$")
+# negation words; the look-aheads keep out words that only begin with one (不同 different, 不断 constantly, 非常 very)
+NEGATION_RE = re.compile(
+    r"无法|无需|无须|没有|没法|没能|未能|未曾|毫无|并非|不再|不必|不能|不会|不要|不用|不可|不是"
+    r"|不(?!同|断|仅|但|过|论|管|少|久|妨|止|一样|小心|好|错|如)|没|无(?!论|穷|限)|未(?!来|知)|非(?!常)|勿"
+    r"|\b(?:not|no|never|nor|neither|none|without|cannot)\b|n't\b",
+    re.I,
+)
+BETWEEN = frozenset(w for line in data_lines("negation_between.txt") for w in line.split())
+LATIN_NEGATED_RE = re.compile(r"\b(?:un|in|non|im|ir|il|dis)([a-z]{3,})\b", re.I)  # unstable, insensitive
+
+
+@dataclass(frozen=True)
+class Clause:
+    terms: frozenset[str]
+    denies: frozenset[str]  # the first term after each negation: what the clause plainly says is not so
+    may_deny: frozenset[str]  # every term after a negation: all a misread scope could make it deny
+    asks: bool  # a question or a check ("……了吗？"): it asserts nothing
+    first: str | None  # its first term: a negation before it ("不可能 Loss 一直降到…") denies the whole clause
+
+
+def clauses(text: str) -> list[str]:
+    return [c.strip() for c in CLAUSE_RE.split(text) if c and c.strip()]
+
+
+@lru_cache(maxsize=4096)
+def read_clause(clause: str) -> Clause:
+    """The clause's terms, those it plainly denies, and those it may deny."""
+    asks = bool(QUESTION_CLAUSE_RE.search(clause))
+    text = ASKING_RE.sub(" ", clause)
+    denies: set[str] = set()
+    may_deny: set[str] = set()
+    for m in NEGATION_RE.finditer(text):
+        rest = text[m.end() :]
+        term = _denied(rest)
+        denies.update([term] if term else [])
+        may_deny.update(tokenize(rest))
+    for m in LATIN_NEGATED_RE.finditer(text):  # a prefix that denies a word the term table merged with its opposite
+        whole, stem = tokenize(m.group(0)), tokenize(m.group(1))
+        if whole and whole == stem:
+            denies.add(whole[0])
+            may_deny.add(whole[0])
+    first = tokenize(NEGATION_RE.sub(" ", text))[:1]
+    return Clause(frozenset(tokenize(text)), frozenset(denies), frozenset(may_deny), asks, first[0] if first else None)
+
+
+def _denied(rest: str) -> str | None:
+    """The first content term after a negation, if only modal or degree words stand between."""
+    for word in tokenize(rest, keep_stopwords=True):
+        if word in BETWEEN:
+            continue
+        terms = tokenize(word)
+        return terms[0] if terms else None
+    return None
+
+
+def contradicts(answer_clause: Clause, point: list[Clause], asked: frozenset[str] = frozenset()) -> bool:
+    """Does the answer's clause deny a term the point asserts (and nowhere may deny), or assert, without any
+    negation, a term one clause of the point plainly denies, in words of that clause? A term the question itself
+    denies ("LR 为什么不用 MSE") is the answer echoing the question."""
+    if answer_clause.denies:
+        asserted = {t for c in point if not c.asks for t in c.terms} - {t for c in point for t in c.may_deny}
+        shared = answer_clause.terms & {t for c in point for t in c.terms}
+        return bool((answer_clause.denies & asserted) - asked) and len(shared) >= 2
+    if answer_clause.may_deny:
+        return False  # a negation whose scope was not read: no claim either way
+    # a denial the point keeps (no other clause of it asserts the term), of what its clause is about
+    asserted = {t for c in point if not c.asks for t in c.terms - c.may_deny}
+    for c in point:
+        denied = (answer_clause.terms & c.denies) - asserted - asked - {c.first}
+        if not c.asks and denied and len(answer_clause.terms & c.terms) >= 2:
+            return True
+    return False
+
+
+def point_clauses(text: str, label: str | None = None) -> list[Clause]:
+    """A point's clauses; its bold label ("检查你的输入数据") names the point, it claims nothing."""
+    if label and text.startswith(label):
+        text = text[len(label) :]
+    return [read_clause(c) for c in clauses(text)]
+
+
+def denied_by(question: str) -> frozenset[str]:
+    """Every term a question denies ("为什么不能像 RF 一样并行" denies 并行)."""
+    return frozenset(t for c in clauses(question) for t in read_clause(c).may_deny)
+
+
+def sentence_contradicts(sentence: str, point: list[Clause], asked: frozenset[str] = frozenset()) -> bool:
+    return any(contradicts(read_clause(c), point, asked) for c in clauses(sentence))

@@ -109,7 +109,7 @@ def test_worker_batches_waiting_queries_and_hands_errors_back():
 def test_thread_choice_prefers_the_faster_option_and_tries_the_other_again_less_often_while_it_loses():
     from tutor.index.embeddings import ThreadChoice
 
-    choice = ThreadChoice(cores=2)
+    choice = ThreadChoice(cores=2, busy=lambda: False)
     seen = []
     for _ in range(1000):
         n = choice.choose()
@@ -124,3 +124,35 @@ def test_thread_choice_prefers_the_faster_option_and_tries_the_other_again_less_
         n = choice.choose()
         choice.record(n, seconds=0.05 if n == 1 else 0.01, chars=10)
     assert choice.best() == 2 and choice.choose() == 2
+
+
+def test_on_taken_cores_one_thread_comes_first_and_all_of_them_only_at_their_turn():
+    from tutor.embeddings import ThreadChoice
+
+    busy = [True]
+    choice = ThreadChoice(cores=2, busy=lambda: busy[0])
+    seen = []
+    for _ in range(2 * ThreadChoice.RETRY_EVERY):
+        n = choice.choose()
+        seen.append(n)
+        choice.record(n, seconds=0.01 if n == 1 else 0.05, chars=10)
+    assert seen[: ThreadChoice.RETRY_EVERY] == [1] * ThreadChoice.RETRY_EVERY  # no stalling trial at once
+    assert 2 in seen  # tried when its turn came, and lost
+    busy[0] = False
+    fresh = ThreadChoice(cores=2, busy=lambda: busy[0])
+    assert fresh.choose() == 2  # idle cores: all of them first, as before
+
+
+def test_a_question_and_its_translation_share_one_timed_call():
+    from tutor.embeddings import EmbeddingWorker
+
+    batches = []
+
+    def embed_batch(texts):
+        batches.append(list(texts))
+        return [t.upper() for t in texts]
+
+    worker = EmbeddingWorker(embed_batch)
+    assert worker.queries(["ab", "cd"]) == ["AB", "CD"] and worker.query("e") == "E"
+    assert batches == [["ab", "cd"], ["e"]]
+    assert worker.threads.cost  # the second call was measured (the first may load a model)

@@ -81,3 +81,20 @@ def test_a_damaged_cache_is_rebuilt_and_an_unwritable_folder_falls_back_to_jieba
     blocked.write_text("not a folder")
     plain = tokenizer(blocked / "cache")
     assert not isinstance(plain, LazyTokenizer) and plain.lcut("梯度消失") == jieba.Tokenizer().lcut("梯度消失")
+
+
+def test_words_added_before_their_characters_are_read_split_as_jieba_does(tmp_path):
+    lazy = with_glossary(tokenizer(tmp_path))
+    assert not lazy._loaded and not lazy.FREQ  # adding the glossary read no group
+    plain = with_glossary(jieba.Tokenizer())
+    lazy.add_word("归一化层", freq=5)  # a prefix of it comes later: the order of additions is kept
+    plain.add_word("归一化层", freq=5)
+    lazy.add_word("归一", freq=7)
+    plain.add_word("归一", freq=7)
+    lazy.del_word("学习率")
+    plain.del_word("学习率")
+    assert lazy.total == plain.total
+    for text in [*TEXTS, "批归一化层和归一化层", "学习率太大"]:
+        assert lazy.lcut_for_search(text) == plain.lcut_for_search(text), text
+    for word in ("归一化层", "归一", "归", "学习率", "批归一化"):
+        assert lazy.FREQ.get(word) == plain.FREQ.get(word), word

@@ -7,13 +7,19 @@ The JSON shapes of `Answer.to_dict()` are a public contract (see README).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 Status = Literal["answered", "question_only", "not_found"]
 SectionKind = Literal["answered", "question_only", "link_only", "topic"]
 # link: a bare link or a reference title; heading: a heading that does not ask, searched on its own (its path)
 ChunkKind = Literal["question", "heading", "body", "link", "reference"]
+
+
+def _fields(obj) -> dict:
+    """A dataclass's fields by name, in order, as `asdict` gives them without its deep copy (the values here are
+    strings, numbers and tuples of strings), which showed in every answer's JSON."""
+    return {f.name: getattr(obj, f.name) for f in fields(obj)}
 
 
 @dataclass(frozen=True)
@@ -137,7 +143,7 @@ class Citation:
         return f"{self.source} › {where} › {self.lines}"
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        d = _fields(self)
         d["heading_path"] = list(self.heading_path)
         for key in ("url", "title", "verified"):
             if d[key] is None:
@@ -162,7 +168,7 @@ class Passage:
         return line_span(self.line_start, self.line_end)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        d = _fields(self)
         d["heading_path"] = list(self.heading_path)
         return d
 

@@ -23,6 +23,7 @@ from tutor.text import Analyzer, default_analyzer, is_chinese
 from tutor.types import Answer, Chunk, Citation, Hit, Passage
 
 MAX_RELATED = 2
+SENTENCE_CACHE = 1024  # sections whose sentences (with their terms) and headings' terms are kept between questions
 
 TEXTS = {
     "zh": {
@@ -53,17 +54,24 @@ def _file_lines(path: str, mtime: float) -> tuple[str, ...]:
         return ()
 
 
+@lru_cache(maxsize=64)
+def _plain_lines(path: str, mtime: float) -> tuple[str, ...]:
+    """The file's lines as `locate` compares them, markup and spaces removed: once per file version, not per
+    sentence cited."""
+    return tuple(_squash(strip_markup(clean_line(line))) for line in _file_lines(path, mtime))
+
+
 def locate(root: Path, chunk: Chunk, sentence: str) -> tuple[int, int]:
     """The exact line range of a sentence inside its chunk's lines (the whole chunk if not found)."""
     path = root / chunk.source
     try:
-        lines = _file_lines(str(path), path.stat().st_mtime)
+        lines = _plain_lines(str(path), path.stat().st_mtime)
     except OSError:
         return chunk.line_start, chunk.line_end
     probe = _squash(sentence)[:24]
     if probe:
         for no in range(chunk.line_start, min(chunk.line_end, len(lines)) + 1):
-            if probe in _squash(strip_markup(clean_line(lines[no - 1]))):
+            if probe in lines[no - 1]:
                 return no, no
     return chunk.line_start, chunk.line_end
 
@@ -98,6 +106,11 @@ class Answerer:
         self.weight = weight or (lambda term: 1.0)
         self.unit = unit
         self.section_chunks = section_chunks
+        # a section is split into sentences and tokenized once, not at every question it answers
+        self._sentences = lru_cache(maxsize=SENTENCE_CACHE)(
+            lambda chunks: tuple(section_sentences(chunks, self.analyzer))
+        )
+        self._subject_terms = lru_cache(maxsize=SENTENCE_CACHE)(lambda heading: subject_terms(heading, self.analyzer))
 
     def _section(self, top: Chunk, hits: tuple[Hit, ...]) -> list[Chunk]:
         """The passages of the top hit's section that answer alike: its body, or the same linked article."""
@@ -121,14 +134,14 @@ class Answerer:
         if retrieval.status == "question_only":
             return self._question_only(question, retrieval, text, notices)
         top = _top_passage(hits)
-        sents = section_sentences(self._section(top.chunk, hits), self.analyzer)
+        sents = list(self._sentences(tuple(self._section(top.chunk, hits))))
         margin = CLOSE_UNITS * self.unit if self.unit else 0.0
         score = {h.chunk.id: h.score for h in hits}
 
         def close(chunk: Chunk) -> bool:
             return chunk.id == top.chunk.id or score.get(chunk.id, -math.inf) >= top.score - margin
 
-        asks = subject_terms(top.chunk.heading_path[-1], self.analyzer) if top.chunk.heading_path else frozenset()
+        asks = self._subject_terms(top.chunk.heading_path[-1]) if top.chunk.heading_path else frozenset()
         shown, rest = focus(sents, retrieval.tokens, self.weight, close, asks)
         if not shown:  # nothing but code or markup: the passage itself is the answer
             cite = Citation.from_chunk(1, top.chunk)
@@ -204,7 +217,7 @@ class Answerer:
             chunk = hit.chunk
             if chunk.section_id == top.section_id or chunk.kind not in ("body", "reference") or hit.lexical <= 0:
                 continue
-            found = best_sentence(section_sentences([chunk], self.analyzer), retrieval.tokens, self.weight)
+            found = best_sentence(self._sentences((chunk,)), retrieval.tokens, self.weight)
             if found is None:
                 continue
             best = found.text

@@ -84,7 +84,8 @@ def get_chat_model(spec: str | None = None, settings: Settings | None = None) ->
         return ChatOpenAI(
             model=model,
             base_url=settings.llm_base_url,
-            api_key=key or SecretStr("not-needed"),  # local servers ignore it; the client insists on one
+            # local servers ignore it; the client insists on one, as pydantic's SecretStr
+            api_key=SecretStr((key.get_secret_value() if key is not None else "") or "not-needed"),
             timeout=settings.llm_timeout,
             max_retries=0,
             use_responses_api=False if settings.llm_base_url else None,  # local servers: chat completions only

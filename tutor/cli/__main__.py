@@ -1,5 +1,5 @@
 """python -m tutor.cli"""
 
-from tutor.cli.main import main
+from tutor.cli.main import run
 
-raise SystemExit(main())
+run()

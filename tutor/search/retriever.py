@@ -204,7 +204,7 @@ class Retriever(Relevance):
         return cosine, {i: cosine(i) for i in near}
 
     def _cosine(self, vec: np.ndarray, i: int) -> float:
-        return float(np.dot(self.index.faiss_index.reconstruct(int(i)), vec))
+        return float(np.dot(self.index.vector(int(i)), vec))
 
     def search(self, query: str, k: int = 10) -> Retrieval:
         chunks = self.index.chunks

@@ -6,9 +6,10 @@ import pytest
 
 from tests.helpers import Tags
 from tutor import render, render_files
+from tutor.config import parse_auth
 from tutor.file_states import FileState
 from tutor.types import Answer, Citation, Section
-from tutor.ui import answer_from_dict, parse_auth
+from tutor.ui import answer_from_dict
 
 NOTE = "corpus/notes.md"
 LINES = [f"line {i} text" for i in range(1, 21)]

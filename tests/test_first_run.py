@@ -149,9 +149,10 @@ def test_an_interrupted_build_leaves_a_loadable_index_and_the_next_one_continues
 def test_the_final_index_of_a_first_build_equals_a_one_shot_build(tmp_path, small_batches):
     published = notes(tmp_path / "published")
     seen = []
-    build_index(published, partial=lambda p: seen.append(p.progress["passages_done"]), schedule=EVERY_BATCH)
+    report = build_index(published, partial=lambda p: seen.append(p.progress["passages_done"]), schedule=EVERY_BATCH)
+    assert report.partial_versions == 2 and "2 partial versions on the way" in report.summary()
     one_shot = notes(tmp_path / "one-shot")
-    build_index(one_shot, schedule=NEVER)
+    assert build_index(one_shot, schedule=NEVER).partial_versions == 0
     assert len(seen) == 3 and seen[0] == 0 and seen == sorted(seen)  # keyword only, then a.md, then b.md too
     assert built_files(published) == built_files(one_shot)
 

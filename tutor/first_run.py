@@ -145,6 +145,8 @@ class FirstBuild:
             self._publish(rows, sections)
             self.last = time.monotonic()
             self.cost = self.last - now
+            self.draft.report.partial_versions += 1
+            self.draft.report.partial_seconds += self.cost
 
     def _has_vector(self, i: int) -> bool:
         key = self.draft.keys[i]

@@ -81,12 +81,17 @@ class BuildReport:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     file_states: list[FileState] = field(default_factory=list)
+    partial_versions: int = 0  # published by a first build on its way (tutor/first_run.py)
+    partial_seconds: float = 0.0  # spent publishing them, and on the caller taking each in
 
     def summary(self) -> str:
         line = (
             f"indexed {self.files} files, {self.chunks} chunks: {self.embedded} embedded, {self.reused} reused"
             f" ({self.seconds:.1f} s)"
         )
+        if self.partial_versions:
+            plural = "s" if self.partial_versions != 1 else ""
+            line += f"; {self.partial_versions} partial version{plural} on the way ({self.partial_seconds:.1f} s)"
         skipped = Counter(s.reason for s in self.file_states if s.state == "skipped")
         if skipped:
             n = sum(skipped.values())
@@ -568,8 +573,6 @@ class _Draft:
         states = build_states(self.files, sections, chunks, self.skipped, self.ignored, unfinished)
         if rows is None:
             self.report.file_states = states
-        used = {" ".join(c.heading_path) for c in chunks} | {" ".join(s.heading_path) for s in sections}
-        used |= {s.title for s in sections}
         extra = {
             "terms": self.notes,
             "tokenizer": self.tokenizer,
@@ -578,7 +581,11 @@ class _Draft:
         }
         if partial is not None:
             extra["partial"] = partial
-        headings = self.headings if rows is None else {t: v for t, v in self.headings.items() if t in used}
+        headings = self.headings
+        if rows is not None:  # the terms of this part's headings only
+            used = {" ".join(c.heading_path) for c in chunks} | {" ".join(s.heading_path) for s in sections}
+            used |= {s.title for s in sections}
+            headings = {t: v for t, v in headings.items() if t in used}
         chunk_rows = _chunk_rows(chunks, keys, tokens)
         _publish(
             self.settings, self.name, dim, files, sections, chunk_rows, headings, matrix, self.report, faiss, extra

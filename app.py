@@ -1,7 +1,8 @@
 """Start the browser tutor: `python app.py [--port N] [--host H] [--auth user:password] [--share]`.
 
-Only builds and launches; the app itself is `tutor.ui.build_app`. The page opens at once and shows the
-index being loaded (or built, on the first start) until the chat is ready.
+Only builds and launches; the app itself is `tutor.ui.build_app`. The index starts loading (or building, on the
+first start) before Gradio is imported; the page shows how far it has got, and a first build answers from the part
+indexed so far.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -26,15 +28,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    print("tutor: starting (loading Gradio)…", file=sys.stderr, flush=True)
-    from tutor.config import get_settings
-    from tutor.web.app import build_app, launch_options, parse_auth
+    from tutor.config import get_settings, parse_auth
 
     try:
         auth = parse_auth(args.auth or os.environ.get("TUTOR_AUTH"))
     except ValueError as exc:
         print(f"tutor: {exc} (e.g. --auth alice:secret)", file=sys.stderr)
         return 2
+    settings = get_settings(corpus_dir=args.corpus, index_dir=args.index)
+    from tutor.web.loader import TutorLoader, echo_stderr
+
+    served = threading.Event()
+    loader = TutorLoader(settings, echo=echo_stderr, hold=served).start()  # the index loads while Gradio imports
+    print("tutor: starting (loading Gradio)…", file=sys.stderr, flush=True)
+    from tutor.web.app import build_app, launch_options
+
     port = args.port or int(os.environ.get("GRADIO_SERVER_PORT") or 7860)
     if args.host not in LOCAL_HOSTS:
         print(
@@ -48,10 +56,14 @@ def main(argv: list[str] | None = None) -> int:
             + ("" if auth else "; anyone with the link can read your notes (use --auth user:password)"),
             file=sys.stderr,
         )
-    settings = get_settings(corpus_dir=args.corpus, index_dir=args.index)
     print(f"tutor: the page shows the index status until the chat is ready (port {port})", file=sys.stderr)
-    demo = build_app(settings)  # loads the index in the background, building it first if missing or stale
-    demo.queue().launch(server_name=args.host, server_port=port, share=args.share, auth=auth, **launch_options())
+    demo = build_app(loader=loader)
+    options = launch_options()
+    demo.queue().launch(
+        server_name=args.host, server_port=port, share=args.share, auth=auth, prevent_thread_lock=True, **options
+    )
+    served.set()  # a first build starts embedding now
+    demo.block_thread()
     return 0
 
 

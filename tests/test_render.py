@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import Tags
+from tutor.config import parse_auth
 from tutor.notes.file_states import FileState
 from tutor.types import Answer, Citation, Section
 from tutor.web import render, render_files
-from tutor.web.app import answer_from_dict, parse_auth
+from tutor.web.app import answer_from_dict
 
 NOTE = "corpus/notes.md"
 LINES = [f"line {i} text" for i in range(1, 21)]

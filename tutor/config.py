@@ -211,3 +211,13 @@ class Settings:
 def get_settings(**overrides) -> Settings:
     """Settings from the environment, with explicit (e.g. CLI flag) values taking precedence."""
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """ "user:password" -> (user, password); None when not set."""
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise ValueError("auth must look like user:password")
+    return user, password

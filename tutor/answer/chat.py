@@ -19,6 +19,7 @@ from tutor.answer.suggest import suggestions_for
 from tutor.answer.verify import Verifier, text_pieces
 from tutor.config import Settings, wants_llm
 from tutor.index.embeddings import get_embeddings
+from tutor.index.first_run import not_yet, while_indexing
 from tutor.index.store import Index, ensure_index
 from tutor.search.retriever import Retriever
 from tutor.text import Analyzer, aspect_terms, data_lines
@@ -185,11 +186,15 @@ def standalone_query(message: str, history: list[tuple[str, str]], topics: Topic
 class Tutor:
     """The loaded index, retriever and answerer; one per process, shared by every session."""
 
-    def __init__(self, settings: Settings, index: Index, embedder=None, chat_model=None) -> None:
+    def __init__(
+        self, settings: Settings, index: Index, embedder=None, chat_model=None, query_embedder=None, pending=None
+    ) -> None:
         self.settings = settings
         self.index = index
         self.embedder = embedder or get_embeddings(settings.embeddings)
-        self.retriever = Retriever(index, self.embedder)
+        self.retriever = Retriever(index, query_embedder or self.embedder)
+        # on a partial index (a first build on its way): a keyword-only tutor of the passages not in it yet
+        self.pending: Tutor | None = pending
         self.answerer = Answerer(
             settings.corpus_path.parent,
             index.analyzer,
@@ -262,9 +267,15 @@ class Tutor:
             as_typed = self.retriever.search(question, k=self.settings.top_k)
             if as_typed.status != "not_found":
                 query, retrieval = question, as_typed
-        answer = self.answerer.answer(question, retrieval, notices)
+        answering = self
+        if self.index.partial:
+            answering, retrieval, notice = while_indexing(self, query, retrieval)
+            notices = notices if retrieval.status == "not_found" else (*notices, notice)
+        answer = answering.answerer.answer(question, retrieval, notices)
         if answer.status != "not_found":
-            answer = replace(answer, suggestions=suggestions_for(self.index, retrieval.section, question))
+            answer = replace(answer, suggestions=suggestions_for(answering.index, retrieval.section, question))
+        elif self.index.partial:
+            answer = replace(answer, answer=not_yet(question, self.index.partial))
         if grounded is None:
             yield answer
         else:

@@ -107,7 +107,8 @@ class Reindexer:
                     self._worker = None
                     return
                 ticket = self._requested
-            if self.holder.tutor is None and getattr(self.holder, "error", None) is None:
+            first_load = self.holder.tutor is None or getattr(self.holder, "building", False)
+            if first_load and getattr(self.holder, "error", None) is None:
                 time.sleep(0.2)  # the first load is still running; it may already see this change, but may not
                 continue
             try:

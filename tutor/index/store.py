@@ -6,7 +6,9 @@ Layout of the index folder (no pickle anywhere, so a folder someone hands you ca
     v-<id>/chunks.json   sections and chunks (text, heading path, lines, BM25 terms) in FAISS row order, and the
                          terms of every heading path and title, so loading tokenizes nothing
     v-<id>/index.faiss   the vectors (inner product over L2-normalised embeddings)
-A crash at any point leaves CURRENT pointing at the previous complete version.
+A crash at any point leaves CURRENT pointing at the previous complete version. A first build (no usable index yet)
+also publishes partial versions as it goes (tutor/first_run.py): their manifest says `partial`, and the next build
+continues from what they hold.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson  # chunks.json is ~100 MB at 100k chunks: 5-10x faster than json both ways
@@ -37,6 +39,9 @@ from tutor.index.embeddings import embedder_name, get_embeddings
 from tutor.notes.file_states import REASONS, FileState, build_states, index_file_states
 from tutor.text import Analyzer, default_analyzer, mine_terms, user_terms
 from tutor.types import Chunk, Section, note_questions
+
+if TYPE_CHECKING:
+    from .first_run import Partial, PublishSchedule
 
 FORMAT = 1
 ANN_THRESHOLD = 200_000  # above this many chunks, HNSW instead of exact search (see bench/growth.py)
@@ -76,12 +81,17 @@ class BuildReport:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     file_states: list[FileState] = field(default_factory=list)
+    partial_versions: int = 0  # published by a first build on its way (tutor/first_run.py)
+    partial_seconds: float = 0.0  # spent publishing them, and on the caller taking each in
 
     def summary(self) -> str:
         line = (
             f"indexed {self.files} files, {self.chunks} chunks: {self.embedded} embedded, {self.reused} reused"
             f" ({self.seconds:.1f} s)"
         )
+        if self.partial_versions:
+            plural = "s" if self.partial_versions != 1 else ""
+            line += f"; {self.partial_versions} partial version{plural} on the way ({self.partial_seconds:.1f} s)"
         skipped = Counter(s.reason for s in self.file_states if s.state == "skipped")
         if skipped:
             n = sum(skipped.values())
@@ -106,6 +116,11 @@ class Index:
         self.calibration = Calibration.from_dict(self.manifest.get("calibration"))
         self.section_by_id = {s.id: s for s in self.sections}
         self.chunks_by_section = _rows_by_section(self.chunks)
+
+    @property
+    def partial(self) -> dict | None:
+        """For a version a first build published on its way: how far it had got (files, passages, done of each)."""
+        return self.manifest.get("partial")
 
     def terms(self, heading: str) -> list[str]:
         """The terms of a heading path (joined by spaces) or a title, as stored at build; an index written before
@@ -287,6 +302,11 @@ def _load_version(settings: Settings, live: Path, check_stale: bool) -> Index:
         raise IndexStale(
             f"the index was built with {manifest.get('embedder')!r}, not {settings.embeddings!r}: run `tutor index`"
         )
+    if check_stale and manifest.get("partial"):
+        done = manifest["partial"]
+        raise IndexStale(
+            f"the index is not finished ({done['passages_done']} of {done['passages']} passages): run `tutor index`"
+        )
     if check_stale and manifest.get("files") != corpus_state(settings):
         raise IndexStale("the notes changed since the index was built: run `tutor index`")
     index = Index(live, manifest, sections, chunks, vectors, tokens, heading_terms)
@@ -363,6 +383,7 @@ class _Previous:
     docs: dict[str, Document] = field(default_factory=dict)
     tokenizer: str | None = None  # the analyzer fingerprint the terms were made with
     calibration: dict | None = None  # the relevance calibration, for the same embedder
+    complete: bool = False  # a finished index of this embedder and version: the app can answer from it meanwhile
 
 
 def _previous(settings: Settings, embedder: str, files: dict[str, str]) -> _Previous:
@@ -374,17 +395,20 @@ def _previous(settings: Settings, embedder: str, files: dict[str, str]) -> _Prev
         data = orjson.loads((live / "chunks.json").read_bytes())
         rows = data["chunks"]
         found = _Previous()
-        if manifest.get("format") == FORMAT and manifest.get("chunking_version") == CHUNKING_VERSION:
+        same_version = manifest.get("format") == FORMAT and manifest.get("chunking_version") == CHUNKING_VERSION
+        if same_version:
             found.docs = _unchanged_docs(manifest.get("files") or {}, files, data["sections"], rows)
         found.terms = {row["text"]: row["tokens"] for row in rows}
         found.tokenizer = manifest.get("tokenizer")
         if manifest.get("embedder") != embedder:
             return found
-        found.calibration = manifest.get("calibration")
+        partial = bool(manifest.get("partial"))
+        found.calibration = None if partial else manifest.get("calibration")  # fitted on a part: fit it again
         keys = [row["vec_key"] for row in rows]
         old = faiss.read_index(str(live / "index.faiss"))
         if old.ntotal == len(keys):
             found.vectors = dict(zip(keys, old.reconstruct_n(0, old.ntotal), strict=True))
+            found.complete = same_version and not partial
         return found
     except (IndexError_, OSError, ValueError, KeyError, TypeError, RuntimeError):
         return _Previous()
@@ -433,10 +457,14 @@ def build_index(
     progress: Callable[[int, int], None] | None = None,
     warn: Callable[[str], None] | None = None,
     files: dict[str, str] | None = None,
+    partial: Callable[[Partial], None] | None = None,
+    schedule: PublishSchedule | None = None,
 ) -> BuildReport:
     """Parse the corpus, embed what changed, and atomically publish a new index version. `files` is the
-    `corpus_state` the caller has just taken, if it has one."""
-    import faiss
+    `corpus_state` the caller has just taken, if it has one.
+
+    A first build (no finished index of this embedder and version to answer from meanwhile) also publishes
+    partial versions as it goes, on `schedule`, and hands each to `partial` (tutor/first_run.py)."""
 
     started = time.perf_counter()
     report = BuildReport()
@@ -453,6 +481,7 @@ def build_index(
     with _lock(settings.index_path):
         found = _previous(settings, name, files)
         previous = found.vectors
+        first_build = not found.complete
         skipped: dict[str, tuple[str, str]] = {}
 
         def skip(source: str, reason: str, message: str) -> None:
@@ -468,16 +497,41 @@ def build_index(
         chunks = [c for d in docs for c in d.chunks]
         report.files, report.chunks = len(docs), len(chunks)
         keys = [_vec_key(name, c) for c in chunks]
+        draft = _Draft(
+            settings,
+            name,
+            files,
+            docs,
+            sections,
+            chunks,
+            keys,
+            tokens=_chunk_tokens(chunks, terms, analyzer),
+            headings=heading_terms(sections, chunks, analyzer),
+            notes=notes,
+            tokenizer=analyzer.fingerprint,
+            skipped=skipped,
+            ignored=[source_name(p, settings.corpus_path) for p in ignored_files(settings.corpus_path)],
+            report=report,
+        )
+        del terms
         todo = [i for i, k in enumerate(keys) if k not in previous]
         fresh: dict[str, np.ndarray] = {}
+        first = None
+        if first_build and todo:
+            from .first_run import FirstBuild
+
+            first = FirstBuild(draft, embedder, previous, fresh, partial, schedule)
         if progress and todo:
             progress(0, len(todo))  # embedding starts now: the ETA is measured from here, not from parsing
         for start in range(0, len(todo), EMBED_BATCH):
             batch = todo[start : start + EMBED_BATCH]
             vecs = embedder.embed_documents([chunks[i].embed_text() for i in batch])
             fresh.update({keys[i]: np.asarray(v, dtype=np.float32) for i, v in zip(batch, vecs, strict=True)})
+            if first:
+                first.embedded(start + len(batch) < len(todo))
             if progress:
                 progress(min(start + EMBED_BATCH, len(todo)), len(todo))
+        del first
         report.embedded, report.reused = len(todo), len(chunks) - len(todo)
         dim = len(next(iter(fresh.values()))) if fresh else (len(next(iter(previous.values()))) if previous else 0)
         if not dim:
@@ -485,25 +539,77 @@ def build_index(
         matrix = np.zeros((len(chunks), dim), dtype=np.float32)
         for i, k in enumerate(keys):
             matrix[i] = fresh[k] if k in fresh else previous[k]
-        rows = _chunk_rows(chunks, keys, terms, analyzer)
-        del previous, fresh, terms
+        del previous, fresh
         calibration = earlier_calibration
         stale = calibration is None or not Calibration.current(calibration)
         if stale or report.embedded > RECALIBRATE_SHARE * len(chunks):
             fitted = calibrate(embedder, matrix, sections, chunks, _rows_by_section(chunks))
             calibration = fitted.to_dict() if fitted else None
-        ignored = [source_name(p, settings.corpus_path) for p in ignored_files(settings.corpus_path)]
-        report.file_states = build_states(files, sections, chunks, skipped, ignored)
-        extra = {
-            "terms": notes,
-            "tokenizer": analyzer.fingerprint,
-            "calibration": calibration,
-            "file_states": [s.to_dict() for s in report.file_states],
-        }
-        headings = heading_terms(sections, chunks, analyzer)
-        _publish(settings, name, dim, files, sections, rows, headings, matrix, report, faiss, extra)
+        draft.publish(dim, matrix, calibration)
     report.seconds = time.perf_counter() - started
     return report
+
+
+@dataclass
+class _Draft:
+    """Everything a build writes a version from. The final version holds all of it; a partial one (a first build
+    on its way) the rows, sections and files done so far, marked `partial` in its manifest."""
+
+    settings: Settings
+    name: str  # the embedder's
+    files: dict[str, str]  # the corpus state the build started from
+    docs: list[Document]
+    sections: list[Section]
+    chunks: list[Chunk]
+    keys: list[str]  # vec_key per chunk
+    tokens: list[list[str]]  # BM25 terms per chunk
+    headings: dict[str, list[str]]
+    notes: dict  # the notes' terms
+    tokenizer: str
+    skipped: dict[str, tuple[str, str]]
+    ignored: list[str]
+    report: BuildReport
+
+    def publish(
+        self,
+        dim: int,
+        matrix: np.ndarray,
+        calibration: dict | None,
+        rows: list[int] | None = None,
+        sections: list[Section] | None = None,
+        partial: dict | None = None,
+        unfinished: frozenset[str] = frozenset(),
+    ) -> None:
+        """Write and switch to a version of `rows` (all chunks when None) and `sections`, `matrix` holding their
+        vectors in order. A partial version leaves the `unfinished` files out of `files` (so that a reader who
+        checks finds it stale) and lists them as being indexed."""
+        import faiss
+
+        chunks = self.chunks if rows is None else [self.chunks[i] for i in rows]
+        sections = self.sections if sections is None else sections
+        keys = self.keys if rows is None else [self.keys[i] for i in rows]
+        tokens = self.tokens if rows is None else [self.tokens[i] for i in rows]
+        files = {source: digest for source, digest in self.files.items() if source not in unfinished}
+        states = build_states(self.files, sections, chunks, self.skipped, self.ignored, unfinished)
+        if rows is None:
+            self.report.file_states = states
+        extra = {
+            "terms": self.notes,
+            "tokenizer": self.tokenizer,
+            "calibration": calibration,
+            "file_states": [s.to_dict() for s in states],
+        }
+        if partial is not None:
+            extra["partial"] = partial
+        headings = self.headings
+        if rows is not None:  # the terms of this part's headings only
+            used = {" ".join(c.heading_path) for c in chunks} | {" ".join(s.heading_path) for s in sections}
+            used |= {s.title for s in sections}
+            headings = {t: v for t, v in headings.items() if t in used}
+        chunk_rows = _chunk_rows(chunks, keys, tokens)
+        _publish(
+            self.settings, self.name, dim, files, sections, chunk_rows, headings, matrix, self.report, faiss, extra
+        )
 
 
 def _rows_by_section(chunks: list[Chunk]) -> dict[str, list[int]]:
@@ -527,14 +633,20 @@ def _fields(obj) -> dict:
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
-def _chunk_rows(chunks: list[Chunk], keys: list[str], terms: dict[str, list[str]], analyzer: Analyzer) -> list[dict]:
-    rows = []
-    for c, k in zip(chunks, keys, strict=True):
-        tokens = terms.get(c.text)
-        if tokens is None:
-            tokens = chunk_terms(c, analyzer)
-        rows.append(_fields(c) | {"heading_path": list(c.heading_path), "vec_key": k, "tokens": tokens})
-    return rows
+def _chunk_tokens(chunks: list[Chunk], terms: dict[str, list[str]], analyzer: Analyzer) -> list[list[str]]:
+    """BM25 terms per chunk: those the previous index stored for the same text, else tokenized now."""
+    out = []
+    for c in chunks:
+        found = terms.get(c.text)
+        out.append(chunk_terms(c, analyzer) if found is None else found)
+    return out
+
+
+def _chunk_rows(chunks: list[Chunk], keys: list[str], tokens: list[list[str]]) -> list[dict]:
+    return [
+        _fields(c) | {"heading_path": list(c.heading_path), "vec_key": k, "tokens": t}
+        for c, k, t in zip(chunks, keys, tokens, strict=True)
+    ]
 
 
 def _publish(settings, name, dim, files, sections, chunk_rows, headings, matrix, report, faiss, extra: dict) -> None:

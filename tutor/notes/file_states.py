@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 from tutor.types import Chunk, Section, note_questions
 
@@ -30,7 +30,7 @@ REASONS = {
 @dataclass(frozen=True)
 class FileState:
     source: str
-    state: str  # "indexed" | "empty" | "skipped" | "ignored"
+    state: str  # "indexed" | "empty" | "skipped" | "ignored" | "pending" (a first build has not reached it all yet)
     passages: int = 0
     sections: int = 0
     questions: int = 0
@@ -86,13 +86,18 @@ def build_states(
     chunks: Iterable[Chunk],
     skipped: Mapping[str, tuple[str, str]],
     ignored: Iterable[str] = (),
+    pending: Iterable[str] = (),
 ) -> list[FileState]:
     """One state per file, sorted by source. `files`: every source the build read or tried; `skipped`:
-    source -> (reason, warning); `ignored`: sources that `.tutorignore` names."""
+    source -> (reason, warning); `ignored`: sources that `.tutorignore` names; `pending`: sources a partial
+    index holds only part of (their passages so far) or none of."""
     parsed = _by_source(sections, chunks)
+    pending = set(pending)
     states = []
     for source in sorted(set(files) | set(parsed)):
-        if source in skipped:
+        if source in pending:
+            states.append(replace(_indexed(source, *parsed.get(source, ([], []))), state="pending", reason=""))
+        elif source in skipped:
             reason, message = skipped[source]
             states.append(
                 FileState(source, "skipped", reason=reason if reason in REASONS else "unreadable", message=message)

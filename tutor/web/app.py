@@ -8,23 +8,19 @@ The `Tutor` (index, embedder) is loaded once and shared read-only; each browser 
 from __future__ import annotations
 
 import logging
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
 from tutor.config import Settings, get_settings
-from tutor.index.eta import Eta, format_eta
 from tutor.types import Answer, Citation, Passage, Turn
 from tutor.web import render, render_files
+from tutor.web.loader import TutorLoader, echo_stderr
 
 if TYPE_CHECKING:  # tutor.chat pulls in the retrieval stack; the loader thread imports it while the page starts
     from tutor.answer.chat import ChatSession, Tutor
-    from tutor.index.live import Reindexer
 
 log = logging.getLogger(__name__)
 
@@ -42,75 +38,6 @@ def static_text(name: str) -> str:
 INSTALL_JS = static_text("install.js")  # citation links open their source; the copy button copies the answer
 NOTES_JS = static_text("notes.js")  # a question in the notes asks it in the chat; a file in the list opens its lines
 CHAT_INTRO = static_text("chat-intro.html").strip()
-
-
-class TutorLoader:
-    """The shared `Tutor`, loaded in a background thread (building the index first if it is missing or stale)
-    while the page shows the progress; `echo` gets the same progress for the terminal."""
-
-    def __init__(self, settings: Settings, tutor: Tutor | None = None, echo: Callable[[str], None] | None = None):
-        self.settings = settings
-        self.tutor = tutor
-        self.error: str | None = None
-        self.step = "loading the index"
-        self.done, self.total = 0, 0
-        self.eta = Eta()
-        self.left: float | None = None  # seconds of embedding left, once a rate is known
-        self.echo = echo or (lambda _msg: None)
-        self.started = self._echoed = time.perf_counter()
-        self.live: Reindexer | None = None  # re-indexes and swaps `tutor` when the notes change (tutor/index/live.py)
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> TutorLoader:
-        if self.tutor is None and self._thread is None:
-            self._thread = threading.Thread(target=self._load, name="tutor-loader", daemon=True)
-            self._thread.start()
-        return self
-
-    def _load(self) -> None:
-        try:
-            from tutor.answer.chat import Tutor
-
-            self.tutor = Tutor.load(self.settings, say=self._say, progress=self._progress, warn=self._say)
-            n = len(self.tutor.index.chunks)
-            self.echo(f"tutor: ready, {n} passages indexed ({time.perf_counter() - self.started:.1f} s)")
-        except Exception as exc:  # shown on the page; the server keeps running so the user can read it
-            log.exception("loading the tutor failed")
-            self.error = str(exc) or type(exc).__name__
-            self.echo(f"tutor: {self.error}")
-
-    def _say(self, message: str) -> None:
-        if "building the index" in message:
-            self.step = "building the index"
-        self.echo(f"tutor: {message}")
-
-    def _progress(self, done: int, total: int) -> None:
-        self.step, self.done, self.total = "building the index", done, total
-        self.left = self.eta.update(done, total)
-        now = time.perf_counter()
-        if done >= total or now - self._echoed > 2.0:  # the page shows every step; the terminal one every 2 s
-            self._echoed = now
-            eta = format_eta(self.left) if done < total else ""
-            self.echo(f"tutor: building the index… {done}/{total} passages embedded" + (f", ETA {eta}" if eta else ""))
-
-    def status_html(self) -> str:
-        change = self.live.message if self.live is not None else None
-        shown = self._status_html()
-        return shown + f'<div class="index-change">{render.esc(change)}</div>' if change else shown
-
-    def _status_html(self) -> str:
-        if self.tutor is not None:
-            index = self.tutor.index
-            files = len({s.source for s in index.sections if s.url is None})
-            if not index.chunks:
-                return render.index_status("empty", detail=str(self.settings.corpus_path))
-            return render.index_status(
-                "ready", files=files, passages=len(index.chunks), when=index.manifest.get("created_at")
-            )
-        if self.error:
-            return render.index_status("error", detail=self.error)
-        eta = format_eta(self.left) if self.done < self.total else ""
-        return render.index_status("building", detail=self.step, done=self.done, total=self.total, eta=eta)
 
 
 class Conversation:
@@ -230,14 +157,22 @@ def respond(message: str | None, conv: Conversation | None, loader: TutorLoader,
     yield conv.messages, "", conv, *_chips(answer.suggestions if answer else ())
 
 
-def build_app(settings: Settings | None = None, tutor: Tutor | None = None, watch: bool | None = None) -> gr.Blocks:
-    """The app; without a `tutor` it loads (or builds) the index in the background while the page shows progress.
-    It re-indexes when the notes change (`watch`, default `settings.watch`); `demo.close()` stops the watcher."""
+def build_app(
+    settings: Settings | None = None,
+    tutor: Tutor | None = None,
+    watch: bool | None = None,
+    loader: TutorLoader | None = None,
+) -> gr.Blocks:
+    """The app; without a `tutor` it loads (or builds) the index in the background while the page shows progress
+    (on `loader`, when the caller started one already). It re-indexes when the notes change (`watch`, default
+    `settings.watch`); `demo.close()` stops the watcher."""
     from tutor.index.live import start_live
     from tutor.web import live as ui_live
 
-    settings = settings or (tutor.settings if tutor is not None else get_settings())
-    loader = TutorLoader(settings, tutor, echo=lambda msg: print(msg, file=sys.stderr, flush=True)).start()
+    if loader is None:
+        settings = settings or (tutor.settings if tutor is not None else get_settings())
+        loader = TutorLoader(settings, tutor, echo=echo_stderr).start()
+    settings = loader.settings
     loader.live, watcher = start_live(loader, settings.watch if watch is None else watch, loader.echo)
     lines_of = render.NoteFiles(settings.corpus_path.parent)
     with gr.Blocks(title="tutor · your notes", analytics_enabled=False) as demo:
@@ -425,11 +360,3 @@ def launch_options() -> dict:
     return {"theme": theme, "css": "".join(static_text(name) for name in CSS_FILES)}
 
 
-def parse_auth(value: str | None) -> tuple[str, str] | None:
-    """ "user:password" -> (user, password); None when not set."""
-    if not value:
-        return None
-    user, sep, password = value.partition(":")
-    if not sep or not user or not password:
-        raise ValueError("auth must look like user:password")
-    return user, password

@@ -29,9 +29,9 @@ def add_files(paths: list[str] | None, loader: TutorLoader) -> str:
     result = save_uploads(named, loader.settings.corpus_path)
     lines = list(result.messages)
     if result.saved and loader.live is not None:
-        if loader.tutor is None:
+        if loader.tutor is None or getattr(loader, "building", False):
             loader.live.request()
-            lines.append("! the index is still loading; the new notes are indexed once it is ready")
+            lines.append("! the index is still being built; the new notes are indexed once it is ready")
         else:
             lines.append(f"● {loader.live.reindex_now() or 'indexed'}")
     return render_result(lines)

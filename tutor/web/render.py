@@ -196,8 +196,10 @@ def index_status(
     passages: int = 0,
     when: str | None = None,
     eta: str = "",
+    files_done: int = 0,
 ) -> str:
-    """The status line on top of the page: ready / building the index n/m, ETA / could not load."""
+    """The status line on top of the page: ready / building the index n/m, ETA / answering from the part indexed
+    so far ("partial"; `detail` "keyword" before any of it is embedded) / could not load."""
     if phase == "ready":
         built = f" · built {esc(when[:16].replace('T', ' '))}" if when else ""
         return (
@@ -212,6 +214,17 @@ def index_status(
     if phase == "error":
         return (
             f'<div class="index-status error">✕ the tutor could not load its index · 索引加载失败: {esc(detail)}</div>'
+        )
+    if phase == "partial":
+        left = f", about {esc(eta)} left" if eta else ""
+        source = (
+            "a keyword search answers until the first part is embedded · 暂以关键词检索回答"
+            if detail == "keyword"
+            else "answers come from the part indexed so far · 回答来自已索引的部分"
+        )
+        return (
+            f'<div class="index-status building">◐ indexing {files_done}/{files} files ({done:,}/{total:,} passages)'
+            f'{left}; {source} <progress value="{done}" max="{total}"></progress></div>'
         )
     count = f" {done}/{total} passages" if total else ""
     count += f" · ETA {esc(eta)} · 预计还需 {esc(eta)}" if eta else ""

@@ -36,6 +36,7 @@ STATE_TEXT = {
     "empty": ("empty", "空文件"),
     "skipped": ("skipped", "已跳过"),
     "ignored": ("ignored", "已忽略"),
+    "pending": ("being indexed", "索引中"),
 }
 
 
@@ -131,7 +132,7 @@ def _file_row(state: FileState, anchor: str | None) -> str:
         reason_en, reason_zh = REASONS.get(state.reason, (state.reason, ""))
         detail = f'<div class="file-why">{esc(state.message)}</div>' if state.message else ""
         why = f' <span class="file-reason">{esc(reason_en)} · {esc(reason_zh)}</span>{detail}'
-    passages = str(state.passages) if state.state == "indexed" else "–"
+    passages = str(state.passages) if state.state == "indexed" or state.passages else "–"
     return (
         f'<tr class="file-row file-{esc(state.state)}"><td class="file-name">{name}</td>'
         f'<td><span class="badge file-state file-{esc(state.state)}">{esc(en)} · {esc(zh)}</span>{why}</td>'

@@ -127,7 +127,7 @@ def test_thread_choice_prefers_the_faster_option_and_tries_the_other_again_less_
 
 
 def test_on_taken_cores_one_thread_comes_first_and_all_of_them_only_at_their_turn():
-    from tutor.embeddings import ThreadChoice
+    from tutor.index.embeddings import ThreadChoice
 
     busy = [True]
     choice = ThreadChoice(cores=2, busy=lambda: busy[0])
@@ -144,7 +144,7 @@ def test_on_taken_cores_one_thread_comes_first_and_all_of_them_only_at_their_tur
 
 
 def test_a_question_and_its_translation_share_one_timed_call():
-    from tutor.embeddings import EmbeddingWorker
+    from tutor.index.embeddings import EmbeddingWorker
 
     batches = []
 

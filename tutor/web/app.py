@@ -221,7 +221,7 @@ def _chat_tab(loader: TutorLoader, lines_of: render.LinesOf, conv: gr.State, sav
     bot = gr.Chatbot(
         elem_id="chat",
         height="62vh",
-        render_markdown=False,  # messages are HTML from tutor.render, escaped there and sanitized here
+        render_markdown=False,  # messages are HTML from tutor.web.render, escaped there and sanitized here
         sanitize_html=True,
         latex_delimiters=[],
         buttons=[],  # each answer has its own copy button that copies the text, not the HTML

@@ -1,6 +1,6 @@
 """Start the browser tutor: `python app.py [--port N] [--host H] [--auth user:password] [--share]`.
 
-Only builds and launches; the app itself is `tutor.ui.build_app`. The index starts loading (or building, on the
+Only builds and launches; the app itself is `tutor.web.app.build_app`. The index starts loading (or building, on the
 first start) before Gradio is imported; the page shows how far it has got, and a first build answers from the part
 indexed so far.
 """

@@ -164,7 +164,7 @@ def chat_subprocesses(convs: list[list[str]], repeat: int, configs: dict[str, tu
 
 
 COLD_QUESTION = "什么是dropout"
-HEAVY = ("torch", "sentence_transformers", "transformers", "langchain_core", "httpx", "gradio", "tutor.interviewer")
+HEAVY = ("torch", "sentence_transformers", "transformers", "langchain_core", "httpx", "gradio", "tutor.interview.interviewer")
 
 
 def cold_ask(trees: dict[str, tuple[list[str], Path]], env: dict, runs: int = 5) -> dict:

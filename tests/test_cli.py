@@ -97,10 +97,10 @@ NOT_ON_THE_DEFAULT_PATH = (
     "langsmith",
     "httpx",
     "gradio",
-    "tutor.interviewer",
-    "tutor.interview_cli",
-    "tutor.grading",
-    "tutor.llm",
+    "tutor.interview.interviewer",
+    "tutor.cli.interview",
+    "tutor.interview.grading",
+    "tutor.answer.llm",
 )
 
 

@@ -30,7 +30,7 @@ class TutorRetriever(BaseRetriever):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    retriever: Any  # tutor.retriever.Retriever
+    retriever: Any  # tutor.search.retriever.Retriever
     k: int = 5
     drop_not_found: bool = False
 

@@ -7,7 +7,7 @@ Layout of the index folder (no pickle anywhere, so a folder someone hands you ca
                          terms of every heading path and title, so loading tokenizes nothing
     v-<id>/index.faiss   the vectors (inner product over L2-normalised embeddings)
 A crash at any point leaves CURRENT pointing at the previous complete version. A first build (no usable index yet)
-also publishes partial versions as it goes (tutor/first_run.py): their manifest says `partial`, and the next build
+also publishes partial versions as it goes (tutor/index/first_run.py): their manifest says `partial`, and the next build
 continues from what they hold.
 """
 
@@ -81,7 +81,7 @@ class BuildReport:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     file_states: list[FileState] = field(default_factory=list)
-    partial_versions: int = 0  # published by a first build on its way (tutor/first_run.py)
+    partial_versions: int = 0  # published by a first build on its way (tutor/index/first_run.py)
     partial_seconds: float = 0.0  # spent publishing them, and on the caller taking each in
 
     def summary(self) -> str:
@@ -464,7 +464,7 @@ def build_index(
     `corpus_state` the caller has just taken, if it has one.
 
     A first build (no finished index of this embedder and version to answer from meanwhile) also publishes
-    partial versions as it goes, on `schedule`, and hands each to `partial` (tutor/first_run.py)."""
+    partial versions as it goes, on `schedule`, and hands each to `partial` (tutor/index/first_run.py)."""
 
     started = time.perf_counter()
     report = BuildReport()

@@ -2,7 +2,7 @@
 
 The `Tutor` (index, embedder) is loaded once and shared read-only; each browser session holds its own
 `Conversation` in a `gr.State`, so two sessions never see each other's history. All HTML comes from
-`tutor.render`, which escapes every piece of note and answer text.
+`tutor.web.render`, which escapes every piece of note and answer text.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tutor.types import Answer, Citation, Passage, Turn
 from tutor.web import render, render_files
 from tutor.web.loader import TutorLoader, echo_stderr
 
-if TYPE_CHECKING:  # tutor.chat pulls in the retrieval stack; the loader thread imports it while the page starts
+if TYPE_CHECKING:  # tutor.answer.chat pulls in the retrieval stack; the loader thread imports it while the page starts
     from tutor.answer.chat import ChatSession, Tutor
 
 log = logging.getLogger(__name__)

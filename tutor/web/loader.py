@@ -14,7 +14,7 @@ from tutor.config import Settings
 from tutor.index.eta import Eta, format_eta
 from tutor.web import render
 
-if TYPE_CHECKING:  # tutor.chat pulls in the retrieval stack: the loader thread imports it
+if TYPE_CHECKING:  # tutor.answer.chat pulls in the retrieval stack: the loader thread imports it
     from tutor.answer.chat import Tutor
     from tutor.index.first_run import Partial
     from tutor.index.live import Reindexer

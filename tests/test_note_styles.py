@@ -363,3 +363,25 @@ def test_a_bibliography_entry_in_a_section_is_a_pointer_not_an_answer():
     kind = {c.text.split()[0][:7]: c.kind for c in chunks}
     assert kind["[1]"] == "link", spans(chunks)
     assert kind["线性支持向量机"] == "body" and kind["[2]"] == "body", spans(chunks)
+
+
+def test_a_line_that_only_introduces_a_figure_is_a_pointer_not_an_answer():
+    lines = ["## 3.1 神经网络有哪些常用模型结构？", "", "下图包含了大部分常用的模型：", "", "![](img/models.jpg)", "",
+             "## 3.2 RNN中为什么会出现梯度消失？", "", "sigmoid函数的函数及导数图如下所示：", "", "![](img/s.jpg)", "",
+             "sigmoid的导数最大为0.25，连乘之后梯度越来越小。", "",
+             "## 3.3 What is mode collapse?", "", "某个模式(mode)出现大量重复样本，例如：", "", "![](img/m.jpg)", "",
+             "## 3.4 How does deconvolution work?", "", "The image deconvolution process is as follows:", "",
+             "![](img/d.jpg)"]  # fmt: skip
+    sections, chunks = parse(lines)
+    kind = {c.line_start: c.kind for c in chunks if not c.is_heading}
+    assert kind[line_of(lines, "下图包含了")] == "link", spans(chunks)
+    assert kind[line_of(lines, "导数图如下所示")] == "link", spans(chunks)
+    assert kind[line_of(lines, "deconvolution process is")] == "link", spans(chunks)
+    # content, even before a figure: a clause of its own before the colon
+    assert kind[line_of(lines, "出现大量重复样本")] == "body", spans(chunks)
+    assert kind[line_of(lines, "导数最大为0.25")] == "body", spans(chunks)
+    # a section that holds only a figure and its lead-in answers nothing the tutor can show
+    assert section_titled(sections, "常用模型结构").kind == "question_only"
+    assert section_titled(sections, "deconvolution").kind == "question_only"
+    assert section_titled(sections, "梯度消失").kind == "answered"
+    assert section_titled(sections, "mode collapse").kind == "answered"

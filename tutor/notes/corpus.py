@@ -31,7 +31,7 @@ from tutor.urls import URL_RE
 
 log = logging.getLogger(__name__)
 
-CHUNKING_VERSION = "12"  # 12: a bibliography entry points elsewhere, like a link
+CHUNKING_VERSION = "13"  # 13: a line that only introduces a figure points elsewhere, like a link
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 DOC_SUFFIXES = TEXT_SUFFIXES | {".html", ".htm", ".pdf"}
 MAX_CHUNK_CHARS = 320  # e5-small's 512-token window holds this much Chinese with the heading path
@@ -82,6 +82,7 @@ LEAD_IN_RE = re.compile(
 )
 
 
+CLAUSE_END_RE = re.compile(r"[。！？!?；;，,]|\.\s")
 LIST_RE = re.compile(r"^\s*(?:[-*+•]|\d+[.)、])\s+")
 QUESTION_CUES = re.compile("|".join(f"(?:{line})" for line in data_lines("question_cues.txt")), re.IGNORECASE)
 MAX_QUESTION_LINE = 80
@@ -252,11 +253,33 @@ def _nest_by_number(stack: list[_Node], title: str) -> bool:
     return True
 
 
-def _parse_tree(text: str) -> _Node:
+def _figure_leads(lines: list[str], skip: set[int]) -> frozenset[int]:
+    """Lines that only introduce the figure under them ("sigmoid函数的函数及导数图如下所示：" over an image): a paragraph
+    of one clause that ends in a colon, the next non-blank line an image alone. Without the figure, which the
+    tutor cannot show or read, they say nothing."""
+    leads = set()
+    for no, raw in enumerate(lines, start=1):
+        if not IMAGE_RE.search(raw) or clean_line(raw).strip() or no in skip:
+            continue
+        prev = no - 1
+        while prev >= 1 and not lines[prev - 1].strip():
+            prev -= 1
+        if prev < 1 or prev in skip or (prev > 1 and lines[prev - 2].strip()):
+            continue
+        text = clean_line(lines[prev - 1]).strip()
+        if text.endswith((":", "：")) and not CLAUSE_END_RE.search(text[:-1]):
+            leads.add(prev)
+    return frozenset(leads)
+
+
+def _parse_tree(text: str) -> tuple[_Node, frozenset[int]]:
+    """The heading tree of a file, and its figure lead-in lines."""
     root = _Node(title="", path=(), level=0, line=0, is_question=False)
     stack = [root]
     headings, underlines, code = _headings(text)
-    for no, raw in enumerate(text.split("\n"), start=1):
+    lines = text.split("\n")
+    leads = _figure_leads(lines, code | underlines | set(headings))
+    for no, raw in enumerate(lines, start=1):
         if no in underlines:
             stack[-1].body.append((no, ""))
             continue
@@ -274,7 +297,7 @@ def _parse_tree(text: str) -> _Node:
         node = _Node(title, stack[-1].path + (title,), level, no, is_question_text(title))
         stack[-1].children.append(node)
         stack.append(node)
-    return root
+    return root, leads
 
 
 def _split_pseudo(node: _Node, under_question: bool = False) -> None:
@@ -375,25 +398,30 @@ def _bounds(node: _Node) -> tuple[int, int]:
     return node.line, end
 
 
-def _has_answer(node: _Node) -> bool:
-    prose = [raw for _, raw in node.body if raw.strip() and not URL_RE.fullmatch(raw.strip())]
-    return bool(prose) or any(_has_answer(c) for c in node.children if not c.is_question or not c.pseudo)
+def _has_answer(node: _Node, leads: frozenset[int]) -> bool:
+    prose = [raw for no, raw in node.body if raw.strip() and not URL_RE.fullmatch(raw.strip()) and no not in leads]
+    return bool(prose) or any(_has_answer(c, leads) for c in node.children if not c.is_question or not c.pseudo)
 
 
 def _links(node: _Node) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m.group(0) for _, raw in node.body for m in URL_RE.finditer(raw)))
 
 
-def _kind(node: _Node) -> str:
+def _kind(node: _Node, leads: frozenset[int]) -> str:
     if not node.is_question:
         return "topic"
-    if _has_answer(node):
+    if _has_answer(node, leads):
         return "answered"
     return "link_only" if _links(node) else "question_only"
 
 
 def _text_chunks(
-    block: list[tuple[int, str]], source: str, path: tuple[str, ...], section_id: str, **extra
+    block: list[tuple[int, str]],
+    source: str,
+    path: tuple[str, ...],
+    section_id: str,
+    leads: frozenset[int] = frozenset(),
+    **extra,
 ) -> list[Chunk]:
     lines = [(no, raw.strip()) for no, raw in block]
     text = "\n".join(t for _, t in lines)
@@ -401,7 +429,9 @@ def _text_chunks(
     if len(text) <= MAX_CHUNK_CHARS or (whole and len(text) <= MAX_WHOLE_CHARS):
         # a bare link, or a reference title with its link, points elsewhere: it is not an answer itself
         # so does an entry of a bibliography ("[1] Platt, John. "Sequential minimal optimization…" (1998).")
+        # and so does a line that only introduces a figure
         pointer = URL_RE.search(text) and len(URL_RE.sub("", text).strip()) < 40
+        pointer = pointer or all(no in leads for no, _ in lines)
         kind = "link" if pointer or all(BIB_ENTRY_RE.match(t) for _, t in lines) else "body"
         return [_chunk(source, path, lines[0][0], lines[-1][0], _readable(text), kind, section_id, **extra)]
     from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -433,12 +463,17 @@ def _chunk(source, path, start, end, text, kind, section_id, **extra) -> Chunk:
     return Chunk(cid, source, tuple(path), start, end, text, kind, section_id, **extra)
 
 
-def _body_groups(body: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
-    """Paragraphs, with a list kept whole and tiny lead-ins ("解决办法：") glued to what follows."""
+def _body_groups(body: list[tuple[int, str]], leads: frozenset[int]) -> list[list[tuple[int, str]]]:
+    """Paragraphs, with a list kept whole and tiny lead-ins ("解决办法：") glued to what follows; a figure's lead-in
+    stays apart (the figure, not the next paragraph, is what it introduces)."""
     groups: list[list[tuple[int, str]]] = []
     carry: list[tuple[int, str]] = []
     for block in _blocks(body):
         is_list = LIST_RE.match(block[0][1])
+        if len(block) == 1 and block[0][0] in leads:
+            groups.append(carry + block if carry else block)
+            carry = []
+            continue
         if (
             groups
             and not carry
@@ -468,7 +503,15 @@ def _body_groups(body: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
     return groups
 
 
-def _walk(node: _Node, source: str, topic: str, sections: list[Section], chunks: list[Chunk], **extra) -> None:
+def _walk(
+    node: _Node,
+    source: str,
+    topic: str,
+    sections: list[Section],
+    chunks: list[Chunk],
+    leads: frozenset[int] = frozenset(),
+    **extra,
+) -> None:
     for child in node.children:
         start, end = _bounds(child)
         sid = f"{source}:{start}"
@@ -481,7 +524,7 @@ def _walk(node: _Node, source: str, topic: str, sections: list[Section], chunks:
             line_end=end,
             title=child.title,
             is_question=child.is_question,
-            kind=_kind(child),  # type: ignore[arg-type]
+            kind=_kind(child, leads),  # type: ignore[arg-type]
             body="\n".join(raw.strip() for _, raw in body_lines),
             links=_links(child),
             topic=topic or child.title,
@@ -500,24 +543,24 @@ def _walk(node: _Node, source: str, topic: str, sections: list[Section], chunks:
             # section's summary: searched on its own, as a question heading is, its match lifts the paragraphs
             chunks.append(_chunk(source, child.path, child.line, child.line, child.title, "heading", sid, **extra))
         if is_reference_heading(child.title) and not child.pseudo and not extra.get("url"):
-            _walk(child, source, topic or child.title, sections, chunks, **extra)
+            _walk(child, source, topic or child.title, sections, chunks, leads, **extra)
             continue  # a list of sources is where to read more, never an answer
         first_group = True
-        for group in _body_groups(child.body):
+        for group in _body_groups(child.body, leads):
             if child.pseudo and not child.is_question and first_group and child.title:
                 # keep the run-in heading with its text
                 group = [(child.line, child.line_text or f"**{child.title}**")] + group
             first_group = False
-            chunks.extend(_text_chunks(group, source, child.path, sid, **extra))
+            chunks.extend(_text_chunks(group, source, child.path, sid, leads, **extra))
         if child.pseudo and not child.is_question and not body_lines and child.title:
             chunks.append(_chunk(source, child.path, child.line, child.line, child.title, "body", sid, **extra))
-        _walk(child, source, topic or child.title, sections, chunks, **extra)
+        _walk(child, source, topic or child.title, sections, chunks, leads, **extra)
 
 
 def parse_markdown(text: str, source: str, **extra) -> tuple[list[Section], list[Chunk]]:
     """Sections and chunks of one markdown/plain-text file. `extra` (url, title) marks a reference."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    root = _parse_tree(text)
+    root, leads = _parse_tree(text)
     _split_pseudo(root)
     _detach_trailing_questions(root)
     _empty_topics_ask(root)
@@ -531,7 +574,7 @@ def parse_markdown(text: str, source: str, **extra) -> tuple[list[Section], list
         preface.line = first
         root.children.insert(0, preface)
         root.body = []
-    _walk(root, source, "", sections, chunks, **extra)
+    _walk(root, source, "", sections, chunks, leads, **extra)
     return sections, chunks
 
 

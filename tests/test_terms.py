@@ -173,11 +173,18 @@ def test_function_words_change_the_tokenizer_fingerprint(monkeypatch):
         ("3 * 3 * 3 的卷积核", "3x3x3"),
         ("5×5卷积", "5x5"),
         ("两个3x3x3卷积核", "3x3x3"),
+        ("2个3\\*3的卷积核串联", "3x3"),  # markdown's escaped asterisk
     ],
 )
 def test_a_size_written_as_a_product_is_one_term(text, size):
     """Notes write `$3\\times3$`, "3 * 3" or "3×3"; a question writes "3x3": they are one size."""
     assert size in default_analyzer().tokenize(text)
+
+
+def test_markdown_escapes_read_as_the_character_they_escape():
+    analyzer = default_analyzer()
+    assert analyzer.tokenize("learning\\_rate 调大") == analyzer.tokenize("learning_rate 调大")
+    assert analyzer.tokenize("\\#1 \\[注\\]") == analyzer.tokenize("#1 [注]")
 
 
 def test_numbers_that_are_not_a_size_stay_apart():

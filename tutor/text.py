@@ -48,6 +48,8 @@ def stopwords() -> frozenset[str]:
     return frozenset(w.lower() for line in data_lines("stopwords.txt") for w in line.split())
 
 
+# a markdown backslash escape ("3\\*3", "learning\\_rate") reads as the character it escapes
+MD_ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")
 SUBSCRIPT_RE = re.compile(r"(?<![a-z0-9])([a-z])_\{?(\d{1,3})\}?(?![0-9])")
 # sizes written as a product: "3 * 3 * 3", "$1\times1$", "5×5" are "3x3x3", "1x1", "5x5"
 TIMES = r"\s*(?:\\times|×|\*|x)\s*"
@@ -191,7 +193,7 @@ class Analyzer:
     def canonicalize(self, text: str) -> str:
         """Normalised text with every variant replaced by its canonical term, padded with spaces. A letter with a
         numeric subscript is one name, as plain text writes it: `$C_3$`, `C_{3}` and "C3" are "c3"."""
-        text = SUBSCRIPT_RE.sub(r"\1\2", normalize(text))
+        text = SUBSCRIPT_RE.sub(r"\1\2", MD_ESCAPE_RE.sub(r"\1", normalize(text)))
         text = DIMENSION_RE.sub(lambda m: re.sub(TIMES, "x", m.group(1)), text)
         return self._pattern.sub(lambda m: f" {self._canonical_of(m.group(0))} ", text)
 

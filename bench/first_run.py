@@ -174,9 +174,10 @@ def decisions(suite: str, embeddings: str | None) -> None:
 
     from retrieval import SUITES
 
+    from tutor.answer.chat import partial_tutor
     from tutor.config import Settings
     from tutor.index.embeddings import get_embeddings
-    from tutor.index.first_run import PublishSchedule, partial_tutor
+    from tutor.index.first_run import PublishSchedule
     from tutor.index.store import build_index, load_index
     from tutor.search.evaluate import evaluate, load_set
 

@@ -79,8 +79,8 @@ class TutorLoader:
         return self.partial is not None
 
     def _partial(self, partial: Partial) -> None:
+        from tutor.answer.chat import partial_tutor
         from tutor.index.embeddings import get_embeddings
-        from tutor.index.first_run import partial_tutor
 
         old = self.tutor
         embedder = old.embedder if old is not None else get_embeddings(self.settings.embeddings)

@@ -20,7 +20,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from tutor.config import Settings
-from tutor.notes import references
+from tutor.notes import fetch, references
 from tutor.notes.references import (
     FetchError,
     Link,
@@ -450,7 +450,7 @@ def test_redirect_to_a_rebound_private_address_is_refused(
         return httpx.Response(302, headers={"Location": target})
 
     client = httpx.Client(
-        transport=references._checked_transport(allow_private=False),  # what every other host goes through
+        transport=fetch._checked_transport(allow_private=False),  # what every other host goes through
         mounts={"http://public.example": httpx.MockTransport(public_site)},
     )
     with client, pytest.raises(FetchError) as err:

@@ -14,7 +14,7 @@ from tutor.web.render_markdown import esc
 
 if TYPE_CHECKING:
     from tutor.index.live import Reindexer, Watcher
-    from tutor.web.app import TutorLoader
+    from tutor.web.loader import TutorLoader
 
 CHANGES_EVERY = 2.0  # seconds between a page's looks at whether the index changed (a cheap no-op when not)
 

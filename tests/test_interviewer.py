@@ -431,7 +431,7 @@ def test_a_narrow_question_is_graded_on_the_points_that_answer_it(settings: Sett
 
 
 def test_key_points_are_points():
-    from tutor.interview.rubric import _is_point
+    from tutor.interview.key_points import _is_point
 
     for noise in (
         "上图左侧的蓝色五角星表示真实样本",

@@ -38,7 +38,7 @@ from book import write_book  # noqa: E402
 FIRST = "dropout为什么能防止过拟合？"
 ON_TOPIC = [FIRST, "GAN的Loss为什么降不下去？", "TensorFlow的设计理念是什么？", "LeNet-5的模型结构是怎样的？"]
 OFF_TOPIC = ["今天天气怎么样？", "How do I bake sourdough bread?"]
-BUILDING = "still being built"  # tutor.web.app.respond while there is no tutor at all
+BUILDING = "still being built"  # tutor.web.chat_tab.respond while there is no tutor at all
 READY = re.compile(r"tutor: ready, (\d+) passages indexed \(([\d.]+) s\)")
 
 

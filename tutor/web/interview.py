@@ -16,6 +16,7 @@ import gradio as gr
 from tutor.config import Settings
 from tutor.web import render
 from tutor.web import render_interview as ri
+from tutor.web.assets import template
 from tutor.web.interview_actions import (
     ALL_TOPICS,
     MAX_QUESTIONS,
@@ -45,7 +46,7 @@ def view(iv: Interview | None, settings: Settings, lines_of: render.LinesOf, ans
         shown = iv.feedback if iv.report is None else {**iv.feedback, "follow_up": None}  # nothing left to answer
         feedback = ri.render_feedback(shown, f"iv{iv.turn}", lines_of, iv.answer, iv.saved)
     elif iv.saved:
-        feedback = f'<div class="iv-saved">✓ saved to {render.esc(iv.saved)} · 已保存</div>'
+        feedback = template("interview-saved.html").substitute(path=render.esc(iv.saved))
     report = ri.render_report(iv.report, lines_of, f"ivr{iv.turn}") if iv.report is not None else ""
     # only right after the answer to a question the notes do not answer (the session keeps it until saved)
     unscored = iv.feedback is not None and iv.feedback.get("score") is None and not iv.saved
@@ -86,7 +87,7 @@ def mastery_html(settings: Settings) -> str:
         with ProgressStore.for_settings(settings) as store:
             attempts, mastery = store.history(HISTORY_FOR_CHART), store.mastery()
     except ProgressError as exc:
-        return f'<div class="iv-chart">{render.render_problem(str(exc))}</div>'
+        return template("interview-chart-problem.html").substitute(problem=render.render_problem(str(exc)))
     return ri.render_mastery_chart(ri.mastery_series(attempts)) + ri.render_topic_table(mastery)
 
 

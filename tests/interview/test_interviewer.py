@@ -23,7 +23,7 @@ from tutor.interview.progress import ProgressStore
 from tutor.interview.rubric import MY_ANSWERS, build_bank, normalize_question
 from tutor.search.retriever import Retriever
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTES = "corpus/dl-interview-notes.md"
 GRADED = [json.loads(line) for line in (ROOT / "tests/data/graded.jsonl").read_text(encoding="utf-8").splitlines()]
 

@@ -22,7 +22,7 @@ from tutor.answer.chat import Tutor
 from tutor.index.live import Reindexer, Watcher, start_live
 from tutor.web.chat_tab import Conversation
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DEADLINE = 60.0  # generous: the machine is shared; nothing here asserts on time
 GD = "# 一、优化\n\n## 1.1 什么是梯度下降？\n\n梯度下降沿着负梯度方向更新参数，学习率决定每一步的步长。\n"
 ZORBLAX = "# Other\n\n## What is a zorblax?\n\nA zorblax is a made-up optimizer that flips every gradient twice.\n"

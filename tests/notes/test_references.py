@@ -34,7 +34,7 @@ from tutor.notes.references import (
     sync_references,
 )
 
-PAGES = Path(__file__).parent / "data" / "pages"
+PAGES = Path(__file__).resolve().parents[1] / "data" / "pages"
 HTML = "text/html; charset=utf-8"
 FAST = (1.0, 1.0)  # connect/read timeouts short enough that a hung test fails quickly
 
@@ -107,7 +107,7 @@ def test_find_links_strips_punctuation_and_keeps_every_place(tmp_path: Path) -> 
 
 
 def test_real_notes_links_are_found() -> None:
-    corpus = Path(__file__).resolve().parent.parent / "corpus"
+    corpus = Path(__file__).resolve().parents[2] / "corpus"
     if not (corpus / "dl-interview-notes.md").exists():
         pytest.skip("no notes in this checkout")
     urls = {link.url for link in find_links(corpus)}

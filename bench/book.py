@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT.parent / "shared"
 SOURCES = [SHARED / "seed" / "dl-interview-notes.md", *sorted((SHARED / "corpora" / "dl500").glob("*.md"))]
 QUESTION = "dropout为什么能防止过拟合？"
-BUILDING = "still being built"  # tutor.web.app.respond's message while there is no index yet
+BUILDING = "still being built"  # tutor.web.chat_tab.respond's message while there is no index yet
 SYNONYMS = {
     "可以": "能够",
     "通过": "借助",

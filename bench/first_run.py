@@ -38,7 +38,7 @@ from book import write_book  # noqa: E402
 FIRST = "dropout为什么能防止过拟合？"
 ON_TOPIC = [FIRST, "GAN的Loss为什么降不下去？", "TensorFlow的设计理念是什么？", "LeNet-5的模型结构是怎样的？"]
 OFF_TOPIC = ["今天天气怎么样？", "How do I bake sourdough bread?"]
-BUILDING = "still being built"  # tutor.web.app.respond while there is no tutor at all
+BUILDING = "still being built"  # tutor.web.chat_tab.respond while there is no tutor at all
 READY = re.compile(r"tutor: ready, (\d+) passages indexed \(([\d.]+) s\)")
 
 
@@ -174,9 +174,10 @@ def decisions(suite: str, embeddings: str | None) -> None:
 
     from retrieval import SUITES
 
+    from tutor.answer.chat import partial_tutor
     from tutor.config import Settings
     from tutor.index.embeddings import get_embeddings
-    from tutor.index.first_run import PublishSchedule, partial_tutor
+    from tutor.index.first_run import PublishSchedule
     from tutor.index.store import build_index, load_index
     from tutor.search.evaluate import evaluate, load_set
 

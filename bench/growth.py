@@ -180,7 +180,7 @@ def settings_at(work: Path):
 
 
 def child_build(work: Path, size: int) -> dict:
-    import tutor.index.store as index_mod
+    import tutor.index.build as index_mod
 
     index_mod.get_embeddings = lambda spec: BigramProjection()  # noqa: ARG005 - the stand-in for e5
     t0 = time.perf_counter()
@@ -280,7 +280,8 @@ def compare_ann(index, queries: list[np.ndarray], k: int = 10) -> dict:
     time per search, HNSW build time, and recall@10 of HNSW for several efSearch values."""
     import faiss
 
-    from tutor.index.store import HNSW_EF_SEARCH, _hnsw_index, search_vectors
+    from tutor.index.disk import HNSW_EF_SEARCH, hnsw_index
+    from tutor.index.store import search_vectors
     from tutor.search.retriever import DENSE_K
 
     def ids(idx, qs):
@@ -301,9 +302,9 @@ def compare_ann(index, queries: list[np.ndarray], k: int = 10) -> dict:
     flat.add(vectors)
     flat_rnd.add(rnd)
     t0 = time.perf_counter()
-    hnsw = _hnsw_index(vectors, DIM)
+    hnsw = hnsw_index(vectors, DIM)
     result: dict = {"hnsw_build_s": time.perf_counter() - t0, "ef": {}}
-    hnsw_rnd = _hnsw_index(rnd, DIM)
+    hnsw_rnd = hnsw_index(rnd, DIM)
     times = _timed(lambda v: search_vectors(flat, v, DENSE_K), list(q) + list(near))
     result["flat_ms"], result["flat_p95"] = statistics.median(times), _p(times, 95)
     exact = {"text": ids(flat, q), "near": ids(flat, near), "random": ids(flat_rnd, q_rnd)}
@@ -376,7 +377,7 @@ def print_table(title: str, rows: list[tuple[int, dict, dict]]) -> None:
                     f"  {ef:>7}{mark}  {r['ms']:>6.2f} / {r['p95']:<6.2f}  {r['text']:>12.3f}  {r['near']:.3f}"
                     f"  {r['random']:.3f}"
                 )
-        print("  (* the efSearch tutor/index/store.py uses)")
+        print("  (* the efSearch tutor/index/disk.py uses)")
 
 
 def main() -> None:
@@ -430,7 +431,7 @@ def main() -> None:
         print()
     print_table("this tree", rows)
     if sweep:
-        from tutor.index.store import ANN_THRESHOLD
+        from tutor.index.disk import ANN_THRESHOLD
 
         print(f"\nexact search alone (random vectors, top 64, one thread); ANN_THRESHOLD = {ANN_THRESHOLD:,}")
         print("vectors   p50 ms  p95 ms")

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, os.environ.get("TUTOR_BENCH_CODE") or str(ROOT))  # another copy of tutor/, to compare
 
-import tutor.index.store as index_mod  # noqa: E402
+import tutor.index.build as index_mod  # noqa: E402
 from tutor.config import Settings  # noqa: E402
 from tutor.index.embeddings import embedder_name  # noqa: E402
 from tutor.notes.corpus import corpus_files, load_corpus, source_name  # noqa: E402
@@ -35,7 +35,7 @@ EDIT = "这是一处新增的说明。"
 def vec_keys(settings: Settings) -> tuple[index_mod.Index, list[str]]:
     idx = index_mod.load_index(settings, check_stale=False)
     name = embedder_name(settings.embeddings)
-    return idx, [index_mod._vec_key(name, c) for c in idx.chunks]
+    return idx, [index_mod.vec_key(name, c) for c in idx.chunks]
 
 
 def edit_one_paragraph(corpus: Path, round_no: int) -> tuple[Path, int]:

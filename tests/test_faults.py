@@ -21,7 +21,7 @@ import pytest
 from conftest import make_corpus, settings_for
 
 from tutor.cli.main import main
-from tutor.index import store as index_mod
+from tutor.index import disk, loaded
 from tutor.index.embeddings import HashEmbeddings
 from tutor.index.store import build_index, load_index
 from tutor.notes.corpus import load_corpus
@@ -89,7 +89,7 @@ def index_cmd(settings, slow_disk: bool = False) -> list[str]:
 # a kill at a random moment often lands mid-publish (a half-written chunks.json, a renamed but unpublished folder)
 SLOW_DISK = """
 import os, sys, time
-import tutor.index.store as index
+import tutor.index.disk as index
 from tutor.cli.main import main
 
 real_write, real_replace = index._write, os.replace
@@ -191,10 +191,10 @@ def test_a_crash_at_every_step_of_publishing(tmp_path, monkeypatch, step):
         return wrapped
 
     with monkeypatch.context() as patch, pytest.raises(Crash):
-        patch.setattr(index_mod, "_write", crash_at_step(index_mod._write))
+        patch.setattr(disk, "_write", crash_at_step(disk._write))
         patch.setattr(faiss, "write_index", crash_at_step(faiss.write_index))
         patch.setattr(os, "replace", crash_at_step(os.replace))
-        patch.setattr(index_mod.shutil, "rmtree", crash_at_step(index_mod.shutil.rmtree))
+        patch.setattr(disk.shutil, "rmtree", crash_at_step(disk.shutil.rmtree))
         build_index(settings)
     published = step > 6  # CURRENT is replaced by the 6th step
     assert_answers_from(settings, [new] if published else [old], f"crash at step {step}")
@@ -264,7 +264,7 @@ def faiss_cannot_write(*_args, **_kwargs):
 
 
 FULL_DISK = {
-    "write": (index_mod, "_write", enospc),
+    "write": (disk, "_write", enospc),
     "faiss": (faiss, "write_index", faiss_cannot_write),
     "rename": (os, "replace", enospc),
 }
@@ -338,7 +338,7 @@ def test_unreadable_note_file_is_skipped_with_a_warning(built, monkeypatch):
         return wrapped
 
     (built.corpus_path / "locked.md").write_text("# 锁住的笔记\n\n内容", encoding="utf-8")
-    monkeypatch.setattr(index_mod, "file_hash", denied(index_mod.file_hash))
+    monkeypatch.setattr(loaded, "file_hash", denied(loaded.file_hash))
     monkeypatch.setattr(corpus_mod, "read_text_file", denied(corpus_mod.read_text_file))
     code, out, err = run(["index", "--no-links", *cli_args(built)])
     assert code == 0 and "locked.md" in err and "Traceback" not in err

@@ -21,7 +21,7 @@ from tutor.index.embeddings import Embedder
 from tutor.text import is_chinese, sentences, tokenize
 from tutor.types import Chunk, Citation
 
-# calibrated on the claim/passage pairs in tests/test_llm.py (CALIBRATION): 32 of 34 right
+# calibrated on the claim/passage pairs in tests/answer/test_llm.py (CALIBRATION): 32 of 34 right
 LEX_SURE = 0.5  # share of the claim's content terms found in the passage: supported, no embedding needed
 LEX_MIN = 0.25  # below this share the claim is not supported
 COS_SAME = 0.93  # e5 cosine, same language: paraphrases 0.93-0.98, on-topic but unsupported 0.87-0.92

@@ -7,11 +7,11 @@ meanwhile, it runs a `FirstBuild` alongside its embedding loop:
   alone (an index without a calibration is decided the way the retriever decides for an embedder whose similarities
   it does not trust); nothing is embedded or written for it;
 - as passages are embedded, in the notes' order, it publishes the part done so far, cut at a section boundary, as
-  a partial version: atomically like any version (tutor/index/store.py), with the relevance calibration fitted on the part
+  a partial version: atomically like any version (tutor/index/disk.py), with the relevance calibration fitted on the part
   it holds, and hands the caller that index and a keyword-only index of the rest. A crash leaves the last partial
   version loadable, and the next build starts from its vectors.
 A `Tutor` on a partial index answers from the embedded part; a question that part does not answer is looked for
-in the rest by keyword (`while_indexing`), and failing that, the answer says the notes are still being indexed.
+in the rest by keyword (`while_indexing` in tutor/answer/chat.py), and failing that, the answer says the notes are still being indexed.
 """
 
 from __future__ import annotations
@@ -19,19 +19,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tutor.index.calibrate import calibrate, embed_queries
+from tutor.index.draft import Draft
+from tutor.index.loaded import Index, load_index, rows_by_section
 from tutor.notes.file_states import build_states
-from tutor.index.store import Index, _Draft, _rows_by_section, load_index
-from tutor.text import is_chinese
 from tutor.types import Chunk, Section
-
-if TYPE_CHECKING:
-    from tutor.answer.chat import Tutor
-    from tutor.search.retriever import Retrieval
 
 RECALIBRATE_GROWTH = 2.0  # a partial version fits the relevance scale again once it holds this many times as much
 
@@ -109,7 +104,7 @@ class FirstBuild:
 
     def __init__(
         self,
-        draft: _Draft,
+        draft: Draft,
         embedder,
         reused: dict[str, np.ndarray],
         fresh: dict[str, np.ndarray],
@@ -194,7 +189,7 @@ class FirstBuild:
         matrix = np.stack([self._vector(i) for i in rows])
         if self.calibration is None or len(rows) >= RECALIBRATE_GROWTH * self.calibrated_at:
             chunks = [draft.chunks[i] for i in rows]
-            fitted = calibrate(self.queries, matrix, sections, chunks, _rows_by_section(chunks))
+            fitted = calibrate(self.queries, matrix, sections, chunks, rows_by_section(chunks))
             self.calibration, self.calibrated_at = (fitted.to_dict() if fitted else None), len(rows)
         progress = self._progress(rows)
         unfinished = self._unfinished(rows)
@@ -232,51 +227,3 @@ class FirstBuild:
         return Index(
             draft.settings.index_path, manifest, rest, chunks, ZeroVectors(len(chunks)), tokens, draft.headings
         )
-
-
-def partial_tutor(settings, partial: Partial, embedder, chat_model=None) -> Tutor:
-    """The tutor for a first build on its way: the embedded part, with a keyword-only tutor of the rest; or,
-    before anything is embedded, the keyword-only tutor of everything."""
-    from tutor.answer.chat import Tutor
-
-    keyword = Tutor(settings, partial.pending, embedder, chat_model, query_embedder=KeywordQueries(embedder))
-    if partial.index is None:
-        return keyword
-    return Tutor(settings, partial.index, embedder, chat_model, pending=keyword if partial.pending.chunks else None)
-
-
-NOTICES = {
-    "keyword": (
-        "Found by keyword search: your notes are still being indexed ({done} of {total} passages embedded), "
-        "and this part is not embedded yet. / 笔记还在索引中，这是关键词检索的结果。"
-    ),
-    "part": "Answered from the part of your notes indexed so far ({done} of {total} passages). / 来自已索引的部分笔记。",
-}
-NOT_YET = {
-    "zh": "已索引的部分笔记（{total} 段中的 {done} 段）里没有找到这个问题的内容；其余笔记还在索引中，索引完成后请再问一次。",
-    "en": (
-        "The part of your notes indexed so far ({done} of {total} passages) doesn't cover this; the rest is still "
-        "being indexed: ask again once the status line says ready."
-    ),
-}
-
-
-def while_indexing(tutor: Tutor, query: str, retrieval: Retrieval) -> tuple[Tutor, Retrieval, str]:
-    """For a tutor on a partial index: the tutor and retrieval to answer from (a question the embedded part does
-    not answer is searched by keyword in the rest), and the notice that says where the answer comes from."""
-    progress = tutor.index.partial or {}
-    counts = {"done": f"{progress.get('passages_done', 0):,}", "total": f"{progress.get('passages', 0):,}"}
-    if tutor.pending is not None:
-        found = tutor.pending.retriever.search(query, k=tutor.settings.top_k)
-        # the part not embedded yet may hold the answer though the embedded part holds something near it: the
-        # section that shares more of the question's terms answers, as inside one index (Retriever._prefer_covering)
-        if found.status != "not_found" and (retrieval.status == "not_found" or found.coverage > retrieval.coverage):
-            return tutor.pending, found, NOTICES["keyword"].format(**counts)
-    kind = "keyword" if tutor.index.manifest.get("keyword_only") else "part"
-    return tutor, retrieval, NOTICES[kind].format(**counts)
-
-
-def not_yet(question: str, progress: dict) -> str:
-    """A not_found answer's text while the notes are being indexed."""
-    counts = {"done": f"{progress.get('passages_done', 0):,}", "total": f"{progress.get('passages', 0):,}"}
-    return NOT_YET["zh" if is_chinese(question) else "en"].format(**counts)

@@ -15,9 +15,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from tutor.config import Settings
+from tutor.index.store import build_index, corpus_state, load_index
 from tutor.notes.corpus import IGNORE_FILE, ignore_rules, is_note_path
 
 log = logging.getLogger(__name__)
@@ -122,8 +124,7 @@ class Reindexer:
 
     def refresh(self) -> Change | None:
         """Re-index now, on this thread, if the notes differ from what the live tutor holds; the change made."""
-        from tutor.answer.chat import Tutor
-        from tutor.index.store import build_index, corpus_state, load_index
+        from tutor.answer.chat import Tutor  # the answer stage is above this one: imported when it re-indexes
 
         settings: Settings = self.holder.settings
         old = self.holder.tutor
@@ -260,9 +261,7 @@ def start_live(holder: Any, watch: bool, say: Callable[[str], None] | None = Non
 
 def cmd_watch(args, settings: Settings, stdin, stdout, stderr) -> int:
     """`tutor watch`: index once, then re-index on every change and print the status line, until Ctrl-C."""
-    from types import SimpleNamespace
-
-    from tutor.answer.chat import Tutor
+    from tutor.answer.chat import Tutor  # as in refresh()
 
     def say(message: str) -> None:
         print(message, file=stderr, flush=True)

@@ -15,7 +15,8 @@ import numpy as np
 from tutor.index.embeddings import Embedder
 from tutor.index.store import Index
 from tutor.interview.contradiction import denied_by, point_clauses, sentence_contradicts
-from tutor.interview.rubric import Question, answer_chunks
+from tutor.interview.key_points import answer_chunks
+from tutor.interview.rubric import Question
 from tutor.text import CJK_RE, data_lines, glossary, is_chinese, sentences, tokenize
 
 MAX_ANSWER_CHARS = 4000  # a long answer is graded on its start: a full answer to any question in the notes is ~800

@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tutor.notes.articles import extract_html_file, extract_pdf_file
 from tutor.notes.corpus import (
     DOC_SUFFIXES,
     MAX_FILE_BYTES,
@@ -87,8 +88,6 @@ def checked_bytes(path: Path, suffix: str) -> bytes:
 
 
 def _extracted_text(path: Path, suffix: str) -> str:
-    from tutor.notes.references import extract_html_file, extract_pdf_file
-
     try:
         return extract_pdf_file(path) if suffix == ".pdf" else extract_html_file(path)[1]
     except Exception as exc:  # a broken file is refused, not a crash of the page

@@ -1,160 +1,32 @@
 """`build_app()`: the browser tutor (Chat, Notes, Interview tabs), a thin Gradio adapter over `tutor/`.
 
-The `Tutor` (index, embedder) is loaded once and shared read-only; each browser session holds its own
-`Conversation` in a `gr.State`, so two sessions never see each other's history. All HTML comes from
-`tutor.web.render`, which escapes every piece of note and answer text.
+The Chat tab is chat_tab.py, the Interview tab interview.py; all HTML comes from `tutor.web.render` and its kin, which
+escape every piece of note and answer text.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from importlib.resources import files
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import gradio as gr
 
 from tutor.config import Settings, get_settings
-from tutor.types import Answer, Citation, Passage, Turn
+from tutor.index.live import start_live
+from tutor.notes.references import load_reference_states
+from tutor.web import live as ui_live
 from tutor.web import render, render_files
+from tutor.web.assets import static_text, template
+from tutor.web.chat_tab import ASK_EVENT, STORAGE_KEY, Conversation, chat_tab, hint, saved_turns
+from tutor.web.interview import interview_tab
 from tutor.web.loader import TutorLoader, echo_stderr
 
 if TYPE_CHECKING:  # tutor.answer.chat pulls in the retrieval stack; the loader thread imports it while the page starts
-    from tutor.answer.chat import ChatSession, Tutor
+    from tutor.answer.chat import Tutor
 
-log = logging.getLogger(__name__)
-
-MAX_CHIPS = 4  # suggest.MAX_SUGGESTIONS
-STORAGE_KEY = "tutor-conversation"
-MAX_SAVED_TURNS = 50  # kept in the browser's localStorage for a reload; older turns are dropped
 CSS_FILES = ("chat.css", "notes.css", "interview.css")  # in this order: later rules win over earlier ones
-
-
-def static_text(name: str) -> str:
-    """A file of tutor/web/static/: the page's CSS, its scripts, the chat's intro (package data, see pyproject)."""
-    return (files("tutor") / "web" / "static" / name).read_text(encoding="utf-8")
-
 
 INSTALL_JS = static_text("install.js")  # citation links open their source; the copy button copies the answer
 NOTES_JS = static_text("notes.js")  # a question in the notes asks it in the chat; a file in the list opens its lines
-CHAT_INTRO = static_text("chat-intro.html").strip()
-
-
-class Conversation:
-    """One browser session: its `ChatSession`, the messages the chat shows (failed questions too), and
-    the slim record kept in the browser so a reload can restore it."""
-
-    def __init__(self) -> None:
-        self.messages: list[dict] = []
-        self.saved: list[dict] = []
-        self.answers: list[Answer] = []
-        self.turn = 0
-        self.session: ChatSession | None = None
-        self.chat_model: object | None = None  # set in the settings panel for this session only
-
-    def chat(self, tutor: Tutor) -> ChatSession:
-        from tutor.answer.chat import ChatSession
-
-        if self.session is None:
-            self.session = ChatSession(tutor, self.chat_model)
-            self.session.turns = [Turn(a.question, a) for a in self.answers]
-        self.session.tutor = tutor  # the notes were re-indexed: the history stays, the new index answers
-        self.session.chat_model = self.chat_model
-        return self.session
-
-    @classmethod
-    def restore(cls, saved: object, lines_of: render.LinesOf) -> Conversation:
-        conv = cls()
-        for entry in saved if isinstance(saved, list) else []:
-            try:
-                question = str(entry["question"])
-                if "answer" in entry:
-                    answer = answer_from_dict(entry["answer"])
-                    conv.answers.append(answer)
-                    shown = render.render_answer(answer, conv.turn + 1, lines_of)
-                else:
-                    shown = render.render_problem(str(entry["problem"]))
-            except (KeyError, TypeError, ValueError):
-                continue  # an entry from an older version: leave it out
-            conv.turn += 1
-            conv.messages += [_msg("user", render.render_question(question)), _msg("assistant", shown)]
-            conv.saved.append(entry)
-        return conv
-
-
-def answer_from_dict(d: dict) -> Answer:
-    """The inverse of `Answer.to_dict()` for what the chat keeps (hits are not kept)."""
-    cites = tuple(Citation(**{**c, "heading_path": tuple(c["heading_path"])}) for c in d.get("citations", []))
-    return Answer(
-        question=str(d["question"]),
-        query=str(d["query"]),
-        status=d["status"],
-        answer=str(d["answer"]),
-        citations=cites,
-        generator=str(d.get("generator") or "extractive"),
-        general_answer=d.get("general_answer"),
-        notices=tuple(d.get("notices") or ()),
-        suggestions=tuple(d.get("suggestions") or ()),
-        more=tuple(Passage(**{**p, "heading_path": tuple(p["heading_path"])}) for p in d.get("more") or ()),
-    )
-
-
-def _msg(role: str, content: str) -> dict:
-    return {"role": role, "content": content}
-
-
-def _chips(suggestions: tuple[str, ...] | list[str] = ()) -> list:
-    shown = list(suggestions)[:MAX_CHIPS]
-    return [gr.Button(value=s, visible=True) for s in shown] + [gr.Button(visible=False)] * (MAX_CHIPS - len(shown))
-
-
-def respond(message: str | None, conv: Conversation | None, loader: TutorLoader, lines_of: render.LinesOf) -> Iterator:
-    """Stream one answer into the conversation: (chat messages, textbox, conversation, *suggestion chips)."""
-    from tutor.answer.chat import InputError
-
-    conv = conv or Conversation()
-    conv.turn += 1
-    turn = conv.turn
-    conv.messages += [
-        _msg("user", render.render_question(message or "")),
-        _msg("assistant", render.render_partial("", turn)),
-    ]
-    yield conv.messages, "", conv, *_chips()
-    answer: Answer | None = None
-    problem: str | None = None
-    if loader.tutor is None:
-        problem = (
-            loader.error
-            or "The index is still being built; ask again when the status line says ready. / 索引还在建立中。"
-        )
-    else:
-        try:
-            text = ""
-            for piece in conv.chat(loader.tutor).stream(message or ""):
-                if isinstance(piece, Answer):
-                    answer = piece
-                    break
-                text += piece
-                conv.messages[-1] = _msg("assistant", render.render_partial(text, turn))
-                yield conv.messages, "", conv, *_chips()
-        except InputError as exc:
-            problem = str(exc)
-        except Exception as exc:  # the conversation goes on after an internal error
-            log.exception("answering %r failed", (message or "")[:200])
-            problem = (
-                f"Something went wrong answering this ({type(exc).__name__}); your conversation is kept,"
-                " try again or rephrase. / 出错了，请重试或换个问法。"
-            )
-    if answer is not None:
-        conv.answers.append(answer)
-        conv.messages[-1] = _msg("assistant", render.render_answer(answer, turn, lines_of))
-        slim = {k: v for k, v in answer.to_dict().items() if k != "hits"}
-        conv.saved.append({"question": answer.question, "answer": slim})
-    else:
-        problem = problem or "No answer came back. / 没有得到回答。"
-        conv.messages[-1] = _msg("assistant", render.render_problem(problem))
-        conv.saved.append({"question": (message or "")[: render.MAX_SHOWN_QUESTION], "problem": problem})
-    yield conv.messages, "", conv, *_chips(answer.suggestions if answer else ())
 
 
 def build_app(
@@ -166,9 +38,6 @@ def build_app(
     """The app; without a `tutor` it loads (or builds) the index in the background while the page shows progress
     (on `loader`, when the caller started one already). It re-indexes when the notes change (`watch`, default
     `settings.watch`); `demo.close()` stops the watcher."""
-    from tutor.index.live import start_live
-    from tutor.web import live as ui_live
-
     if loader is None:
         settings = settings or (tutor.settings if tutor is not None else get_settings())
         loader = TutorLoader(settings, tutor, echo=echo_stderr).start()
@@ -182,7 +51,7 @@ def build_app(
         saved = gr.BrowserState([], storage_key=STORAGE_KEY)
         with gr.Tabs(selected="chat") as tabs:
             with gr.Tab("Chat · 问答", id="chat"):
-                chat = _chat_tab(loader, lines_of, conv, saved)
+                chat = chat_tab(loader, lines_of, conv, saved)
             with gr.Tab("Notes · 笔记", id="notes"):
                 upload = ui_live.upload_panel(loader)
                 notes, refs = _notes_tab(loader, lines_of, conv, saved, tabs, chat)
@@ -192,7 +61,7 @@ def build_app(
             ready = loader.tutor is not None
             return (
                 loader.status_html(),
-                gr.Textbox(interactive=ready, placeholder=_hint(ready)),
+                gr.Textbox(interactive=ready, placeholder=hint(ready)),
                 gr.Button(interactive=ready),
                 gr.Timer(active=loader.tutor is None and loader.error is None),
                 _notes_html(loader, lines_of),
@@ -217,104 +86,6 @@ def build_app(
     return demo
 
 
-def _chat_tab(loader: TutorLoader, lines_of: render.LinesOf, conv: gr.State, saved: gr.BrowserState) -> dict:
-    bot = gr.Chatbot(
-        elem_id="chat",
-        height="62vh",
-        render_markdown=False,  # messages are HTML from tutor.web.render, escaped there and sanitized here
-        sanitize_html=True,
-        latex_delimiters=[],
-        buttons=[],  # each answer has its own copy button that copies the text, not the HTML
-        feedback_options=None,
-        layout="panel",
-        placeholder=CHAT_INTRO,
-        show_label=False,
-    )
-    with gr.Row(elem_id="suggestions"):
-        chips = [gr.Button(visible=False, size="sm", elem_classes=["chip"]) for _ in range(MAX_CHIPS)]
-    with gr.Row(elem_id="ask-row"):
-        ready = loader.tutor is not None
-        box = gr.Textbox(
-            placeholder=_hint(ready), interactive=ready, show_label=False, scale=8, max_lines=6, elem_id="question"
-        )
-        ask = gr.Button("Ask · 提问", variant="primary", interactive=ready, scale=0, min_width=150, elem_id="ask")
-        new = gr.Button("New conversation · 新对话", size="sm", scale=0, min_width=170, elem_id="new-conversation")
-    outputs = [bot, box, conv, *chips]
-    _model_settings(loader, conv)
-
-    def ask_fn(message, state):
-        yield from respond(message, state, loader, lines_of)
-
-    events = [box.submit(ask_fn, [box, conv], outputs, api_name="ask", **ASK_EVENT)]
-    events.append(ask.click(ask_fn, [box, conv], outputs, api_visibility="private", **ASK_EVENT))
-    events += [chip.click(ask_fn, [chip, conv], outputs, api_visibility="private", **ASK_EVENT) for chip in chips]
-    for event in events:
-        event.then(_save, [conv], [saved], show_progress="hidden", api_visibility="private")
-
-    def new_conversation():
-        return [], "", Conversation(), [], *_chips()
-
-    for trigger in (new.click, bot.clear):  # the chat's own trash button starts over too
-        trigger(
-            new_conversation, None, [bot, box, conv, saved, *chips], api_visibility="private", show_progress="hidden"
-        )
-    return {"bot": bot, "box": box, "ask": ask, "chips": chips, "outputs": outputs, "fn": ask_fn}
-
-
-def _model_settings(loader: TutorLoader, conv: gr.State) -> None:
-    """A language model for this browser session only; the key stays in the session and is never shown."""
-    with gr.Accordion("Language model (optional) · 语言模型", open=False, elem_id="llm-settings"):
-        with gr.Row():
-            spec = gr.Textbox(label="model", placeholder="none · openai:<model> · ollama:<model>", scale=3)
-            base_url = gr.Textbox(
-                label="base URL (OpenAI-compatible server)", placeholder="http://127.0.0.1:8080/v1", scale=3
-            )
-            key = gr.Textbox(label="API key", type="password", scale=2)
-            apply = gr.Button("Use for this session · 应用", scale=1)
-        shown = gr.Markdown("Answers come from your notes (offline). · 当前：离线回答")
-
-    def use(spec_text, url, key_text, state):
-        return use_model(loader.settings, spec_text, url, key_text, state)
-
-    apply.click(use, [spec, base_url, key, conv], [conv, shown], api_visibility="private", show_progress="hidden")
-
-
-def use_model(settings: Settings, spec: str | None, url: str | None, key: str | None, state):
-    """(conversation, message): the session's model from the settings panel; errors never repeat the key."""
-    from pydantic import SecretStr
-
-    from tutor.answer.llm import LLMConfigError, get_chat_model
-
-    state = state or Conversation()
-    spec = (spec or "none").strip()
-    update: dict[str, object] = {}
-    typed_key = SecretStr(key.strip()) if key and key.strip() else None
-    if url and url.strip():
-        # a server the user names gets the user's key or none: never the operator's configured key
-        update |= {"llm_base_url": url.strip(), "llm_api_key": typed_key}
-    elif typed_key is not None:
-        update["llm_api_key"] = typed_key
-    try:
-        model = get_chat_model(spec, settings.model_copy(update=update))
-    except LLMConfigError as exc:
-        return state, f"⚠ {exc}"
-    state.chat_model = model if model is not None else "none"
-    if model is None:
-        return state, "Answers come from your notes (offline). · 当前：离线回答"
-    return state, f"Answers are written by `{spec}` from your notes, every citation checked. · 当前：{spec}"
-
-
-def _hint(ready: bool) -> str:
-    return "Ask about your notes… · 问一个关于笔记的问题" if ready else "the index is loading… · 正在加载索引…"
-
-
-ASK_EVENT: dict[str, Any] = {"show_progress": "hidden", "concurrency_id": "ask", "concurrency_limit": 4}
-
-
-def _save(conv: Conversation | None) -> list[dict]:
-    return conv.saved[-MAX_SAVED_TURNS:] if conv is not None else []
-
-
 def _notes_tab(loader, lines_of, conv, saved, tabs, chat) -> tuple[gr.HTML, gr.HTML]:
     notes = gr.HTML(_notes_html(loader, lines_of), elem_id="notes", js_on_load=NOTES_JS)
     refs = gr.HTML("", elem_id="references")
@@ -325,29 +96,23 @@ def _notes_tab(loader, lines_of, conv, saved, tabs, chat) -> tuple[gr.HTML, gr.H
             yield gr.Tabs(selected="chat"), *view
 
     event = notes.click(ask_from_notes, [conv], [tabs, *chat["outputs"]], api_visibility="private", **ASK_EVENT)
-    event.then(_save, [conv], [saved], show_progress="hidden", api_visibility="private")
+    event.then(saved_turns, [conv], [saved], show_progress="hidden", api_visibility="private")
     return notes, refs
 
 
 def _notes_html(loader: TutorLoader, lines_of: render.LinesOf) -> str:
     if loader.tutor is None:
-        return (
-            '<div class="notes-view"><p>The notes appear here once the index is ready. · 索引就绪后显示笔记。</p></div>'
-        )
+        return template("notes-waiting.html").template
     index = loader.tutor.index
     return render_files.render_notes_by_file(index.sections, index.file_states, lines_of)
 
 
 def _reference_states(settings: Settings) -> list[dict]:
-    from tutor.notes.references import load_reference_states
-
     return load_reference_states(settings.corpus_path)
 
 
 def _interview_tab(settings: Settings, loader: TutorLoader, lines_of: render.LinesOf) -> gr.Tab:
     """The mock interviewer (tutor/web/interview.py): its own session per browser, the shared index and embedder."""
-    from tutor.web.interview import interview_tab
-
     return interview_tab(settings, loader, lines_of)
 
 
@@ -358,5 +123,3 @@ def launch_options() -> dict:
         font_mono=["Noto Sans Mono CJK SC", "ui-monospace", "Menlo", "Consolas", "monospace"],
     )
     return {"theme": theme, "css": "".join(static_text(name) for name in CSS_FILES)}
-
-

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from tutor.notes.upload import KINDS, MAX_BYTES, SUFFIXES, UPLOAD_DIR, save_uploads
+from tutor.web.assets import template
 from tutor.web.render_markdown import esc
 
 if TYPE_CHECKING:
     from tutor.index.live import Reindexer, Watcher
-    from tutor.web.app import TutorLoader
+    from tutor.web.loader import TutorLoader
 
 CHANGES_EVERY = 2.0  # seconds between a page's looks at whether the index changed (a cheap no-op when not)
 
@@ -38,8 +39,9 @@ def add_files(paths: list[str] | None, loader: TutorLoader) -> str:
 
 
 def render_result(lines: list[str]) -> str:
-    items = "".join(f'<li class="{MARKS.get(line[:1], "info")}">{esc(line)}</li>' for line in lines)
-    return f'<ul class="upload-result">{items}</ul>' if items else ""
+    item = template("upload-line.html")
+    items = "".join(item.substitute(mark=MARKS.get(line[:1], "info"), line=esc(line)) for line in lines)
+    return template("upload-result.html").substitute(items=items) if items else ""
 
 
 def upload_panel(loader: TutorLoader) -> Callable[[list, Callable[[], tuple]], None]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from tutor.config import Settings
 from tutor.index.eta import Eta, format_eta
 from tutor.web import render
+from tutor.web.assets import template
 
 if TYPE_CHECKING:  # tutor.answer.chat pulls in the retrieval stack: the loader thread imports it
     from tutor.answer.chat import Tutor
@@ -79,8 +80,8 @@ class TutorLoader:
         return self.partial is not None
 
     def _partial(self, partial: Partial) -> None:
+        from tutor.answer.chat import partial_tutor
         from tutor.index.embeddings import get_embeddings
-        from tutor.index.first_run import partial_tutor
 
         old = self.tutor
         embedder = old.embedder if old is not None else get_embeddings(self.settings.embeddings)
@@ -113,7 +114,7 @@ class TutorLoader:
     def status_html(self) -> str:
         change = self.live.message if self.live is not None else None
         shown = self._status_html()
-        return shown + f'<div class="index-change">{render.esc(change)}</div>' if change else shown
+        return shown + template("index-change.html").substitute(change=render.esc(change)) if change else shown
 
     def _status_html(self) -> str:
         if self.error and self.tutor is not None:  # a first build failed midway: its part still answers

@@ -11,12 +11,12 @@ from types import SimpleNamespace
 
 import pytest
 
-import tutor.index.store
+import tutor.index.build
 from tests.conftest import make_corpus, settings_for
-from tutor.answer.chat import Tutor
+from tutor.answer.chat import Tutor, partial_tutor
 from tutor.index.embeddings import HashEmbeddings, get_embeddings
 from tutor.index.eta import Eta
-from tutor.index.first_run import PublishSchedule, partial_tutor
+from tutor.index.first_run import PublishSchedule
 from tutor.index.live import Reindexer
 from tutor.index.store import IndexStale, build_index, load_index
 from tutor.web.loader import TutorLoader
@@ -31,7 +31,7 @@ NEVER = PublishSchedule(first=1e9)
 
 @pytest.fixture
 def small_batches(monkeypatch):
-    monkeypatch.setattr(tutor.index.store, "EMBED_BATCH", 1)  # one passage a batch: a partial version after each
+    monkeypatch.setattr(tutor.index.build, "EMBED_BATCH", 1)  # one passage a batch: a partial version after each
 
 
 def notes(tmp_path: Path, files: dict[str, str] = NOTES):
@@ -129,7 +129,7 @@ def built_files(settings) -> dict:
 def test_an_interrupted_build_leaves_a_loadable_index_and_the_next_one_continues(tmp_path, small_batches, monkeypatch):
     settings = notes(tmp_path / "interrupted")
     failing = FailingEmbedder(calls=4)
-    monkeypatch.setattr(tutor.index.store, "get_embeddings", lambda _spec: failing)
+    monkeypatch.setattr(tutor.index.build, "get_embeddings", lambda _spec: failing)
     with pytest.raises(RuntimeError, match="killed"):
         build_index(settings, schedule=EVERY_BATCH)  # no caller listening: `tutor index`, killed
     left = load_index(settings, check_stale=False)
@@ -137,7 +137,7 @@ def test_an_interrupted_build_leaves_a_loadable_index_and_the_next_one_continues
     answer = Tutor(settings, left, HashEmbeddings(64)).ask("什么是梯度下降？")
     assert answer.status == "answered" and sources(answer) == {"corpus/a.md"}
 
-    monkeypatch.setattr(tutor.index.store, "get_embeddings", lambda _spec: HashEmbeddings(64))
+    monkeypatch.setattr(tutor.index.build, "get_embeddings", lambda _spec: HashEmbeddings(64))
     report = build_index(settings, schedule=EVERY_BATCH)
     assert report.reused == len(left.chunks) and report.embedded == report.chunks - len(left.chunks)
 
@@ -236,7 +236,7 @@ def test_answers_come_during_a_first_build_and_the_reindexer_waits_for_it(tmp_pa
 def test_a_small_part_still_decides_relevance_sanely_with_the_real_embedder(tmp_path, monkeypatch):
     """The calibration fitted on the first part of the real notes: off-topic questions stay not_found and the
     part's own questions are answered, from the first partial version on."""
-    monkeypatch.setattr(tutor.index.store, "EMBED_BATCH", 8)
+    monkeypatch.setattr(tutor.index.build, "EMBED_BATCH", 8)
     make_corpus(tmp_path, {"z.md": ZORBLAX})
     settings = settings_for(tmp_path)
     asked = []

@@ -8,7 +8,7 @@ import shutil
 import pytest
 from conftest import make_corpus, settings_for
 
-from tutor.index import store as index_mod
+from tutor.index import disk
 from tutor.index.store import IndexCorrupt, IndexMissing, IndexStale, build_index, ensure_index, load_index
 from tutor.notes import corpus as corpus_mod
 
@@ -91,7 +91,7 @@ def test_a_crash_mid_build_leaves_the_previous_index_usable(built, monkeypatch):
     def crash(*_a, **_k):
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(index_mod, "_write", crash)
+    monkeypatch.setattr(disk, "_write", crash)
     with pytest.raises(OSError):
         build_index(settings)
     monkeypatch.undo()

@@ -37,7 +37,7 @@ from tutor.answer.verify import UNVERIFIED, CitationStream, Verifier, verify_ans
 from tutor.config import Settings
 from tutor.types import Answer, Chunk
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTES = ROOT / "corpus" / "dl-interview-notes.md"
 DROPOUT = "dropout为什么能防止过拟合？"
 pytestmark = pytest.mark.usefixtures("no_llm_env")

@@ -18,7 +18,7 @@ from tutor.index.store import build_index  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "test-output" / "e2e"
 QUESTION = "dropout为什么能防止过拟合？"
 FOLLOW_UP = "从bagging的角度呢？"

@@ -17,7 +17,7 @@ from tutor.search.focus import focus, is_noise, section_sentences
 from tutor.search.retriever import Retrieval
 from tutor.text import default_analyzer
 from tutor.types import Answer, Chunk, Hit, Passage
-from tutor.web.app import answer_from_dict
+from tutor.web.chat_tab import answer_from_dict
 from tutor.web.render import render_answer
 
 SECTION = "corpus/dl-interview-notes.md:11"  # 1.3, dropout: lines 13, 15 and 17 (two sentences)

@@ -21,7 +21,7 @@ from tutor.cli.interview import cmd_progress
 from tutor.config import Settings
 from tutor.interview.progress import ProgressError, ProgressStore, choose_next, rating_for
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 

@@ -23,7 +23,7 @@ from tutor.interview.progress import ProgressStore
 from tutor.interview.rubric import MY_ANSWERS, build_bank, normalize_question
 from tutor.search.retriever import Retriever
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTES = "corpus/dl-interview-notes.md"
 GRADED = [json.loads(line) for line in (ROOT / "tests/data/graded.jsonl").read_text(encoding="utf-8").splitlines()]
 
@@ -431,7 +431,7 @@ def test_a_narrow_question_is_graded_on_the_points_that_answer_it(settings: Sett
 
 
 def test_key_points_are_points():
-    from tutor.interview.rubric import _is_point
+    from tutor.interview.key_points import _is_point
 
     for noise in (
         "上图左侧的蓝色五角星表示真实样本",

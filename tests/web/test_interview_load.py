@@ -22,7 +22,7 @@ from gradio_client import Client
 
 from tests.helpers import free_port, serve
 from tutor.interview.progress import DB_NAME
-from tutor.web.interview import NOT_READY
+from tutor.web.interview_actions import NOT_READY
 
 SESSIONS = 6
 ANSWERS_EACH = 3

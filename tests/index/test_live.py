@@ -15,13 +15,14 @@ from types import SimpleNamespace
 
 import pytest
 
+import tutor.index.live
 import tutor.index.store
 from tests.conftest import make_corpus, settings_for
 from tutor.answer.chat import Tutor
 from tutor.index.live import Reindexer, Watcher, start_live
-from tutor.web.app import Conversation
+from tutor.web.chat_tab import Conversation
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DEADLINE = 60.0  # generous: the machine is shared; nothing here asserts on time
 GD = "# 一、优化\n\n## 1.1 什么是梯度下降？\n\n梯度下降沿着负梯度方向更新参数，学习率决定每一步的步长。\n"
 ZORBLAX = "# Other\n\n## What is a zorblax?\n\nA zorblax is a made-up optimizer that flips every gradient twice.\n"
@@ -90,7 +91,7 @@ def test_answers_come_from_the_previous_index_during_a_rebuild_and_requests_coal
         assert release.wait(DEADLINE)
         return report
 
-    monkeypatch.setattr(tutor.index.store, "build_index", slow_build)
+    monkeypatch.setattr(tutor.index.live, "build_index", slow_build)
     live = Reindexer(holder)
     (holder.settings.corpus_path / "b.md").unlink()
     first = live.request()
@@ -112,7 +113,7 @@ def test_a_failed_rebuild_keeps_the_previous_index_and_says_why(holder, monkeypa
     def broken(*_a, **_k):
         raise tutor.index.store.IndexWriteError("cannot write the index (No space left on device)")
 
-    monkeypatch.setattr(tutor.index.store, "build_index", broken)
+    monkeypatch.setattr(tutor.index.live, "build_index", broken)
     before = holder.tutor
     (holder.settings.corpus_path / "b.md").unlink()
     live = Reindexer(holder)

@@ -17,7 +17,7 @@ from tutor.index.store import build_index
 from tutor.interview.progress import ProgressStore
 from tutor.web import render_interview as ri
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "test-output" / "e2e"
 NOTE = "corpus/notes.md"
 LINES = [f"line {i} text" for i in range(1, 21)]

@@ -20,7 +20,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from tutor.config import Settings
-from tutor.notes import references
+from tutor.notes import fetch, references
 from tutor.notes.references import (
     FetchError,
     Link,
@@ -34,7 +34,7 @@ from tutor.notes.references import (
     sync_references,
 )
 
-PAGES = Path(__file__).parent / "data" / "pages"
+PAGES = Path(__file__).resolve().parents[1] / "data" / "pages"
 HTML = "text/html; charset=utf-8"
 FAST = (1.0, 1.0)  # connect/read timeouts short enough that a hung test fails quickly
 
@@ -107,7 +107,7 @@ def test_find_links_strips_punctuation_and_keeps_every_place(tmp_path: Path) -> 
 
 
 def test_real_notes_links_are_found() -> None:
-    corpus = Path(__file__).resolve().parent.parent / "corpus"
+    corpus = Path(__file__).resolve().parents[2] / "corpus"
     if not (corpus / "dl-interview-notes.md").exists():
         pytest.skip("no notes in this checkout")
     urls = {link.url for link in find_links(corpus)}
@@ -450,7 +450,7 @@ def test_redirect_to_a_rebound_private_address_is_refused(
         return httpx.Response(302, headers={"Location": target})
 
     client = httpx.Client(
-        transport=references._checked_transport(allow_private=False),  # what every other host goes through
+        transport=fetch._checked_transport(allow_private=False),  # what every other host goes through
         mounts={"http://public.example": httpx.MockTransport(public_site)},
     )
     with client, pytest.raises(FetchError) as err:

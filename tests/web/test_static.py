@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tutor.web.app import CSS_FILES, INSTALL_JS, NOTES_JS, launch_options, static_text
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "tutor" / "web" / "static"
 
 

@@ -9,7 +9,7 @@ from tutor.config import parse_auth
 from tutor.notes.file_states import FileState
 from tutor.types import Answer, Citation, Section
 from tutor.web import render, render_files
-from tutor.web.app import answer_from_dict
+from tutor.web.chat_tab import answer_from_dict
 
 NOTE = "corpus/notes.md"
 LINES = [f"line {i} text" for i in range(1, 21)]
@@ -223,7 +223,7 @@ def test_note_files_reads_lines_and_never_leaves_the_root(tmp_path):
 
 def test_settings_panel_sets_a_session_model_and_never_echoes_the_key(tmp_path):
     from tutor.config import Settings
-    from tutor.web.app import Conversation, use_model
+    from tutor.web.chat_tab import Conversation, use_model
 
     settings = Settings(corpus_dir=tmp_path, index_dir=tmp_path / "i")
     state, message = use_model(settings, "openai:local-model", "http://127.0.0.1:9/v1", "sk-secret-123", None)
@@ -239,7 +239,7 @@ def test_a_server_named_in_the_panel_never_gets_the_operators_key(tmp_path):
     from pydantic import SecretStr
 
     from tutor.config import Settings
-    from tutor.web.app import use_model
+    from tutor.web.chat_tab import use_model
 
     operator = Settings(corpus_dir=tmp_path, index_dir=tmp_path / "i", llm_api_key=SecretStr("sk-operator"))
     state, _ = use_model(operator, "openai:m", "http://attacker.example/v1", "", None)

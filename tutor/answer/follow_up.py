@@ -1,0 +1,143 @@
+"""Follow-ups rewritten into a query that stands on its own, without an LLM: the topic of the earlier turns is
+carried into an elliptical message ("那怎么解决？", "tanh呢？", "And at test time?"); a message that names a subject of
+its own is searched as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from tutor.text import Analyzer, aspect_terms, data_lines
+
+# message words that lean on the conversation ("那", "呢", "what about") and pronouns that stand for its topic
+LEAD_CUES = re.compile(
+    r"^\s*(?:那么|那|还有|另外|再|那如果|and then|and|so|then|also|what about|how about|but)\b\s*|^\s*(?:那么|那|还有|另外)",
+    re.IGNORECASE,
+)
+TAIL_CUES = re.compile(r"(?:的话)?\s*(?:呢|吗|么)?\s*[？?。.!！]*\s*$")
+PRONOUNS = re.compile(r"它们|它|这个方法|这种方法|这个|该方法|其|\b(?:it|its|this|that|they|them)\b", re.IGNORECASE)
+# an English auxiliary right before a pronoun makes the pronoun the sentence's subject: "does it", "are they"
+AUXILIARY_BEFORE = re.compile(
+    r"\b(?:do|does|did|is|are|was|were|can|could|will|would|should|shall|may|might|must|has|have|had)\s+$", re.I
+)
+FOLLOW_CUES = re.compile(
+    r"^\s*(?:那|还有|另外|and\b|what about|how about|then\b|so\b)|呢\s*[？?]?\s*$|\b(?:it|its|this|that|they|them)\b|它|这个|其"
+    r"|角度|方面|\b(?:view|perspective|side)\b",
+    re.IGNORECASE,
+)
+
+
+NUMBER_RE = re.compile(r"(?<![A-Za-z0-9])\d+(?:\.\d+)?(?:[x×*]\d+)*%?(?![A-Za-z0-9])")
+VALUE_RE = re.compile(r"[\d.,x×*/%+\-]+")  # "0.5", "7x7": a value of one question, never a topic to carry
+
+
+class Topics:
+    """What a message is about, in the terms of one index: its content terms that are neither aspects ("原因",
+    "causes") nor so common in these notes that they name no subject (df share from the index itself)."""
+
+    COMMON_SHARE = 0.25  # a term in a quarter of the passages is background in these notes, not a subject
+
+    def __init__(self, analyzer: Analyzer, vocabulary: set[str], common: set[str]) -> None:
+        self.analyzer = analyzer
+        self.vocabulary = vocabulary
+        self.generic = aspect_terms() | common
+
+    def content(self, text: str) -> list[str]:
+        """Content terms of the text, known to the notes or not, in order."""
+        return [t for t in dict.fromkeys(self.analyzer.tokenize(text)) if t not in self.generic]
+
+    def known(self, text: str) -> list[str]:
+        """Content terms the notes use, values left out."""
+        return [t for t in self.content(text) if t in self.vocabulary and not VALUE_RE.fullmatch(t)]
+
+    def surface(self, query: str, term: str) -> str | None:
+        return self.analyzer.surface(query, term)
+
+
+ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)  # "and the batch size?" names a subject all the same
+QUESTION_WORDS = re.compile(r"什么|为什么|怎么|如何|哪|是否|\b(?:why|what|how|when|which|who)\b", re.IGNORECASE)
+CJK_WORD = re.compile(r"[\u3400-\u9fff]{2,}")
+
+
+def _bare_subject(core: str, topics: Topics) -> bool:
+    """True for a message that only names a new subject: "tanh", "exploding gradients", "GAN"."""
+    if not core or QUESTION_WORDS.search(core):
+        return False
+    words = topics.analyzer.tokenize(core, keep_stopwords=True)
+    return 0 < len(words) <= 3 and not any(w in topics.analyzer.stopwords or w in topics.generic for w in words)
+
+
+@lru_cache(maxsize=1)
+def _opposites() -> frozenset[frozenset[str]]:
+    return frozenset(frozenset(line.split()) for line in data_lines("opposites.txt"))
+
+
+def _counterpart(core: str, query: str) -> str | None:
+    """The word of an earlier query that a bare follow-up word mirrors: the same word but for one character that
+    names the other side (调大 and 调小, 预剪枝 and 后剪枝, 过拟合 and 欠拟合)."""
+    if not CJK_WORD.fullmatch(core):
+        return None
+    for at in range(len(query) - len(core) + 1):
+        word = query[at : at + len(core)]
+        differ = [(a, b) for a, b in zip(word, core, strict=True) if a != b]
+        if len(differ) == 1 and frozenset(differ[0]) in _opposites():
+            return word
+    return None
+
+
+def _pronoun_refers_back(message: str, topics: Topics) -> re.Match | None:
+    """A pronoun that stands for the conversation's topic: none of the message's own subjects comes before it
+    ("为什么它能防止过拟合" refers back; "how does PCA pick its components" does not)."""
+    match = PRONOUNS.search(message)
+    if match is None:
+        return None
+    if AUXILIARY_BEFORE.search(message[: match.start()]) and match.group(0).lower() in ("it", "they"):
+        return match  # the sentence's subject ("which activations does it use"): what came before is its object
+    return None if topics.known(message[: match.start()]) else match
+
+
+def standalone_query(message: str, history: list[tuple[str, str]], topics: Topics) -> str:
+    """Rewrite an elliptical follow-up into a query that stands on its own; a message that names a subject of its
+    own is searched as it is.
+
+    `history` holds (message, standalone query) of the earlier turns, oldest first.
+    """
+    earlier = next(((m, q) for m, q in reversed(history) if topics.known(q)), None)
+    if earlier is None:
+        return message
+    said, topic_query = earlier
+    named = topics.known(said)
+    # terms carried into that query from further back are the conversation's subject: they come first
+    topic = sorted(topics.known(topic_query), key=lambda t: t in named)
+    own = topics.known(message)
+    core = ARTICLE.sub("", TAIL_CUES.sub("", LEAD_CUES.sub("", message)).strip())
+    # the subject to swap is the newest one the user named ("从激活函数的角度" -> 激活函数), else the main topic
+    focus = (named or topic)[0]
+    subject = topics.surface(topic_query, focus) or focus
+    # "tanh呢？": the same question about a new subject
+    if _bare_subject(core, topics) and core.lower() != subject.lower():
+        counterpart = _counterpart(core, topic_query)
+        if counterpart is not None:  # "RBF核的gamma调大会怎样？" then "那调小呢？": the same question, the other way
+            return topic_query.replace(counterpart, core, 1)
+        frame = NUMBER_RE.sub(
+            "", topic_query
+        )  # "lr设成0.5会怎样" -> "初始化设成会怎样": values stay with their question
+        return frame.replace(subject, core, 1) if subject in frame else f"{core} {frame}"
+    # "为什么它能防止过拟合？": the pronoun stands for the topic
+    pronoun = _pronoun_refers_back(message, topics)
+    if pronoun is not None:
+        stand_in = topics.surface(topic_query, topic[0]) or topic[0]
+        return message[: pronoun.start()] + stand_in + message[pronoun.end() :]
+    leans = bool(FOLLOW_CUES.search(PRONOUNS.sub(" ", message)))  # its own pronouns lean on nothing earlier
+    # "今天天气怎么样", "Different question: how does PCA pick its components?": a subject of its own, no lean
+    if topics.content(core) and not leans:
+        return message
+    # "那GAN呢？怎么训练？": a term the notes never use starts a new subject
+    if any(t not in topics.vocabulary and not VALUE_RE.fullmatch(t) for t in topics.content(core)):
+        return core or message
+    # "那怎么解决？" / "从bagging的角度呢？": carry the topic terms the message lacks
+    if leans or not own:
+        carried = [topics.surface(topic_query, t) or t for t in topic[: 1 if own else 3] if t not in own]
+        return " ".join([core or message, *carried]) if carried else message
+    return message

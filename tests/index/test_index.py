@@ -164,10 +164,8 @@ def test_an_update_parses_only_the_changed_file_and_matches_a_full_parse(tmp_pat
 
 
 def test_a_pdf_whose_text_has_lone_surrogates_is_indexed_with_replacement_marks(tmp_path, monkeypatch):
-    from tutor.notes import references
-
     make_corpus(tmp_path, {"broken-cmap.pdf": b"%PDF-1.4 stand-in"})
-    monkeypatch.setattr(references, "extract_pdf_file", lambda path: "# Dropout\n\nDropout \ud835 zeroes units.")
+    monkeypatch.setattr(corpus_mod, "extract_pdf_file", lambda path: "# Dropout\n\nDropout \ud835 zeroes units.")
     settings = settings_for(tmp_path, embeddings="hash:64")
     report = build_index(settings)
     assert not report.warnings

@@ -21,10 +21,11 @@ import re
 import tempfile
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path, PurePath
 
+from tutor.notes.articles import extract_html_file, extract_pdf_file, read_reference
 from tutor.text import INVISIBLE_RE, data_lines
 from tutor.types import Chunk, Section
 from tutor.urls import URL_RE
@@ -671,8 +672,6 @@ def load_document(path: Path, corpus_dir: Path) -> Document:
     if suffix in TEXT_SUFFIXES:
         text = read_text_file(path)
         if path.parent.name == "references" and text.startswith("---"):
-            from tutor.notes.references import read_reference
-
             meta, body, body_line = read_reference(path)
             if meta.get("url"):
                 extra = {"url": str(meta["url"]), "title": str(meta.get("title") or meta["url"])}
@@ -688,14 +687,10 @@ def load_document(path: Path, corpus_dir: Path) -> Document:
 
 
 def _as_reference(chunk: Chunk) -> Chunk:
-    from dataclasses import replace
-
     return replace(chunk, kind="reference") if chunk.kind == "body" else chunk
 
 
 def _extract(path: Path) -> str:
-    from tutor.notes.references import extract_html_file, extract_pdf_file
-
     try:
         if path.suffix.lower() == ".pdf":
             text = extract_pdf_file(path)
@@ -774,8 +769,6 @@ def load_corpus(
 
 def _attach_references(docs: list[Document], corpus_dir: Path) -> None:
     """A fetched article belongs to the section that links it: its chunks carry that section's id."""
-    from dataclasses import replace
-
     notes = [s for d in docs for s in d.sections if s.url is None]
     for doc in docs:
         if not doc.chunks or doc.chunks[0].url is None:
@@ -795,8 +788,6 @@ def _attach_references(docs: list[Document], corpus_dir: Path) -> None:
 
 
 def _reference_meta(path: Path) -> dict:
-    from tutor.notes.references import read_reference
-
     try:
         return read_reference(path)[0]
     except (OSError, ValueError):

@@ -14,11 +14,12 @@ from typing import TextIO
 
 from tutor.config import Settings
 from tutor.index.store import IndexError_, ensure_index, load_index
-from tutor.interview.grading import Feedback, Grader, clean_text, grade, plan_follow_ups
-from tutor.interview.interviewer import InterviewError, InterviewSession, Prompt, owning_question
+from tutor.interview.grading import Grader, clean_text, grade, plan_follow_ups
+from tutor.interview.interviewer import NOT_IN_NOTES, InterviewError, InterviewSession, owning_question
 from tutor.interview.progress import ProgressError, ProgressStore
+from tutor.interview.rounds import Prompt
 from tutor.interview.rubric import KeyPoint, Question, build_bank, normalize_question, topic_name
-from tutor.types import Citation
+from tutor.types import Citation, Feedback, Ungraded
 
 LABELS = {
     "zh": {"score": "得分", "covered": "已答到", "missed": "遗漏", "contradicted": "与笔记相反", "parts": "各部分",
@@ -146,7 +147,7 @@ def _show_question(prompt: Prompt, as_json: bool, stdout: TextIO) -> None:
 
 def _show_feedback(fb: Feedback, as_json: bool, stdout: TextIO) -> None:
     if as_json:
-        _emit(stdout, {"type": "feedback", **fb.to_dict()})
+        _emit(stdout, {"type": "feedback", **fb.to_dict()})  # the feedback object, tagged for the line protocol
     else:
         stdout.write(render_feedback(fb))
         stdout.flush()
@@ -214,8 +215,8 @@ def cmd_grade(args, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: T
     grader = FreeFormGrader(settings, say=_say(stderr))
     if args.question is not None:
         answer = args.answer if args.answer is not None else stdin.read()
-        result = grader.grade(args.question, answer)
-        _emit(stdout, result) if args.json else stdout.write(_render_grade(result))
+        result = grader.feedback(args.question, answer)
+        _emit(stdout, result.to_dict()) if args.json else stdout.write(_render_grade(result))
         return 0
     for line in stdin:
         if not line.strip():
@@ -226,10 +227,12 @@ def cmd_grade(args, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: T
                 raise ValueError('each line must be an object with a non-empty "question" string')
             if not isinstance(row.get("answer", ""), str):
                 raise ValueError('"answer" must be a string')
-            result = grader.grade(row["question"], row.get("answer", ""))
+            result = grader.feedback(row["question"], row.get("answer", ""))
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
-            result = {"error": f"malformed line: {exc}"}
-        _emit(stdout, result) if args.json else stdout.write(_render_grade(result))
+            error = f"malformed line: {exc}"
+            _emit(stdout, {"error": error}) if args.json else stdout.write(f"error: {error}\n")
+            continue
+        _emit(stdout, result.to_dict()) if args.json else stdout.write(_render_grade(result))
     return 0
 
 
@@ -296,33 +299,29 @@ class FreeFormGrader:
         )
         return q, ()
 
-    def grade(self, question: str, answer: str) -> dict:
+    def feedback(self, question: str, answer: str) -> Feedback | Ungraded:
         question = clean_text(question).strip()
         found = self.rubric(question)
         if found is None:
-            from tutor.interview.interviewer import NOT_IN_NOTES
-
-            empty: dict = {"covered": [], "missed": [], "reference_answer": "", "citations": [], "follow_up": None}
-            return {"question": question, "score": None, **empty, "reason": NOT_IN_NOTES[_lang(question)]}
+            return Ungraded(question, NOT_IN_NOTES[_lang(question)])
         q, only = found
         fb, credits = grade(self.grader, q, answer, only)
         ups = plan_follow_ups(q, credits) if q.points else []
-        fb.follow_up = ups[0].text if ups else None
-        fb.question = question
-        if q.text != question:
-            fb.matched_question = q.text
-        return fb.to_dict()
+        matched = q.text if q.text != question else None
+        return replace(fb, follow_up=ups[0].text if ups else None, question=question, matched_question=matched)
+
+    def grade(self, question: str, answer: str) -> dict:
+        """`feedback()` as its JSON (bench/grading.py reads it so)."""
+        return self.feedback(question, answer).to_dict()
 
 
 def _same_lines(a: Citation, b: Citation) -> bool:
     return a.source == b.source and a.line_start <= b.line_end and b.line_start <= a.line_end
 
 
-def _render_grade(result: dict) -> str:
-    if "error" in result:
-        return f"error: {result['error']}\n"
-    fb = Feedback(**{k: v for k, v in result.items() if k in Feedback.__dataclass_fields__})
-    head = f"\n{result['question']}" + (f"  (→ {result['matched_question']})" if result.get("matched_question") else "")
+def _render_grade(result: Feedback | Ungraded) -> str:
+    fb = result if isinstance(result, Feedback) else Feedback(result.question, None, reason=result.reason)
+    head = f"\n{fb.question}" + (f"  (→ {fb.matched_question})" if fb.matched_question else "")
     return (
         head
         + render_feedback(fb)

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tutor.index.calibrate import calibrate, embed_queries
+from tutor.index.calibrate import calibrate
+from tutor.index.embeddings import embed_queries
 from tutor.notes.file_states import build_states
 from tutor.index.store import Index, _Draft, _rows_by_section, load_index
 from tutor.text import is_chinese

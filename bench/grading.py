@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # spinning OpenMP threads stall every embed call on a busy box
 
-from tutor.cli.interview import FreeFormGrader  # noqa: E402
 from tutor.config import Settings  # noqa: E402
+from tutor.interview.free_form import FreeFormGrader  # noqa: E402
 
 SUITES = {
     "project": (ROOT / "corpus", ROOT / "tests" / "data" / "graded.jsonl"),

@@ -1,14 +1,17 @@
-"""The small frozen types that flow through the whole pipeline.
+"""The small frozen types that flow through the whole pipeline, and the one serializer of those that cross a
+boundary.
 
-corpus -> Section, Chunk; retriever -> Hit; answerer -> Citation, Passage, Answer; chat -> Turn.
-The JSON shapes of `Answer.to_dict()` are a public contract (see README).
+corpus -> Section, Chunk; retriever -> Hit; answerer -> Citation, Passage, Answer; chat -> Turn; grader -> Feedback.
+`to_json()` writes every JSON object the tutor prints (`--json`, the app's saved chats); the shapes are a public
+contract (README, "The answer object"), and `tutor schema` prints them as JSON Schema (tutor/schema.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import numbers
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
-from typing import Literal
+from typing import Annotated, Any, ClassVar, Literal, TypedDict
 
 Status = Literal["answered", "question_only", "not_found"]
 SectionKind = Literal["answered", "question_only", "link_only", "topic"]
@@ -16,10 +19,62 @@ SectionKind = Literal["answered", "question_only", "link_only", "topic"]
 ChunkKind = Literal["question", "heading", "body", "link", "reference"]
 
 
-def _fields(obj) -> dict:
-    """A dataclass's fields by name, in order, as `asdict` gives them without its deep copy (the values here are
-    strings, numbers and tuples of strings), which showed in every answer's JSON."""
-    return {f.name: getattr(obj, f.name) for f in fields(obj)}
+# ---------------------------------------------------------------- the one serializer
+
+FLOAT_DIGITS = 4  # scores are written to 4 decimals (more is noise, and numpy's float32 is no JSON number)
+
+
+class Wire:
+    """A type whose JSON `to_json()` writes. By default its fields, in order; a class may name its keys instead:
+    `__json__` maps each JSON key to the attribute path it reads ("chunk.source"), and `__json_omit__` maps a key
+    to a test on the object that leaves the key out (an optional key, absent rather than null)."""
+
+    __json__: ClassVar[dict[str, str]] = {}
+    __json_omit__: ClassVar[dict[str, Callable[[Any], bool]]] = {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_json(self)
+
+
+def json_keys(cls: type) -> dict[str, str]:
+    """JSON key -> attribute path of a Wire class, in output order."""
+    if cls not in _KEYS:
+        _KEYS[cls] = dict(cls.__dict__.get("__json__") or {f.name: f.name for f in fields(cls)})
+    return _KEYS[cls]
+
+
+_KEYS: dict[type, dict[str, str]] = {}
+
+
+def _read(obj: Any, path: str) -> Any:
+    for name in path.split("."):
+        obj = getattr(obj, name)
+    return obj
+
+
+def to_json(value: Any) -> Any:
+    """Wire objects as dicts, tuples as lists, floats rounded; everything else as it is (str, int, bool, None)."""
+    if isinstance(value, Wire):
+        omit = type(value).__json_omit__
+        return {
+            key: to_json(_read(value, path))
+            for key, path in json_keys(type(value)).items()
+            if key not in omit or not omit[key](value)
+        }
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    if value is None or isinstance(value, str | int):  # bool is an int
+        return value
+    if isinstance(value, numbers.Real):
+        return round(float(value), FLOAT_DIGITS)
+    raise TypeError(f"{type(value).__name__} is not part of the tutor's JSON")
+
+
+def unset(name: str, default: Any = None) -> Callable[[Any], bool]:
+    """An `__json_omit__` test: the attribute still has its default."""
+    return lambda obj: getattr(obj, name) is default
 
 
 @dataclass(frozen=True)
@@ -74,26 +129,28 @@ class Chunk:
         return f"{head}\n{self.text}"
 
 
+def _no_url(hit: Hit) -> bool:
+    return not hit.chunk.url
+
+
 @dataclass(frozen=True)
-class Hit:
+class Hit(Wire):
     chunk: Chunk
     score: float
     dense: float = 0.0  # cosine similarity of the query and the chunk
     lexical: float = 0.0  # share of the query's content terms found in the chunk
 
-    def to_dict(self) -> dict:
-        c = self.chunk
-        d = {
-            "source": c.source,
-            "heading_path": list(c.heading_path),
-            "line_start": c.line_start,
-            "line_end": c.line_end,
-            "score": round(float(self.score), 4),
-        }
-        if c.url:
-            d["url"] = c.url
-            d["title"] = c.title
-        return d
+    # a hit is written as the place it points at and its score; url and title only for a linked article
+    __json__ = {
+        "source": "chunk.source",
+        "heading_path": "chunk.heading_path",
+        "line_start": "chunk.line_start",
+        "line_end": "chunk.line_end",
+        "score": "score",
+        "url": "chunk.url",
+        "title": "chunk.title",
+    }
+    __json_omit__ = {"url": _no_url, "title": _no_url}
 
 
 def line_span(start: int, end: int) -> str:
@@ -102,7 +159,7 @@ def line_span(start: int, end: int) -> str:
 
 
 @dataclass(frozen=True)
-class Citation:
+class Citation(Wire):
     n: int
     source: str
     heading_path: tuple[str, ...]
@@ -142,19 +199,16 @@ class Citation:
             return f"{self.title or self.url} ({self.url}) › {self.lines}"
         return f"{self.source} › {where} › {self.lines}"
 
-    def to_dict(self) -> dict:
-        d = _fields(self)
-        d["heading_path"] = list(self.heading_path)
-        for key in ("url", "title", "verified"):
-            if d[key] is None:
-                del d[key]
-        if not d["related"]:
-            del d["related"]
-        return d
+    __json_omit__ = {
+        "url": unset("url"),
+        "title": unset("title"),
+        "verified": unset("verified"),
+        "related": lambda c: not c.related,
+    }
 
 
 @dataclass(frozen=True)
-class Passage:
+class Passage(Wire):
     """A sentence of the answering section that the answer does not show ("more" in the answer object)."""
 
     text: str
@@ -167,14 +221,12 @@ class Passage:
     def lines(self) -> str:
         return line_span(self.line_start, self.line_end)
 
-    def to_dict(self) -> dict:
-        d = _fields(self)
-        d["heading_path"] = list(self.heading_path)
-        return d
+
+MAX_JSON_HITS = 10  # the answer's JSON lists the best ten hits
 
 
 @dataclass(frozen=True)
-class Answer:
+class Answer(Wire):
     question: str
     query: str  # the standalone query actually searched
     status: Status
@@ -187,20 +239,76 @@ class Answer:
     suggestions: tuple[str, ...] = ()  # next questions from the notes' structure
     more: tuple[Passage, ...] = ()  # the rest of the answering section, in notes order
 
-    def to_dict(self) -> dict:
-        return {
-            "question": self.question,
-            "query": self.query,
-            "status": self.status,
-            "answer": self.answer,
-            "citations": [c.to_dict() for c in self.citations],
-            "hits": [h.to_dict() for h in self.hits[:10]],
-            "generator": self.generator,
-            "general_answer": self.general_answer,
-            "notices": list(self.notices),
-            "suggestions": list(self.suggestions),
-            "more": [p.to_dict() for p in self.more],
-        }
+    __json__ = {f: f for f in ("question", "query", "status", "answer", "citations")} | {"hits": "top_hits"}
+    __json__ |= {f: f for f in ("generator", "general_answer", "notices", "suggestions", "more")}
+
+    @property
+    def top_hits(self) -> tuple[Hit, ...]:
+        return self.hits[:MAX_JSON_HITS]
+
+
+# ---------------------------------------------------------------- grading (tutor/interview/grading.py)
+
+# a Citation's JSON, kept as such inside Feedback (the page, the CLI and the progress store read it so);
+# `tutor schema` describes it as a Citation
+CitationJSON = Annotated[dict[str, Any], Citation]
+
+
+class PointJSON(TypedDict):
+    point: str  # a key point in the notes' own words
+    citation: CitationJSON
+
+
+class PartJSON(TypedDict):
+    part: str  # "bagging", "有哪些解决方法"
+    coverage: float  # mean credit of its points, 0-1
+    covered: bool
+    points: list[int]  # its key points, numbered from 1
+
+
+@dataclass(frozen=True)
+class Feedback(Wire):
+    """The grade of one answer; built once by the grader, then changed only by copies (`dataclasses.replace`)."""
+
+    question: str
+    score: int | None
+    covered: tuple[str, ...] = ()
+    missed: tuple[PointJSON, ...] = ()
+    contradicted: tuple[PointJSON, ...] = ()  # missed points the answer denies
+    reference_answer: str = ""
+    citations: tuple[CitationJSON, ...] = ()
+    follow_up: str | None = None
+    question_id: str | None = None
+    topic: str | None = None
+    has_reference: bool = True
+    parts: tuple[PartJSON, ...] = ()
+    reason: str | None = None  # why score is None
+    notices: tuple[str, ...] = ()  # trimmed answer, offer to save
+    matched_question: str | None = None  # `grade`: the notes' question a free-form question was matched to
+    is_follow_up: bool = False
+    grader: str = "offline"  # or "<backend>:<model>" when a language model graded it
+
+    __json_omit__ = {key: unset(key) for key in ("question_id", "topic", "reason", "matched_question")}
+
+
+@dataclass(frozen=True)
+class Ungraded(Wire):
+    """`tutor grade` on a question the notes do not hold (nor a close one): no score, and why."""
+
+    question: str
+    reason: str
+    score: None = None
+    covered: tuple[()] = ()
+    missed: tuple[()] = ()
+    reference_answer: Literal[""] = ""
+    citations: tuple[()] = ()
+    follow_up: None = None
+
+    __json__ = {key: key for key in ("question", "score", "covered", "missed", "reference_answer", "citations")}
+    __json__ |= {"follow_up": "follow_up", "reason": "reason"}
+
+
+# ---------------------------------------------------------------- chat
 
 
 @dataclass(frozen=True)

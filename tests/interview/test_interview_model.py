@@ -39,10 +39,10 @@ def test_model_grades_against_the_notes_rubric(notes_tutor):
     assert fb.score == 35 and fb.grader != "offline"
     assert len(fb.missed) == n - 1 and all("citation" in m for m in fb.missed)
     sent = "\n".join(str(m.content) for m in model.calls[0])
-    assert all(p.text[:10] in sent for p in session.rounds[-1]["prompt"].question.points)  # the notes' key points
+    assert all(p.text[:10] in sent for p in session.rounds[-1].prompt.question.points)  # the notes' key points
     assert fb.follow_up == "那从bagging的角度怎么理解？"
     # the part chips follow the model's verdict too: only point 1 (the definition) is covered
-    parts = session.rounds[-1]["prompt"].question.parts
+    parts = session.rounds[-1].prompt.question.parts
     assert parts and {p["part"]: p["coverage"] for p in fb.parts} == {
         part.label: round((0 in part.points) / len(part.points), 2) for part in parts
     }

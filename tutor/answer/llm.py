@@ -1,7 +1,7 @@
 """Optional language-model answers: backends, grounded generation with checked citations, streaming, fallback.
 
 `TUTOR_LLM=none` (the default) never imports an LLM client. `openai:<model>` talks to any OpenAI-compatible
-endpoint, `ollama:<model>` to an Ollama server. Whatever goes wrong with the model, the user gets the offline
+endpoint, `ollama:<model>` to an Ollama server (the backends: tutor/answer/chat_models/). Whatever goes wrong with the model, the user gets the offline
 extractive answer and a one-line notice; the API key never appears in a notice, log or repr.
 """
 
@@ -18,11 +18,13 @@ import httpx
 from langchain_core.exceptions import ModelConnectionError, ModelTimeoutError
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from tutor.answer import prompts
+from tutor.answer.chat_models import LLMConfigError as LLMConfigError  # where callers have always found it
+from tutor.answer.chat_models import backend_of, make_chat_model
 from tutor.answer.verify import MARKER, CitationStream, Verifier, text_pieces
-from tutor.config import Settings, get_settings, wants_llm
+from tutor.config import Settings, get_settings
 from tutor.search.retriever import Retrieval
 from tutor.text import is_chinese
 from tutor.types import Answer, Chunk
@@ -48,10 +50,6 @@ LINE_PREFIX = re.compile(
 )
 
 
-class LLMConfigError(ValueError):
-    """TUTOR_LLM and its settings do not describe a usable model; the message says what to set."""
-
-
 class LLMOutputError(Exception):
     """The model replied, but with nothing usable."""
 
@@ -59,46 +57,13 @@ class LLMOutputError(Exception):
 def get_chat_model(spec: str | None = None, settings: Settings | None = None) -> BaseChatModel | None:
     """The chat model for a `TUTOR_LLM` value (`settings.llm` when `spec` is None); None for 'none'."""
     settings = settings or get_settings()
-    spec = (settings.llm if spec is None else spec).strip()
-    if not wants_llm(spec):
-        return None
-    backend, _, model = spec.partition(":")
-    backend, model = backend.strip().lower(), model.strip()
-    if backend not in ("openai", "ollama") or not model:
-        raise LLMConfigError(f"TUTOR_LLM={spec!r} is not understood: use 'none', 'openai:<model>' or 'ollama:<model>'")
-    try:
-        if backend == "ollama":
-            from langchain_ollama import ChatOllama
-
-            return ChatOllama(
-                model=model, base_url=settings.ollama_host, client_kwargs={"timeout": settings.llm_timeout}
-            )
-        from langchain_openai import ChatOpenAI
-
-        key = settings.llm_api_key
-        if key is None and not settings.llm_base_url:
-            raise LLMConfigError(
-                "TUTOR_LLM=openai:<model> needs TUTOR_LLM_API_KEY (or OPENAI_API_KEY) for a hosted API, "
-                "or TUTOR_LLM_BASE_URL for a local server"
-            )
-        return ChatOpenAI(
-            model=model,
-            base_url=settings.llm_base_url,
-            # local servers ignore it; the client insists on one, as pydantic's SecretStr
-            api_key=SecretStr((key.get_secret_value() if key is not None else "") or "not-needed"),
-            timeout=settings.llm_timeout,
-            max_retries=0,
-            use_responses_api=False if settings.llm_base_url else None,  # local servers: chat completions only
-        )
-    except ValidationError as exc:  # its text would repeat the inputs, the key among them
-        fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
-        raise LLMConfigError(f"invalid {backend} settings: {fields}") from None
+    return make_chat_model(settings.llm if spec is None else spec, settings)
 
 
 def model_label(chat_model: BaseChatModel) -> str:
     """'openai:<model>' / 'ollama:<model>': what `Answer.generator` says."""
     name = getattr(chat_model, "model_name", None) or getattr(chat_model, "model", None)
-    backend = {"ChatOpenAI": "openai", "ChatOllama": "ollama"}.get(type(chat_model).__name__, chat_model._llm_type)
+    backend = backend_of(chat_model)
     return f"{backend}:{name}" if isinstance(name, str) and name else backend
 
 

@@ -1,4 +1,5 @@
-"""`tutor interview / grade / progress`: the terminal and JSON-lines front ends of interviewer.py and progress.py.
+"""`tutor interview / grade / progress`: the terminal and JSON-lines front ends of interviewer.py, free_form.py and
+progress.py.
 
 Each `cmd_*(args, settings, stdin, stdout, stderr) -> int` is called by cli.main; in --json mode stdout carries
 nothing but one JSON object per line (messages go to stderr). Exit codes: 0 done, 1 a problem with the
@@ -7,18 +8,17 @@ notes / index / progress store, 2 bad usage.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import replace
 from typing import TextIO
 
 from tutor.config import Settings
 from tutor.index.store import IndexError_, ensure_index, load_index
-from tutor.interview.grading import Feedback, Grader, clean_text, grade, plan_follow_ups
-from tutor.interview.interviewer import InterviewError, InterviewSession, Prompt, owning_question
+from tutor.interview.free_form import FreeFormGrader
+from tutor.interview.interviewer import InterviewError, InterviewSession
 from tutor.interview.progress import ProgressError, ProgressStore
-from tutor.interview.rubric import KeyPoint, Question, build_bank, normalize_question, topic_name
-from tutor.types import Citation
+from tutor.interview.rounds import Prompt
+from tutor.interview.rubric import build_bank
+from tutor.types import Feedback, Ungraded
 
 LABELS = {
     "zh": {"score": "得分", "covered": "已答到", "missed": "遗漏", "contradicted": "与笔记相反", "parts": "各部分",
@@ -146,7 +146,7 @@ def _show_question(prompt: Prompt, as_json: bool, stdout: TextIO) -> None:
 
 def _show_feedback(fb: Feedback, as_json: bool, stdout: TextIO) -> None:
     if as_json:
-        _emit(stdout, {"type": "feedback", **fb.to_dict()})
+        _emit(stdout, {"type": "feedback", **fb.to_dict()})  # the feedback object, tagged for the line protocol
     else:
         stdout.write(render_feedback(fb))
         stdout.flush()
@@ -214,8 +214,8 @@ def cmd_grade(args, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: T
     grader = FreeFormGrader(settings, say=_say(stderr))
     if args.question is not None:
         answer = args.answer if args.answer is not None else stdin.read()
-        result = grader.grade(args.question, answer)
-        _emit(stdout, result) if args.json else stdout.write(_render_grade(result))
+        result = grader.feedback(args.question, answer)
+        _emit(stdout, result.to_dict()) if args.json else stdout.write(_render_grade(result))
         return 0
     for line in stdin:
         if not line.strip():
@@ -226,103 +226,18 @@ def cmd_grade(args, settings: Settings, stdin: TextIO, stdout: TextIO, stderr: T
                 raise ValueError('each line must be an object with a non-empty "question" string')
             if not isinstance(row.get("answer", ""), str):
                 raise ValueError('"answer" must be a string')
-            result = grader.grade(row["question"], row.get("answer", ""))
+            result = grader.feedback(row["question"], row.get("answer", ""))
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
-            result = {"error": f"malformed line: {exc}"}
-        _emit(stdout, result) if args.json else stdout.write(_render_grade(result))
+            error = f"malformed line: {exc}"
+            _emit(stdout, {"error": error}) if args.json else stdout.write(f"error: {error}\n")
+            continue
+        _emit(stdout, result.to_dict()) if args.json else stdout.write(_render_grade(result))
     return 0
 
 
-class FreeFormGrader:
-    """Grades free-form (question, answer) pairs, as `tutor grade` does.
-
-    A question worded as one of the notes' questions is graded against that question's key points. Any other is
-    graded against what the notes say to *it*: the sentences the tutor's own answer cites (the focused extractive
-    answer), as points of the notes' question that owns them, or as points of their own. "梯度爆炸一般怎么处理？"
-    is graded on 1.5's remedies, not on all ten points of 1.5; a question the notes do not answer is not graded."""
-
-    def __init__(self, settings: Settings, say=None) -> None:
-        from tutor.answer.chat import Tutor  # the retriever and answerer: only `tutor grade` needs them here
-
-        self.index = ensure_index(settings, say=say)
-        self.bank = build_bank(self.index, settings)
-        self.tutor = Tutor(settings, self.index, chat_model=None)
-        self.embedder = self.tutor.embedder
-        self.grader = Grader(self.index, self.bank, self.embedder)
-
-    def rubric(self, question: str) -> tuple[Question, tuple[int, ...]] | None:
-        """The question and the key points to grade against (all of them when empty); None when the notes do not
-        answer it."""
-        key = normalize_question(question)
-        for q in self.bank:
-            if key and normalize_question(q.text) == key:
-                return q, ()
-        retrieval = self.tutor.retriever.search(question, k=self.tutor.settings.top_k)
-        owner = owning_question(self.bank, retrieval.hits[0].chunk) if retrieval.hits else None
-        if retrieval.status == "question_only" and owner is not None:
-            return owner, ()  # graded as the notes' bare question: no reference, so no score
-        if retrieval.status != "answered":
-            return None
-        cited = self.tutor.answerer.answer(question, retrieval).citations
-        top = retrieval.hits[0].chunk
-        digest = hashlib.sha1(f"{top.source}\n{question}".encode()).hexdigest()[:12]
-        if owner is not None:
-            every = owner.points + owner.more_points  # a narrow question may ask what the central points left out
-            mine = [i for i, p in enumerate(every) if any(_same_lines(p.citation, c) for c in cited)]
-            if mine and max(mine) < len(owner.points):
-                return owner, tuple(mine)
-            if mine:
-                points = tuple(
-                    replace(every[i], citation=replace(every[i].citation, n=n)) for n, i in enumerate(mine, 1)
-                )
-                return replace(owner, id=f"{owner.id}~{digest}", points=points, parts=(), more_points=()), ()
-        points = tuple(KeyPoint(c.quote, c) for c in cited if c.quote.strip())
-        if not points:
-            return None
-        topic = top.heading_path[0] if top.heading_path else top.source
-        section = self.index.section_by_id.get(top.section_id)
-        q = Question(
-            id=f"free-{digest}",
-            section_id=top.section_id,
-            text=question,
-            topic=topic,
-            topic_name=topic_name(topic),
-            source=top.source,
-            heading_path=top.heading_path,
-            line_start=section.line_start if section else top.line_start,
-            line_end=section.line_end if section else top.line_end,
-            kind="answered",
-            points=points,
-        )
-        return q, ()
-
-    def grade(self, question: str, answer: str) -> dict:
-        question = clean_text(question).strip()
-        found = self.rubric(question)
-        if found is None:
-            from tutor.interview.interviewer import NOT_IN_NOTES
-
-            empty: dict = {"covered": [], "missed": [], "reference_answer": "", "citations": [], "follow_up": None}
-            return {"question": question, "score": None, **empty, "reason": NOT_IN_NOTES[_lang(question)]}
-        q, only = found
-        fb, credits = grade(self.grader, q, answer, only)
-        ups = plan_follow_ups(q, credits) if q.points else []
-        fb.follow_up = ups[0].text if ups else None
-        fb.question = question
-        if q.text != question:
-            fb.matched_question = q.text
-        return fb.to_dict()
-
-
-def _same_lines(a: Citation, b: Citation) -> bool:
-    return a.source == b.source and a.line_start <= b.line_end and b.line_start <= a.line_end
-
-
-def _render_grade(result: dict) -> str:
-    if "error" in result:
-        return f"error: {result['error']}\n"
-    fb = Feedback(**{k: v for k, v in result.items() if k in Feedback.__dataclass_fields__})
-    head = f"\n{result['question']}" + (f"  (→ {result['matched_question']})" if result.get("matched_question") else "")
+def _render_grade(result: Feedback | Ungraded) -> str:
+    fb = result if isinstance(result, Feedback) else Feedback(result.question, None, reason=result.reason)
+    head = f"\n{fb.question}" + (f"  (→ {fb.matched_question})" if fb.matched_question else "")
     return (
         head
         + render_feedback(fb)

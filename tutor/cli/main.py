@@ -1,4 +1,5 @@
-"""`tutor index / ask / chat / eval / watch / interview / grade / progress`; `main(argv)` is testable in-process.
+"""`tutor index / ask / chat / eval / watch / interview / grade / progress / schema`; `main(argv)` is testable
+in-process.
 
 Each command imports what it uses when it runs (`ask` never loads the interviewer), so the parser stays light.
 """
@@ -18,6 +19,8 @@ from tutor.config import Settings, SettingsError, get_settings
 from tutor.types import Answer, line_span
 
 HISTORY = 20  # recent answers `tutor progress` lists
+# `tutor schema` objects (tutor/schema.py `objects()`; named here so that the parser needs no import)
+SCHEMA_OBJECTS = ("answer", "citation", "hit", "passage", "feedback", "ungraded", "question", "round", "report")
 STATUS_LINE = {
     "answered": "answered from your notes",
     "question_only": "your notes only pose this question",
@@ -58,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("watch", help="index, then re-index whenever a note is added, edited or deleted (Ctrl-C stops)")
     _common(p)
     _interview_parsers(sub)
+    p = sub.add_parser("schema", help="print the JSON Schema of the objects the --json outputs are made of")
+    p.add_argument("object", nargs="?", choices=SCHEMA_OBJECTS, help="only this object (default: all of them)")
     return parser
 
 
@@ -258,7 +263,14 @@ def cmd_eval(args, settings: Settings, stdin, stdout, stderr) -> int:
     return 0
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "chat": cmd_chat, "eval": cmd_eval}
+def cmd_schema(args, settings: Settings, stdin, stdout, stderr) -> int:
+    from tutor.schema import json_schema  # pydantic: only this command builds schemas
+
+    print(json.dumps(json_schema(args.object), ensure_ascii=False, indent=2), file=stdout)
+    return 0
+
+
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "chat": cmd_chat, "eval": cmd_eval, "schema": cmd_schema}
 
 
 def main(

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from tutor.index.embeddings import embed_queries
 from tutor.text import data_lines, is_chinese
 from tutor.types import Chunk, Section
 
@@ -94,13 +95,6 @@ class Calibration:
             how = {True: "measured; ", False: "estimated from the other language; ", None: ""}[s.measured]
             parts.append(f"{lang}: unrelated {s.negative:.3f}±{s.spread:.3f}, answered {s.positive:.3f} ({how}{trust})")
         return f"calibrated on {self.n_negatives} unrelated probes and {self.n_positives} headings; " + "; ".join(parts)
-
-
-def embed_queries(embedder, texts: list[str]) -> np.ndarray:
-    """Query vectors for many texts, batched where the embedder can."""
-    batch = getattr(embedder, "embed_queries", None)
-    vecs = batch(texts) if batch else [embedder.embed_query(t) for t in texts]
-    return np.asarray(vecs, dtype=np.float32).reshape(len(texts), -1)
 
 
 def calibrate(

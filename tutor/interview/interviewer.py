@@ -9,28 +9,19 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from tutor.config import Settings, wants_llm
 from tutor.index.embeddings import Embedder, get_embeddings
 from tutor.index.store import Index, build_index, ensure_index
-from tutor.interview.grading import (
-    COVERED_AT,
-    Feedback,
-    FollowUp,
-    Grader,
-    clean_text,
-    grade,
-    lang,
-    plan_follow_ups,
-    prepare_answer,
-)
-from tutor.interview.progress import WEAK_TOPIC, ProgressStore, choose_next
+from tutor.interview.grading import FollowUp, Grader, clean_text, grade, lang, plan_follow_ups, prepare_answer
+from tutor.interview.progress import ProgressStore, choose_next
+from tutor.interview.rounds import InterviewRound, Prompt, Report, session_report
 from tutor.interview.rubric import MY_ANSWERS, Question, build_bank
 from tutor.notes.corpus import write_text_atomic
-from tutor.types import Chunk
+from tutor.types import Chunk, Feedback
 
 # ---------------------------------------------------------------- matching a free-form question (tutor grade)
 
@@ -97,25 +88,6 @@ OFFER_SAVE = {
 }
 
 
-@dataclass(frozen=True)
-class Prompt:
-    """What the interviewer asks now: a question of the notes, or a follow-up aimed at some of its key points."""
-
-    question: Question
-    text: str
-    follow_up: bool = False
-    points: tuple[int, ...] = ()  # the key points the answer is graded on; () = all
-    number: int = 1  # which main question of the session this belongs to
-    of: int = 1
-
-    def to_dict(self) -> dict:
-        d = {"type": "question", **self.question.to_dict(), "question": self.text, "follow_up": self.follow_up}
-        d |= {"number": self.number, "of": self.of}
-        if self.follow_up:
-            d["main_question"] = self.question.text
-        return d
-
-
 def filter_topic(bank: list[Question], topic: str | None) -> list[Question]:
     """Questions of a topic named by its heading ("一、DNN") or short name ("dnn"), case-insensitively."""
     if not topic:
@@ -168,7 +140,7 @@ class InterviewSession:
         self.session_id = uuid.uuid4().hex[:12]
         self.current: Prompt | None = None
         self.pending: list[FollowUp] = []
-        self.rounds: list[dict] = []  # per main question: prompt, feedbacks, credits
+        self.rounds: list[InterviewRound] = []  # one per main question, replaced as its answers come in
         self.unsaved: tuple[Question, str] | None = None  # the last answer to a question the notes do not answer
         self.saved: list[str] = []
 
@@ -178,17 +150,17 @@ class InterviewSession:
             return self.current
         if self.pending and self.rounds:
             up = self.pending.pop(0)
-            last = self.rounds[-1]["prompt"]
+            last = self.rounds[-1].prompt
             self.current = Prompt(last.question, up.text, True, up.points, last.number, last.of)
             return self.current
-        asked = {r["prompt"].question.id for r in self.rounds}
+        asked = {r.prompt.question.id for r in self.rounds}
         if len(self.rounds) >= self.n:
             return None
         q = choose_next([q for q in self.questions if q.id not in asked], self.store, len(self.rounds))
         if q is None:
             return None
         self.current = Prompt(q, q.text, number=len(self.rounds) + 1, of=min(self.n, len(self.questions)))
-        self.rounds.append({"prompt": self.current, "feedbacks": [], "credits": {}, "skipped": False})
+        self.rounds.append(InterviewRound(self.current))
         return self.current
 
     def submit(self, answer: str) -> Feedback:
@@ -202,14 +174,9 @@ class InterviewSession:
         if self.chat_model is not None:
             from tutor.interview.model import model_grade
 
-            credits = model_grade(self.chat_model, q, text, fb, credits)
-        fb.is_follow_up = prompt.follow_up
-        if prompt.follow_up:
-            fb.question = prompt.text
+            fb, credits = model_grade(self.chat_model, q, text, fb, credits)
         round_ = self.rounds[-1]
-        round_["credits"] = {
-            i: max(c, round_["credits"].get(i, 0.0)) for i, c in {**round_["credits"], **credits}.items()
-        }
+        best = {i: max(c, round_.credits.get(i, 0.0)) for i, c in {**round_.credits, **credits}.items()}
         if not prompt.follow_up and q.points:
             self.pending = plan_follow_ups(q, credits)
             if self.chat_model is not None and self.pending:
@@ -218,10 +185,15 @@ class InterviewSession:
                 self.pending[0] = model_follow_up(self.chat_model, q, self.pending[0])
         # only the answer just given to an unanswerable question can be saved, never an older one
         self.unsaved = (q, text) if not q.points else None
-        if not q.points:
-            fb.notices.append(OFFER_SAVE[lang(q)].format(file=f"{self.settings.corpus_path.name}/{MY_ANSWERS}"))
-        fb.follow_up = self.pending[0].text if self.pending else None
-        round_["feedbacks"].append(fb)
+        offer = OFFER_SAVE[lang(q)].format(file=f"{self.settings.corpus_path.name}/{MY_ANSWERS}")
+        fb = replace(
+            fb,
+            question=prompt.text if prompt.follow_up else fb.question,
+            notices=fb.notices if q.points else (*fb.notices, offer),
+            follow_up=self.pending[0].text if self.pending else None,
+            is_follow_up=prompt.follow_up,
+        )
+        self.rounds[-1] = replace(round_, feedbacks=(*round_.feedbacks, fb), credits=best)
         self.current = None
         if self.store is not None:
             self.store.record(
@@ -233,7 +205,7 @@ class InterviewSession:
     def skip(self) -> None:
         """Leave the current prompt unanswered (nothing is recorded) and drop its follow-ups."""
         if self.current is not None and not self.current.follow_up:
-            self.rounds[-1]["skipped"] = True
+            self.rounds[-1] = replace(self.rounds[-1], skipped=True)
         self.current, self.pending = None, []
 
     def save_last_answer(self) -> Path:
@@ -247,41 +219,9 @@ class InterviewSession:
         self.saved.append(path.name)
         return path
 
-    def report(self) -> dict:
+    def summary(self) -> Report:
         return session_report(self.rounds, self.session_id, self.saved)
 
-
-def session_report(rounds: list[dict], session_id: str, saved: list[str]) -> dict:
-    """Score per question, topics weakest first, and the key points still missed after the follow-ups."""
-    questions: list[dict] = []
-    review: list[dict] = []
-    by_topic: dict[str, list[int]] = {}
-    for r in rounds:
-        q, feedbacks = r["prompt"].question, r["feedbacks"]
-        main = next((f for f in feedbacks if not f.is_follow_up), None)
-        score = main.score if main else None
-        questions.append(
-            {"id": q.id, "question": q.text, "topic": q.topic_name, "score": score, "has_reference": q.has_reference,
-             "skipped": r["skipped"] or main is None,
-             "follow_ups": [{"question": f.question, "score": f.score} for f in feedbacks if f.is_follow_up]}
-        )  # fmt: skip
-        if score is not None:
-            by_topic.setdefault(q.topic_name, []).append(score)
-        for i, point in enumerate(q.points):
-            if main is not None and r["credits"].get(i, 0.0) < COVERED_AT:
-                review.append({"question": q.text, "point": point.text, "citation": point.citation.to_dict()})
-    means = sorted((round(sum(s) / len(s), 1), t, len(s)) for t, s in by_topic.items())
-    topics = [{"topic": t, "mean_score": mean, "questions": k} for mean, t, k in means]
-    scored = [q["score"] for q in questions if q["score"] is not None]
-    return {
-        "type": "report",
-        "session_id": session_id,
-        "asked": len(questions),
-        "answered": sum(not q["skipped"] for q in questions),
-        "mean_score": round(sum(scored) / len(scored), 1) if scored else None,
-        "questions": questions,
-        "topics": topics,
-        "weakest_topics": [t for mean, t, _ in means if mean < WEAK_TOPIC],
-        "review": review,
-        "saved": saved,
-    }
+    def report(self) -> dict:
+        """The summary's JSON (what `tutor interview --json` writes last and the app shows)."""
+        return self.summary().to_dict()

@@ -5,9 +5,12 @@ Both fall back to the offline grader / template when no model is configured or i
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tutor.answer.llm import grade_with_model, model_label, phrase_follow_up
-from tutor.interview.grading import Feedback, FollowUp, fill_coverage, lang
+from tutor.interview.grading import FollowUp, lang, with_coverage
 from tutor.interview.rubric import Question
+from tutor.types import Feedback
 
 FALLBACK = {
     "zh": "语言模型评分失败，已用离线评分（对照笔记要点）。",
@@ -15,20 +18,19 @@ FALLBACK = {
 }
 
 
-def model_grade(model, q: Question, answer: str, fb: Feedback, credits: dict[int, float]) -> dict[int, float]:
-    """Replace the offline credits by the model's verdict per key point; keep them (with a notice) on failure."""
+def model_grade(
+    model, q: Question, answer: str, fb: Feedback, credits: dict[int, float]
+) -> tuple[Feedback, dict[int, float]]:
+    """The feedback and credits by the model's verdict per key point; the offline ones (with a notice) on failure."""
     if model is None or not credits or fb.score is None:
-        return credits
+        return fb, credits
     chosen = sorted(credits)
     verdict = grade_with_model(model, q.text, [q.points[i].text for i in chosen], answer)
     if verdict is None:
-        fb.notices.append(FALLBACK[lang(q)])
-        return credits
+        return replace(fb, notices=(*fb.notices, FALLBACK[lang(q)])), credits
     credits = {i: 1.0 if hit else 0.0 for i, hit in zip(chosen, verdict["covered"], strict=True)}
-    fb.score = int(verdict["score"])
-    fill_coverage(fb, q, credits)
-    fb.grader = model_label(model)
-    return credits
+    fb = replace(fb, score=int(verdict["score"]), grader=model_label(model))
+    return with_coverage(fb, q, credits), credits
 
 
 def model_follow_up(model, q: Question, follow_up: FollowUp) -> FollowUp:

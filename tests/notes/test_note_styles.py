@@ -385,3 +385,16 @@ def test_a_line_that_only_introduces_a_figure_is_a_pointer_not_an_answer():
     assert section_titled(sections, "deconvolution").kind == "question_only"
     assert section_titled(sections, "梯度消失").kind == "answered"
     assert section_titled(sections, "mode collapse").kind == "answered"
+
+
+def test_the_embedder_sees_headings_without_their_numbering():
+    lines = ["# 一、CNN", "", "## 21. 增大感受野的方法？", "", "空洞卷积、池化操作、较大卷积核尺寸的卷积操作。", "",
+             "## 3D卷积有什么用？", "", "处理视频。", "", "### 4.2.3 模型特性", "", "- 使用ReLU作为激活函数"]  # fmt: skip
+    _, chunks = parse(lines)
+    embedded = {c.line_start: c.embed_text() for c in chunks}
+    assert embedded[line_of(lines, "增大感受野")] == "增大感受野的方法？"
+    assert embedded[line_of(lines, "空洞卷积、")].startswith("CNN › 增大感受野的方法？\n")
+    assert embedded[line_of(lines, "3D卷积")] == "3D卷积有什么用？"  # a number that is part of the name stays
+    assert "4.2.3" not in embedded[line_of(lines, "使用ReLU")]
+    # what is quoted and cited keeps the numbering as the notes write it
+    assert any(c.text == "21. 增大感受野的方法？" for c in chunks)

@@ -32,7 +32,7 @@ from tutor.urls import URL_RE
 
 log = logging.getLogger(__name__)
 
-CHUNKING_VERSION = "13"  # 13: a line that only introduces a figure points elsewhere, like a link
+CHUNKING_VERSION = "14"  # 14: the embedder sees headings without their numbering
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 DOC_SUFFIXES = TEXT_SUFFIXES | {".html", ".htm", ".pdf"}
 MAX_CHUNK_CHARS = 320  # e5-small's 512-token window holds this much Chinese with the heading path

@@ -153,7 +153,7 @@ def test_bullet_notes_follow_ups_keep_values_home(styles_tutor):
     assert "warmup" in third.citations[0].quote.lower()
 
 
-VOCAB = {"学习率", "batch", "size", "warmup", "dropout", "过拟合", "生成对抗网络", "模式崩溃"}
+VOCAB = {"学习率", "batch", "size", "warmup", "dropout", "过拟合", "生成对抗网络", "模式崩溃", "bert", "掩码", "方式", "深度可分离卷积", "计算量"}
 
 
 @pytest.mark.parametrize(
@@ -176,6 +176,11 @@ VOCAB = {"学习率", "batch", "size", "warmup", "dropout", "过拟合", "生成
             "Which learning rate does it need?",
             "Which learning rate does mode collapse need?",
         ),
+        # a pronoun stands for the topic's whole noun phrase, not its first word; a phrase ends where other words begin
+        ([("BERT的mask方式是怎样的？",) * 2], "那它有什么缺点？", "那BERT的mask方式有什么缺点？"),
+        ([("dropout为什么能防止过拟合？",) * 2], "它有什么缺点？", "dropout有什么缺点？"),
+        # an everyday word the notes never use (能省) is how the follow-up is put, not a new subject
+        ([("深度可分离卷积是怎么做的？",) * 2], "那计算量能省多少？", "计算量能省多少 深度可分离卷积"),
         # a pronoun that is not the subject refers to the message's own term
         ([("What is dropout?",) * 2], "Why does warmup help it?", "Why does warmup help it?"),
     ],

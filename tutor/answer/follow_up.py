@@ -97,6 +97,37 @@ def _pronoun_refers_back(message: str, topics: Topics) -> re.Match | None:
     return None if topics.known(message[: match.start()]) else match
 
 
+# what may stand between two nouns of one phrase: "BERT的mask方式", "learning rate", "GAN's loss"
+PHRASE_GLUE = re.compile(r"\s*(?:的|'s|’s)?\s*", re.IGNORECASE)
+
+
+def _topic_phrase(query: str, topic: list[str], topics: Topics) -> str:
+    """What a pronoun stands for: the topic's noun phrase in the earlier query, its first term joined with the
+    topic terms that follow it in one phrase ("它" after "BERT的mask方式是怎样的？" is "BERT的mask", not BERT)."""
+    first = topics.surface(query, topic[0]) or topic[0]
+    start = query.find(first)
+    if start < 0:
+        return first
+    end = start + len(first)
+    spans = sorted(
+        (at, at + len(form))
+        for t in topic[1:]
+        if (form := topics.surface(query, t)) and (at := query.find(form, end)) >= end
+    )
+    for at, stop in spans:
+        if at > end and not PHRASE_GLUE.fullmatch(query[end:at]):
+            break
+        end = max(end, stop)
+    return query[start:end]
+
+
+def _new_name(term: str, topics: Topics) -> bool:
+    """A term the notes never use that names something: a Latin word or a term of the table (not a value)."""
+    if term in topics.vocabulary or VALUE_RE.fullmatch(term):
+        return False
+    return term.isascii() or term in topics.analyzer.canonical
+
+
 def standalone_query(message: str, history: list[tuple[str, str]], topics: Topics) -> str:
     """Rewrite an elliptical follow-up into a query that stands on its own; a message that names a subject of its
     own is searched as it is.
@@ -127,14 +158,15 @@ def standalone_query(message: str, history: list[tuple[str, str]], topics: Topic
     # "为什么它能防止过拟合？": the pronoun stands for the topic
     pronoun = _pronoun_refers_back(message, topics)
     if pronoun is not None:
-        stand_in = topics.surface(topic_query, topic[0]) or topic[0]
+        stand_in = _topic_phrase(topic_query, topic, topics)
         return message[: pronoun.start()] + stand_in + message[pronoun.end() :]
     leans = bool(FOLLOW_CUES.search(PRONOUNS.sub(" ", message)))  # its own pronouns lean on nothing earlier
     # "今天天气怎么样", "Different question: how does PCA pick its components?": a subject of its own, no lean
     if topics.content(core) and not leans:
         return message
-    # "那GAN呢？怎么训练？": a term the notes never use starts a new subject
-    if any(t not in topics.vocabulary and not VALUE_RE.fullmatch(t) for t in topics.content(core)):
+    # "那GAN呢？怎么训练？": a name the notes never use starts a new subject; an everyday Chinese word they never use
+    # ("那计算量能省多少？") is how the question is put, not what it is about
+    if any(_new_name(t, topics) for t in topics.content(core)):
         return core or message
     # "那怎么解决？" / "从bagging的角度呢？": carry the topic terms the message lacks
     if leans or not own:

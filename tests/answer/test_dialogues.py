@@ -153,7 +153,21 @@ def test_bullet_notes_follow_ups_keep_values_home(styles_tutor):
     assert "warmup" in third.citations[0].quote.lower()
 
 
-VOCAB = {"学习率", "batch", "size", "warmup", "dropout", "过拟合", "生成对抗网络", "模式崩溃", "bert", "掩码", "方式", "深度可分离卷积", "计算量"}
+VOCAB = {
+    "学习率",
+    "batch",
+    "size",
+    "warmup",
+    "dropout",
+    "过拟合",
+    "生成对抗网络",
+    "模式崩溃",
+    "bert",
+    "掩码",
+    "方式",
+    "深度可分离卷积",
+    "计算量",
+}
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,8 @@ from tutor.answer.chat import ChatSession, InputError, Tutor, clean_message
 from tutor.index.store import build_index, load_index
 from tutor.interview.grading import Grader, grade
 from tutor.interview.rubric import build_bank
-from tutor.notes.corpus import _headings, parse_markdown
+from tutor.notes.markdown import parse_markdown
+from tutor.notes.tree import _headings
 
 # The test command is deterministic (same examples every run, so CI cannot turn red at random);
 # TUTOR_HYPOTHESIS_EXPLORE=<n> draws fresh random examples, n times as many, to hunt for new failures.

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from tutor.notes.corpus import clean_line, strip_markup
+from tutor.notes.lines import clean_line, strip_markup
 from tutor.search.focus import (
     CLOSE_UNITS,
     Sentence,

@@ -289,7 +289,7 @@ def main(
         return int(exc.code or 0)
     from tutor.index.embeddings import EmbedderError
     from tutor.index.store import IndexError_
-    from tutor.notes.corpus import CorpusError
+    from tutor.notes.files import CorpusError
 
     try:
         settings = settings_from(args)

@@ -20,7 +20,7 @@ from tutor.interview.grading import FollowUp, Grader, clean_text, grade, lang, p
 from tutor.interview.progress import ProgressStore, choose_next
 from tutor.interview.rounds import InterviewRound, Prompt, Report, session_report
 from tutor.interview.rubric import MY_ANSWERS, Question, build_bank
-from tutor.notes.corpus import write_text_atomic
+from tutor.notes.files import write_text_atomic
 from tutor.types import Chunk, Feedback
 
 # ---------------------------------------------------------------- matching a free-form question (tutor grade)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from tutor.notes.corpus import LEAD_IN_RE, NUMBERED_LEAD_RE, PLACEHOLDER_RE, clean_line, strip_markup
+from tutor.notes.lines import LEAD_IN_RE, NUMBERED_LEAD_RE, PLACEHOLDER_RE, clean_line, strip_markup
 from tutor.text import Analyzer, aspect_terms, data_lines, sentences
 from tutor.types import Chunk
 

@@ -19,7 +19,8 @@ from tutor.search.focus import (
     subject_terms,
 )
 from tutor.search.retriever import Retrieval
-from tutor.text import Analyzer, default_analyzer, is_chinese
+from tutor.terms import Analyzer, default_analyzer
+from tutor.text import is_chinese
 from tutor.types import Answer, Chunk, Citation, Hit, Passage
 
 MAX_RELATED = 2

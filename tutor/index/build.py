@@ -25,7 +25,8 @@ from tutor.index.first_run import FirstBuild, Partial, PublishSchedule
 from tutor.index.loaded import Index, corpus_state, load_index, rows_by_section
 from tutor.notes.corpus import CHUNKING_VERSION, Document, load_corpus
 from tutor.notes.files import ignored_files, source_name
-from tutor.text import Analyzer, default_analyzer, mine_terms, user_terms
+from tutor.term_mining import mine_terms, user_terms
+from tutor.terms import Analyzer, default_analyzer
 from tutor.types import Chunk, Section
 
 EMBED_BATCH = 16

@@ -12,7 +12,8 @@ from tutor.index.store import Index
 from tutor.notes.lines import LEAD_IN_RE as PART_LEAD_IN_RE
 from tutor.notes.lines import NUMBERED_LEAD_RE, strip_markup
 from tutor.search.focus import is_noise
-from tutor.text import INVISIBLE_RE, sentences, tokenize
+from tutor.terms import tokenize
+from tutor.text import INVISIBLE_RE, sentences
 from tutor.types import Chunk, Citation, Section
 from tutor.urls import URL_RE
 

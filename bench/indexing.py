@@ -27,7 +27,8 @@ sys.path.insert(0, os.environ.get("TUTOR_BENCH_CODE") or str(ROOT))  # another c
 import tutor.index.build as index_mod  # noqa: E402
 from tutor.config import Settings  # noqa: E402
 from tutor.index.embeddings import embedder_name  # noqa: E402
-from tutor.notes.corpus import corpus_files, load_corpus, source_name  # noqa: E402
+from tutor.notes.corpus import load_corpus  # noqa: E402
+from tutor.notes.files import corpus_files, source_name  # noqa: E402
 
 EDIT = "这是一处新增的说明。"
 

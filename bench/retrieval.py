@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from tutor.answer.chat import Tutor  # noqa: E402
 from tutor.config import Settings  # noqa: E402
 from tutor.index.embeddings import get_embeddings  # noqa: E402
-from tutor.notes.corpus import corpus_files, source_name  # noqa: E402
+from tutor.notes.files import corpus_files, source_name  # noqa: E402
 from tutor.search.evaluate import evaluate, load_set  # noqa: E402
 
 SUITES = {

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tutor.config import Settings  # noqa: E402
-from tutor.notes.corpus import corpus_files  # noqa: E402
+from tutor.notes.files import corpus_files  # noqa: E402
 from tutor.web.app import TutorLoader  # noqa: E402
 
 TERMS = ["zorblax", "quibbleprop", "flumphnorm", "glimmerdrop", "snarkpool", "wobbleinit", "krangleloss", "blorpnet"]

@@ -42,7 +42,7 @@ def test_lazy_tokenizer_splits_exactly_like_jieba(tmp_path):
     for text in TEXTS:
         assert lazy.lcut_for_search(text) == plain.lcut_for_search(text), text
         assert lazy.lcut(text) == plain.lcut(text), text
-    # with the tutor's glossary added, as tutor.text does
+    # with the tutor's glossary added, as tutor.terms does
     with_glossary(plain)
     lazy_g = with_glossary(tokenizer(tmp_path))
     for text in TEXTS:

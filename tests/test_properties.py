@@ -17,12 +17,14 @@ from conftest import NOTES, settings_for
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from tutor import terms as terms_mod
 from tutor import text as text_mod
 from tutor.answer.chat import ChatSession, InputError, Tutor, clean_message
 from tutor.index.store import build_index, load_index
 from tutor.interview.grading import Grader, grade
 from tutor.interview.rubric import build_bank
-from tutor.notes.corpus import _headings, parse_markdown
+from tutor.notes.markdown import parse_markdown
+from tutor.notes.tree import _headings
 
 # The test command is deterministic (same examples every run, so CI cannot turn red at random);
 # TUTOR_HYPOTHESIS_EXPLORE=<n> draws fresh random examples, n times as many, to hunt for new failures.
@@ -150,7 +152,7 @@ def test_huge_and_deep_inputs_parse_in_reasonable_time(name):
 
 def reference_canonicalize(text: str) -> str:
     """The alias replacement as first written: a flat alternation, longest variant first."""
-    analyzer = text_mod.default_analyzer()
+    analyzer = terms_mod.default_analyzer()
     parts = []
     for variant in sorted(analyzer.variants, key=len, reverse=True):
         escaped = r"[\s_\-]?".join(re.escape(p) for p in variant.split(" "))
@@ -164,7 +166,7 @@ def reference_canonicalize(text: str) -> str:
 
 
 ALIAS_PIECES = st.sampled_from(
-    sorted(text_mod.default_analyzer().variants) + ["x", "1", " ", "-", "的", "a", "\n", "BN", "LR", "Ⅻ"]
+    sorted(terms_mod.default_analyzer().variants) + ["x", "1", " ", "-", "的", "a", "\n", "BN", "LR", "Ⅻ"]
 )
 ALIAS_TEXT = st.lists(st.one_of(ALIAS_PIECES, ALIAS_PIECES.map(lambda v: v[:2]), ALIAS_PIECES.map(str.upper)),
                       max_size=12).map("".join)  # fmt: skip
@@ -173,13 +175,13 @@ ALIAS_TEXT = st.lists(st.one_of(ALIAS_PIECES, ALIAS_PIECES.map(lambda v: v[:2]),
 @FAST
 @given(st.one_of(ALIAS_TEXT, st.text(ANY_CHAR, max_size=80)))
 def test_the_trie_alias_pattern_matches_the_flat_alternation(text):
-    assert text_mod.canonicalize(text) == reference_canonicalize(text)
+    assert terms_mod.canonicalize(text) == reference_canonicalize(text)
 
 
 @FAST
 @given(st.one_of(PHRASE, st.text(ANY_CHAR, max_size=200)))
 def test_tokenize_and_sentences_take_any_text(text):
-    for token in text_mod.tokenize(text):
+    for token in terms_mod.tokenize(text):
         assert token and token == token.strip()
     text_mod.sentences(text)
     text_mod.is_chinese(text)

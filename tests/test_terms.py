@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from tutor.config import Settings
 from tutor.index.calibrate import Calibration
 from tutor.index.store import IndexStale, build_index, ensure_index, load_index
-from tutor.text import default_analyzer, mine_terms, stem
+from tutor.term_mining import mine_terms
+from tutor.terms import default_analyzer, stem
 
 
 def test_pairs_the_notes_define_are_mined():
@@ -159,11 +160,24 @@ def test_a_subscripted_name_is_the_plain_name():
 
 def test_function_words_change_the_tokenizer_fingerprint(monkeypatch):
     """An index tokenised with other function words is stale: its terms would not meet the query's."""
-    from tutor import text
+    from tutor import terms
 
-    before = text.Analyzer({}).fingerprint
-    monkeypatch.setattr(text, "stopwords", lambda: frozenset({"哪几个"}))
-    assert text.Analyzer({}).fingerprint != before
+    before = terms.Analyzer({}).fingerprint
+    monkeypatch.setattr(terms, "stopwords", lambda: frozenset({"哪几个"}))
+    assert terms.Analyzer({}).fingerprint != before
+
+
+def test_the_fingerprint_hashes_every_module_that_tokenises():
+    """An index tokenised by other code is stale: the fingerprint reads the code of each module `tokenize` runs."""
+    import sys
+    from pathlib import Path
+
+    from tutor.terms import TOKENIZER_FILES, Analyzer, stem
+    from tutor.text import normalize
+    from tutor.variants import VariantPattern
+
+    code = {Path(sys.modules[f.__module__].__file__) for f in (Analyzer, stem, normalize, VariantPattern)}
+    assert code <= set(TOKENIZER_FILES)
 
 
 @pytest.mark.parametrize(
@@ -208,7 +222,8 @@ PIECE_ALPHABET = sorted({ch for c, vs in PIECE_TABLE.items() for v in (c, *vs) f
 @examples(max_examples=400, deadline=None, derandomize=True)
 @example("c3 net c3net c_3 net")  # "c 3" before "c3 net": the alternative with a space is tried first
 def test_the_term_table_compiled_in_pieces_matches_as_one_regex(text):
-    from tutor.text import VARIANT_START, Analyzer, _emit, _variant_trie
+    from tutor.terms import Analyzer
+    from tutor.variants import VARIANT_START, _emit, _variant_trie
 
     analyzer = Analyzer(PIECE_TABLE)
     whole = re.compile(VARIANT_START + _emit(_variant_trie(analyzer.variants)), re.DOTALL)
@@ -220,7 +235,7 @@ def test_the_term_table_compiled_in_pieces_matches_as_one_regex(text):
 
 
 def test_the_shipped_table_compiled_in_pieces_matches_as_one_regex():
-    from tutor.text import VARIANT_START, _emit, _variant_trie
+    from tutor.variants import VARIANT_START, _emit, _variant_trie
 
     analyzer = default_analyzer()
     whole = re.compile(VARIANT_START + _emit(_variant_trie(analyzer.variants)), re.DOTALL)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numbers
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Annotated, Any, ClassVar, Literal, TypedDict
+from typing import Annotated, Any, ClassVar, Literal, TypedDict, TypeVar, get_args, get_origin, get_type_hints
 
 Status = Literal["answered", "question_only", "not_found"]
 SectionKind = Literal["answered", "question_only", "link_only", "topic"]
@@ -59,6 +59,7 @@ def json_keys(cls: type) -> dict[str, str]:
 
 
 _KEYS: dict[type, dict[str, str]] = {}
+W = TypeVar("W", bound=Wire)
 
 
 def _read(obj: Any, path: str) -> Any:
@@ -85,6 +86,26 @@ def to_json(value: Any) -> Any:
     if isinstance(value, numbers.Real):
         return round(float(value), FLOAT_DIGITS)
     raise TypeError(f"{type(value).__name__} is not part of the tutor's JSON")
+
+
+def from_json(cls: type[W], data: Mapping[str, Any]) -> W:
+    """The inverse of `to_json` for a Wire class whose keys are its own fields (Answer, Citation, Passage): lists
+    back to tuples, nested Wire objects rebuilt, left-out keys at their defaults. A key that reads no field of its
+    own (an answer's "hits") is not read back; any other key that is no field is a TypeError."""
+    hints, keys = get_type_hints(cls), json_keys(cls)
+    # a key that reads something else (an answer's "hits" reads top_hits) is left out
+    values = {key: _from_json(hints.get(key, Any), v) for key, v in data.items() if keys.get(key, key) == key}
+    return cls(**values)
+
+
+def _from_json(hint: Any, value: Any) -> Any:
+    if isinstance(hint, type) and issubclass(hint, Wire) and isinstance(value, dict):
+        return from_json(hint, value)
+    if get_origin(hint) is tuple and isinstance(value, list | tuple):
+        args = get_args(hint)
+        item = args[0] if len(args) == 2 and args[1] is Ellipsis else Any
+        return tuple(_from_json(item, v) for v in value)
+    return value
 
 
 def unset(name: str, default: Any = None) -> Callable[[Any], bool]:

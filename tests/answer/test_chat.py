@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT
 
 from tutor.answer.chat import ChatSession, InputError, Topics, standalone_query
-from tutor.text import default_analyzer
+from tutor.terms import default_analyzer
 
 VOCAB = {
     "dropout",

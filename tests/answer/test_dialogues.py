@@ -8,7 +8,7 @@ import pytest
 from conftest import make_corpus, settings_for
 
 from tutor.answer.chat import ChatSession, Topics, Tutor, standalone_query
-from tutor.text import default_analyzer
+from tutor.terms import default_analyzer
 
 BOOK = [
     "# 第七章 生成对抗网络",

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from conftest import NOTES, make_corpus
 
-from tutor.notes.corpus import corpus_files, load_corpus, load_document, parse_markdown
+from tutor.notes.corpus import load_corpus, load_document
+from tutor.notes.files import corpus_files
+from tutor.notes.markdown import parse_markdown
 
 SOURCE = "corpus/dl-interview-notes.md"
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tutor.notes.corpus import load_document, parse_markdown
+from tutor.notes.corpus import load_document
+from tutor.notes.markdown import parse_markdown
 
 SOURCE = "corpus/notes.md"
 

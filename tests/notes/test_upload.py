@@ -145,7 +145,7 @@ def test_a_saved_note_is_readable_like_any_file_the_user_saves(tmp_path):
     """Not mkstemp's owner-only mode: the umask decides, as for a file saved by an editor."""
     import os
 
-    from tutor.notes.corpus import write_bytes_atomic
+    from tutor.notes.files import write_bytes_atomic
 
     umask = os.umask(0o022)
     os.umask(umask)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import Tags
-from tutor.notes.corpus import parse_markdown
+from tutor.notes.markdown import parse_markdown
 from tutor.notes.references import find_links
 from tutor.urls import URL_RE, is_web_url
 from tutor.web.render_markdown import answer_body, inline

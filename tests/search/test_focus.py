@@ -15,7 +15,7 @@ from tutor.answer.chat import ChatSession, Tutor
 from tutor.cli.main import main, render_text
 from tutor.search.focus import focus, is_noise, section_sentences
 from tutor.search.retriever import Retrieval
-from tutor.text import default_analyzer
+from tutor.terms import default_analyzer
 from tutor.types import Answer, Chunk, Hit, Passage
 from tutor.web.chat_tab import answer_from_dict
 from tutor.web.render import render_answer

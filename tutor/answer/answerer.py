@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-from tutor.notes.corpus import clean_line, strip_markup
+from tutor.notes.lines import clean_line, strip_markup
 from tutor.search.focus import (
     CLOSE_UNITS,
     Sentence,
@@ -19,7 +19,8 @@ from tutor.search.focus import (
     subject_terms,
 )
 from tutor.search.retriever import Retrieval
-from tutor.text import Analyzer, default_analyzer, is_chinese
+from tutor.terms import Analyzer, default_analyzer
+from tutor.text import is_chinese
 from tutor.types import Answer, Chunk, Citation, Hit, Passage
 
 MAX_RELATED = 2

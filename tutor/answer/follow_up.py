@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from tutor.text import Analyzer, aspect_terms, data_lines
+from tutor.terms import Analyzer, aspect_terms
+from tutor.text import data_lines
 
 # message words that lean on the conversation ("那", "呢", "what about") and pronouns that stand for its topic
 LEAD_CUES = re.compile(

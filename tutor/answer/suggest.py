@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 from tutor.index.store import Index
-from tutor.text import aspect_terms, default_analyzer, is_chinese
+from tutor.terms import aspect_terms, default_analyzer
+from tutor.text import is_chinese
 from tutor.types import Section
 
 MAX_SUGGESTIONS = 4

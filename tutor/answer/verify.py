@@ -1,7 +1,7 @@
 """Check a model's answer against the passages it was given, as its tokens arrive.
 
 Every `[n]` must point at a passage (others are dropped) and that passage must support the claim before the
-marker: a share of the claim's terms found in the passage (tutor.text.tokenize canonicalises English and
+marker: a share of the claim's terms found in the passage (tutor.terms.tokenize canonicalises English and
 Chinese aliases), and, when that share is inconclusive, the e5 cosine between the claim and the passage's
 sentences. Citations come out numbered in reading order, each with the passage sentence that best matches its
 claim; a sentence the passages do not support gets a visible ⚠ and `verified=False` on its citations.
@@ -18,7 +18,8 @@ import numpy as np
 
 from tutor.answer.answerer import locate
 from tutor.index.embeddings import Embedder
-from tutor.text import is_chinese, sentences, tokenize
+from tutor.terms import tokenize
+from tutor.text import is_chinese, sentences
 from tutor.types import Chunk, Citation
 
 # calibrated on the claim/passage pairs in tests/answer/test_llm.py (CALIBRATION): 32 of 34 right

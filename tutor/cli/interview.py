@@ -18,6 +18,7 @@ from tutor.interview.interviewer import InterviewError, InterviewSession
 from tutor.interview.progress import ProgressError, ProgressStore
 from tutor.interview.rounds import Prompt
 from tutor.interview.rubric import build_bank
+from tutor.text import is_chinese
 from tutor.types import Feedback, Ungraded
 
 LABELS = {
@@ -36,8 +37,6 @@ def _emit(stdout: TextIO, obj: dict) -> None:
 
 
 def _lang(text: str) -> str:
-    from tutor.text import is_chinese
-
     return "zh" if is_chinese(text) else "en"
 
 

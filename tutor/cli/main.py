@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TextIO
 
 from tutor.config import Settings, SettingsError, get_settings
+from tutor.index.eta import progress_printer
+from tutor.notes.files import CorpusError
 from tutor.types import Answer, line_span
 
 HISTORY = 20  # recent answers `tutor progress` lists
@@ -139,25 +141,23 @@ def _say(stderr: TextIO) -> Callable[[str], None]:
 
 
 def _progress(stderr: TextIO) -> Callable[[int, int], None]:
-    from tutor.index.eta import progress_printer
-
     return progress_printer(stderr)  # a tqdm bar on a terminal, plain lines with the ETA in a log
 
 
 def _load_tutor(settings: Settings, stderr: TextIO):
-    from tutor.answer.chat import Tutor
+    from tutor.answer.chat import Tutor  # the search stack (numpy, faiss, jieba; ~0.3 s): not for --help or schema
 
     return Tutor.load(settings, say=_say(stderr), progress=_progress(stderr), warn=_say(stderr))
 
 
 def cmd_index(args, settings: Settings, stdin, stdout, stderr) -> int:
-    from tutor.index.store import build_index
+    from tutor.index.store import build_index  # the index stack: not for --help (main() has loaded it by now)
 
     if not settings.corpus_path.is_dir():
         print(f"no notes folder at {settings.corpus_path}: create it and put your .md notes in it", file=stderr)
         return 2
     if not args.no_links and settings.fetch_links:
-        from tutor.notes.references import sync_references
+        from tutor.notes.references import sync_references  # httpx (~0.2 s): only when links are fetched
 
         summary = sync_references(settings.corpus_path, settings, refresh=args.refresh_links)
         for result in summary.results:
@@ -176,7 +176,7 @@ def cmd_index(args, settings: Settings, stdin, stdout, stderr) -> int:
 
 
 def cmd_ask(args, settings: Settings, stdin, stdout, stderr) -> int:
-    from tutor.answer.chat import InputError
+    from tutor.answer.chat import InputError  # the search stack: not for --help or schema
 
     question = stdin.read() if args.question == "-" else args.question
     tutor = _load_tutor(settings, stderr)
@@ -190,7 +190,7 @@ def cmd_ask(args, settings: Settings, stdin, stdout, stderr) -> int:
 
 
 def cmd_chat(args, settings: Settings, stdin, stdout, stderr) -> int:
-    from tutor.answer.chat import ChatSession, InputError
+    from tutor.answer.chat import ChatSession, InputError  # the search stack: not for --help or schema
 
     session = ChatSession(_load_tutor(settings, stderr))
     interactive = not args.json and stdin.isatty()
@@ -239,9 +239,7 @@ def _stream(session, message: str, stdout: TextIO) -> None:
 
 
 def cmd_eval(args, settings: Settings, stdin, stdout, stderr) -> int:
-    from pathlib import Path
-
-    from tutor.search.evaluate import DEFAULT_SET, evaluate, load_set
+    from tutor.search.evaluate import DEFAULT_SET, evaluate, load_set  # the search stack: only this command
 
     path = Path(args.file) if args.file else DEFAULT_SET
     try:
@@ -287,9 +285,9 @@ def main(
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+    # the embedder and index stack (~0.3 s) load once a command runs, not for --help or a usage error
     from tutor.index.embeddings import EmbedderError
     from tutor.index.store import IndexError_
-    from tutor.notes.corpus import CorpusError
 
     try:
         settings = settings_from(args)
@@ -302,7 +300,7 @@ def main(
 
         handler = cmd_watch
     elif handler is None:
-        from tutor.cli import interview as interview_cli
+        from tutor.cli import interview as interview_cli  # the interview stack: never on the `tutor ask` path
 
         handler = getattr(interview_cli, f"cmd_{args.command}")
     try:

@@ -23,8 +23,10 @@ from tutor.index.draft import BuildReport, Draft
 from tutor.index.embeddings import embedder_name, get_embeddings
 from tutor.index.first_run import FirstBuild, Partial, PublishSchedule
 from tutor.index.loaded import Index, corpus_state, load_index, rows_by_section
-from tutor.notes.corpus import CHUNKING_VERSION, Document, ignored_files, load_corpus, source_name
-from tutor.text import Analyzer, default_analyzer, mine_terms, user_terms
+from tutor.notes.corpus import CHUNKING_VERSION, Document, load_corpus
+from tutor.notes.files import ignored_files, source_name
+from tutor.term_mining import mine_terms, user_terms
+from tutor.terms import Analyzer, default_analyzer
 from tutor.types import Chunk, Section
 
 EMBED_BATCH = 16

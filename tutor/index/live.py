@@ -20,7 +20,7 @@ from typing import Any
 
 from tutor.config import Settings
 from tutor.index.store import build_index, corpus_state, load_index
-from tutor.notes.corpus import IGNORE_FILE, ignore_rules, is_note_path
+from tutor.notes.files import IGNORE_FILE, ignore_rules, is_note_path
 
 log = logging.getLogger(__name__)
 

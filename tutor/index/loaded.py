@@ -26,9 +26,10 @@ from tutor.index.disk import (
     sha_file,
 )
 from tutor.index.embeddings import embedder_name
-from tutor.notes.corpus import CHUNKING_VERSION, corpus_files, file_hash, source_name
+from tutor.notes.corpus import CHUNKING_VERSION
 from tutor.notes.file_states import FileState, index_file_states
-from tutor.text import default_analyzer
+from tutor.notes.files import corpus_files, file_hash, source_name
+from tutor.terms import default_analyzer
 from tutor.types import Chunk, Section, note_questions
 
 

@@ -23,7 +23,7 @@ from tutor.index.store import ensure_index
 from tutor.interview.interviewer import filter_topic
 from tutor.interview.progress import ProgressStore
 from tutor.interview.rubric import Question, build_bank
-from tutor.notes.corpus import user_file_mode
+from tutor.notes.files import user_file_mode
 from tutor.types import Citation
 
 MODEL_NAME = "tutor: question and the notes' answer"

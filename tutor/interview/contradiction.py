@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from tutor.text import data_lines, tokenize
+from tutor.terms import tokenize
+from tutor.text import data_lines
 
 CLAUSE_RE = re.compile(
     r"[，,；;。！？!?\n：:、→]+|\.\s+|\s+(?:but|while|whereas)\s+|而且|但是|然而|(?<![然从因进])而(?![且言])", re.I

@@ -18,7 +18,8 @@ from tutor.index.store import Index
 from tutor.interview.contradiction import denied_by, point_clauses, sentence_contradicts
 from tutor.interview.key_points import answer_chunks
 from tutor.interview.rubric import Question
-from tutor.text import CJK_RE, data_lines, glossary, is_chinese, sentences, tokenize
+from tutor.terms import tokenize
+from tutor.text import CJK_RE, data_lines, glossary, is_chinese, sentences
 from tutor.types import Feedback, PartJSON, PointJSON
 
 MAX_ANSWER_CHARS = 4000  # a long answer is graded on its start: a full answer to any question in the notes is ~800

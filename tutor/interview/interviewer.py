@@ -20,7 +20,7 @@ from tutor.interview.grading import FollowUp, Grader, clean_text, grade, lang, p
 from tutor.interview.progress import ProgressStore, choose_next
 from tutor.interview.rounds import InterviewRound, Prompt, Report, session_report
 from tutor.interview.rubric import MY_ANSWERS, Question, build_bank
-from tutor.notes.corpus import write_text_atomic
+from tutor.notes.files import write_text_atomic
 from tutor.types import Chunk, Feedback
 
 # ---------------------------------------------------------------- matching a free-form question (tutor grade)
@@ -104,7 +104,7 @@ def _default_model(settings: Settings):
     """The model TUTOR_LLM names, or None (offline grading) when it is 'none' or cannot be used."""
     if not wants_llm(settings.llm):
         return None
-    from tutor.answer.llm import LLMConfigError, get_chat_model
+    from tutor.answer.llm import LLMConfigError, get_chat_model  # LangChain's chat models (~1 s): only with an LLM
 
     try:
         return get_chat_model(settings.llm, settings)
@@ -172,7 +172,7 @@ class InterviewSession:
         fb, credits = grade(self.grader, q, answer, prompt.points)
         text = prepare_answer(answer, lang(q))[0]  # what was graded, as recorded and saved
         if self.chat_model is not None:
-            from tutor.interview.model import model_grade
+            from tutor.interview.model import model_grade  # LangChain (~1 s): only with a chat model
 
             fb, credits = model_grade(self.chat_model, q, text, fb, credits)
         round_ = self.rounds[-1]
@@ -180,7 +180,7 @@ class InterviewSession:
         if not prompt.follow_up and q.points:
             self.pending = plan_follow_ups(q, credits)
             if self.chat_model is not None and self.pending:
-                from tutor.interview.model import model_follow_up
+                from tutor.interview.model import model_follow_up  # LangChain (~1 s): only with a chat model
 
                 self.pending[0] = model_follow_up(self.chat_model, q, self.pending[0])
         # only the answer just given to an unanswerable question can be saved, never an older one

@@ -9,11 +9,13 @@ import re
 from dataclasses import dataclass
 
 from tutor.index.store import Index
-from tutor.notes.corpus import LEAD_IN_RE as PART_LEAD_IN_RE
-from tutor.notes.corpus import NUMBERED_LEAD_RE, URL_RE, strip_markup
+from tutor.notes.lines import LEAD_IN_RE as PART_LEAD_IN_RE
+from tutor.notes.lines import NUMBERED_LEAD_RE, strip_markup
 from tutor.search.focus import is_noise
-from tutor.text import INVISIBLE_RE, sentences, tokenize
+from tutor.terms import tokenize
+from tutor.text import INVISIBLE_RE, sentences
 from tutor.types import Chunk, Citation, Section
+from tutor.urls import URL_RE
 
 MAX_REFERENCE_POINTS = 6  # a fetched article is long; its first chunks stand for its key points
 MIN_TOPIC_POINTS = 2  # a topic heading with fewer checkable points is no question to ask

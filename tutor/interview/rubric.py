@@ -23,7 +23,7 @@ from tutor.interview.key_points import (
     key_points,
     parts_of,
 )
-from tutor.notes.corpus import is_reference_heading
+from tutor.notes.lines import is_reference_heading
 from tutor.text import is_chinese
 from tutor.types import Section
 

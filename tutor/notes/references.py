@@ -23,8 +23,8 @@ import yaml
 
 from tutor.config import Settings
 from tutor.notes.articles import FetchError, extract_document, extract_html_file, extract_pdf_file, read_reference
-from tutor.notes.corpus import write_text_atomic
 from tutor.notes.fetch import fetch_url, make_client
+from tutor.notes.files import write_text_atomic
 from tutor.urls import URL_RE
 
 __all__ = [  # extract_* and read_reference: corpus.py and upload.py import them from here

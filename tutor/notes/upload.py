@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tutor.notes.articles import extract_html_file, extract_pdf_file
-from tutor.notes.corpus import (
+from tutor.notes.files import (
     DOC_SUFFIXES,
     MAX_FILE_BYTES,
     TEXT_SUFFIXES,

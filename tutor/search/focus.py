@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from tutor.notes.corpus import LEAD_IN_RE, NUMBERED_LEAD_RE, PLACEHOLDER_RE, clean_line, strip_markup
-from tutor.text import Analyzer, aspect_terms, data_lines, sentences
+from tutor.notes.lines import LEAD_IN_RE, NUMBERED_LEAD_RE, PLACEHOLDER_RE, clean_line, strip_markup
+from tutor.terms import Analyzer, aspect_terms
+from tutor.text import data_lines, sentences
 from tutor.types import Chunk
 
 MAX_SHOWN = 4  # sentences or bullets an answer shows; the rest of the section is offered as "more"

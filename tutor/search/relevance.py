@@ -14,7 +14,8 @@ from typing import Protocol
 
 from tutor.index.calibrate import Calibration
 from tutor.index.store import Index
-from tutor.text import Analyzer, aspect_terms, data_lines, is_chinese
+from tutor.terms import Analyzer, aspect_terms
+from tutor.text import data_lines, is_chinese
 from tutor.types import Chunk, Hit, Status
 
 # in calibrated units (1 unit: the cosine gap from a typical unrelated question to a typical answered one) and in

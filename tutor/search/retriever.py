@@ -15,7 +15,8 @@ import numpy as np
 from tutor.index.embeddings import Embedder
 from tutor.index.store import Index
 from tutor.search.relevance import Relevance
-from tutor.text import URL_TERM_RE, aspect_terms, data_lines, is_chinese, normalize
+from tutor.terms import aspect_terms
+from tutor.text import URL_TERM_RE, data_lines, is_chinese, normalize
 from tutor.types import Chunk, Hit, Section, Status
 
 DENSE_K = 64

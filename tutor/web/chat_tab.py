@@ -15,7 +15,7 @@ import gradio as gr
 from pydantic import SecretStr
 
 from tutor.config import Settings
-from tutor.types import Answer, Citation, Passage, Turn
+from tutor.types import Answer, Turn, from_json
 from tutor.web import render
 from tutor.web.assets import static_text
 from tutor.web.loader import TutorLoader
@@ -75,19 +75,7 @@ class Conversation:
 
 def answer_from_dict(d: dict) -> Answer:
     """The inverse of `Answer.to_dict()` for what the chat keeps (hits are not kept)."""
-    cites = tuple(Citation(**{**c, "heading_path": tuple(c["heading_path"])}) for c in d.get("citations", []))
-    return Answer(
-        question=str(d["question"]),
-        query=str(d["query"]),
-        status=d["status"],
-        answer=str(d["answer"]),
-        citations=cites,
-        generator=str(d.get("generator") or "extractive"),
-        general_answer=d.get("general_answer"),
-        notices=tuple(d.get("notices") or ()),
-        suggestions=tuple(d.get("suggestions") or ()),
-        more=tuple(Passage(**{**p, "heading_path": tuple(p["heading_path"])}) for p in d.get("more") or ()),
-    )
+    return from_json(Answer, d)
 
 
 def _msg(role: str, content: str) -> dict:

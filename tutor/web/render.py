@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from tutor.types import Answer, Citation, Passage
+from tutor.web.assets import fragment, template
 from tutor.web.render_markdown import answer_body, esc, inline, link
 
 LinesOf = Callable[[str], Sequence[str]]  # source (relative to the corpus root) -> the file's lines
@@ -26,18 +27,19 @@ STATUS_TEXT = {
     "question_only": ("?", "your notes only pose this question", "你的笔记只提出了这个问题"),
     "not_found": ("∅", "not in your notes", "你的笔记里没有这个内容"),
 }
+SOURCE_LINE = fragment("source-line.html", "hit", "no", "line")  # filled once per cited line: read once
 
 
 def status_line(answer: Answer) -> str:
     icon, en, zh = STATUS_TEXT.get(answer.status, ("•", answer.status, ""))
-    return f'<span class="status status-{esc(answer.status)}">{icon} {esc(en)} · {esc(zh)}</span>'
+    return template("answer-status.html").substitute(status=esc(answer.status), icon=icon, en=esc(en), zh=esc(zh))
 
 
 def searched_line(answer: Answer) -> str:
     """For a follow-up, the standalone query that was actually searched."""
     if answer.query == answer.question:
         return ""
-    return f'<div class="searched">searched for: <q>{esc(answer.query)}</q></div>'
+    return template("answer-searched.html").substitute(query=esc(answer.query))
 
 
 def excerpt(lines: Sequence[str], start: int, end: int, context: int = CONTEXT_LINES) -> list[tuple[int, str, bool]]:
@@ -63,33 +65,34 @@ def source_block(citation: Citation, turn: int | str, lines: Sequence[str], open
     """One citation: a <details> whose summary says where, and whose body shows the note's exact lines."""
     badges = ""
     if citation.related:
-        badges += '<span class="badge badge-related">related · 相关</span>'
+        badges += template("source-related.html").template
     if citation.verified is False:
-        badges += '<span class="badge badge-unverified" title="the checker could not confirm this quote">unverified · 未核实</span>'
+        badges += template("source-unverified.html").template
     classes = (
         "source" + (" related" if citation.related else "") + (" unverified" if citation.verified is False else "")
     )
     rows = excerpt(lines, citation.line_start, citation.line_end)
     if rows:
-        body = "".join(
-            f'<div class="ln-row{" hit" if hit else ""}"><span class="ln">{no}</span><span class="lt">{inline(text) or "&nbsp;"}</span></div>'
-            for no, text, hit in rows
-        )
+        body = "".join(SOURCE_LINE % (" hit" if hit else "", no, inline(text) or "&nbsp;") for no, text, hit in rows)
         cut = citation.line_end - citation.line_start + 1 - MAX_CITED_LINES
         if cut > 0:
-            body += f'<div class="ln-more">… {cut} more cited lines in the file</div>'
+            body += template("source-more-lines.html").substitute(cut=cut)
     else:  # the file moved or changed since the index was built: show what was quoted
-        body = (
-            f'<div class="ln-missing">{esc(citation.source)} cannot be read now; the quoted text was:</div>'
-            f'<div class="ln-row hit"><span class="ln"></span><span class="lt">{esc(citation.quote)}</span></div>'
-        )
+        body = template("source-missing.html").substitute(source=esc(citation.source), quote=esc(citation.quote))
     ref = ""
     if citation.url:
-        ref = f'<div class="ref">{esc(citation.title or "")} {link(citation.url)} <span class="file">({esc(citation.source)})</span></div>'
-    return (
-        f'<details class="{classes}" id="src-{turn}-{citation.n}"{" open" if open_ else ""}>'
-        f'<summary><span class="cite-n">[{citation.n}]</span> <span class="where">{esc(where(citation))}</span>{badges}</summary>'
-        f'{ref}<div class="note-lines">{body}</div></details>'
+        ref = template("source-ref.html").substitute(
+            title=esc(citation.title or ""), link=link(citation.url), source=esc(citation.source)
+        )
+    return template("source.html").substitute(
+        classes=classes,
+        turn=turn,
+        n=citation.n,
+        open=" open" if open_ else "",
+        where=esc(where(citation)),
+        badges=badges,
+        ref=ref,
+        body=body,
     )
 
 
@@ -97,46 +100,45 @@ def sources_panel(citations: Iterable[Citation], turn: int | str, lines_of: Line
     blocks = [source_block(c, turn, lines_of(c.source)) for c in citations]
     if not blocks:
         return ""
-    return f'<div class="sources"><div class="sources-title">Sources · 出处</div>{"".join(blocks)}</div>'
+    return template("sources.html").substitute(blocks="".join(blocks))
 
 
 def more_block(more: Sequence[Passage], turn: int | str) -> str:
     """The rest of the answering section, collapsed: each sentence escaped, with its line."""
     if not more:
         return ""
-    rows = "".join(
-        f'<li><span class="more-text">{inline(p.text)}</span> <span class="ln">{esc(p.lines)}</span></li>' for p in more
-    )
+    line = template("answer-more-line.html")
+    rows = "".join(line.substitute(text=inline(p.text), lines=esc(p.lines)) for p in more)
     label = f"{len(more)} more from this section · 本节还有 {len(more)} 条"
-    return f'<details class="more" id="more-{turn}"><summary>{esc(label)}</summary><ul>{rows}</ul></details>'
+    return template("answer-more.html").substitute(turn=turn, label=esc(label), rows=rows)
 
 
 def render_answer(answer: Answer, turn: int, lines_of: LinesOf) -> str:
     """The whole assistant message: status, searched-for, notices, answer text, general block, sources."""
-    notices = "".join(f'<div class="notice">⚠ {esc(n)}</div>' for n in answer.notices)
+    notices = "".join(template("answer-notice.html").substitute(notice=esc(n)) for n in answer.notices)
     general = ""
     if answer.general_answer:
-        general = (
-            '<div class="general"><div class="general-title">General knowledge (not from your notes) · 通用知识（不是来自你的笔记）</div>'
-            f"{answer_body(answer.general_answer, turn)}</div>"
-        )
-    generator = "" if answer.generator == "extractive" else f'<span class="generator">{esc(answer.generator)}</span>'
-    return (
-        f'<div class="tutor-answer" id="answer-{turn}">'
-        f'<div class="answer-meta">{status_line(answer)}{generator}</div>{searched_line(answer)}{notices}'
-        f'<div class="answer-text">{answer_body(answer.answer, turn)}</div>{more_block(answer.more, turn)}{general}'
-        f"{sources_panel(answer.citations, turn, lines_of)}"
-        '<div class="answer-actions"><button type="button" class="copy-answer">copy answer · 复制</button></div>'
-        "</div>"
+        general = template("answer-general.html").substitute(body=answer_body(answer.general_answer, turn))
+    generator = ""
+    if answer.generator != "extractive":
+        generator = template("answer-generator.html").substitute(generator=esc(answer.generator))
+    return template("answer.html").substitute(
+        turn=turn,
+        status=status_line(answer),
+        generator=generator,
+        searched=searched_line(answer),
+        notices=notices,
+        body=answer_body(answer.answer, turn),
+        more=more_block(answer.more, turn),
+        general=general,
+        sources=sources_panel(answer.citations, turn, lines_of),
     )
 
 
 def render_partial(text: str, turn: int) -> str:
     """The answer while it streams in (or a placeholder before the first piece)."""
-    body = (
-        answer_body(text, turn) if text.strip() else '<p class="thinking">searching your notes… · 正在检索你的笔记…</p>'
-    )
-    return f'<div class="tutor-answer streaming"><div class="answer-text">{body}</div></div>'
+    body = answer_body(text, turn) if text.strip() else template("answer-thinking.html").template
+    return template("answer-partial.html").substitute(body=body)
 
 
 def render_question(message: str) -> str:
@@ -144,14 +146,14 @@ def render_question(message: str) -> str:
     text = str(message)
     more = ""
     if len(text) > MAX_SHOWN_QUESTION:
-        more = f'<span class="cut"> … ({len(text):,} characters in all)</span>'
+        more = template("question-cut.html").substitute(length=f"{len(text):,}")
         text = text[:MAX_SHOWN_QUESTION]
-    return f'<div class="tutor-question">{esc(text).replace(chr(10), "<br>")}{more}</div>'
+    return template("question.html").substitute(text=esc(text).replace(chr(10), "<br>"), more=more)
 
 
 def render_problem(message: str) -> str:
     """A question the tutor could not answer (empty, unreadable, an internal error): say so and go on."""
-    return f'<div class="tutor-answer problem"><div class="notice">⚠ {esc(message)}</div></div>'
+    return template("problem.html").substitute(message=esc(message))
 
 
 # --- reading note files (the one piece of I/O here; render functions take its result) --------------------

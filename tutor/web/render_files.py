@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from tutor.notes.file_states import REASONS, FileState
 from tutor.types import Section, note_questions
+from tutor.web.assets import fragment, template
 from tutor.web.render import LinesOf
 from tutor.web.render_markdown import esc, inline, link
 
@@ -31,6 +32,11 @@ REF_TEXT = {
 }
 NUMBER_PREFIX = re.compile(r"^\s*\d+(?:\.\d+)*\s*")
 HEADING_RE = re.compile(r"^ {0,3}(#{1,6})\s")
+# filled once per line or question of a note: %-format strings, read once
+NOTE_LINE = fragment("notes-line.html", "classes", "no", "line")
+QUESTION_LINE = fragment("notes-question-line.html", "classes", "ask", "no", "line", "badge")
+KIND_BADGE = fragment("notes-kind-badge.html", "kind", "en", "zh")
+GAP_CELL = fragment("notes-gap-cell.html", "kind", "ask", "title", "en", "zh")
 STATE_TEXT = {
     "indexed": ("indexed", "已索引"),
     "empty": ("empty", "空文件"),
@@ -66,15 +72,16 @@ def note_row(no: int, text: str, question: Section | None) -> str:
     heading = HEADING_RE.match(text)
     classes = ["note-line"] + ([f"h{len(heading.group(1))}"] if heading else [])
     if question is None:
-        return f'<div class="{" ".join(classes)}"><span class="ln">{no}</span><span class="lt">{line}</span></div>'
-    en, zh = KIND_TEXT.get(question.kind, (question.kind, ""))
+        return NOTE_LINE % (" ".join(classes), no, line)
     classes += ["question", f"kind-{question.kind}"]
-    ask = strip_number(question.title)
-    return (
-        f'<div class="{" ".join(classes)}" data-ask="{esc(ask)}" role="button" tabindex="0" title="ask this in the chat">'
-        f'<span class="ln">{no}</span><span class="lt">{line}</span>'
-        f'<span class="badge kind-{esc(question.kind)}">{esc(en)} · {esc(zh)}</span></div>'
-    )
+    ask = esc(strip_number(question.title))
+    badge = kind_badge(question.kind)
+    return QUESTION_LINE % (" ".join(classes), ask, no, line, badge)
+
+
+def kind_badge(kind: str) -> str:
+    en, zh = KIND_TEXT.get(kind, (kind, ""))
+    return KIND_BADGE % (esc(kind), esc(en), esc(zh))
 
 
 def strip_number(title: str) -> str:
@@ -98,58 +105,51 @@ def render_notes_by_file(sections: Sequence[Section], states: Sequence[FileState
     files = "".join(
         _file_section(s, by_source[s.source], lines_of, anchors[s.source], open_=len(shown) == 1) for s in shown
     )
-    legend = "".join(
-        f'<span class="badge kind-{kind}">{esc(en)} · {esc(zh)}</span>' for kind, (en, zh) in KIND_TEXT.items()
-    )
-    return (
-        f'<div class="notes-view"><div class="notes-count">{esc(count_questions(sections).line())}</div>'
-        f'<div class="notes-legend">{legend} <span class="hint">click a question to ask it · 点击问题即可提问</span></div>'
-        f"{render_file_list(notes, anchors)}{files}</div>"
+    legend = "".join(kind_badge(kind) for kind in KIND_TEXT)
+    return template("notes-view.html").substitute(
+        count=esc(count_questions(sections).line()),
+        legend=legend,
+        file_list=render_file_list(notes, anchors),
+        files=files,
     )
 
 
 def render_file_list(states: Sequence[FileState], anchors: dict[str, str] | None = None) -> str:
     """One row per file: name (a link to its lines when they are shown), state and why, passages, gap map."""
     if not states:
-        return '<div class="file-list"><p>No notes indexed yet. · 还没有索引任何笔记。</p></div>'
+        return template("notes-file-list-empty.html").template
     anchors = anchors or {}
     indexed = sum(s.state == "indexed" for s in states)
     rows = "".join(_file_row(s, anchors.get(s.source)) for s in states)
-    return (
-        f'<div class="file-list"><div class="file-list-title">Files · 文件 — {indexed} of {len(states)} indexed</div>'
-        "<table><thead><tr><th>file</th><th>state</th><th>passages</th><th>questions · gap map</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table></div>"
-    )
+    return template("notes-file-list.html").substitute(indexed=indexed, total=len(states), rows=rows)
 
 
 def _file_row(state: FileState, anchor: str | None) -> str:
     name = esc(state.source)
     if anchor:
-        name = f'<a class="file-link" href="#{anchor}" data-open="{anchor}">{name}</a>'
+        name = template("notes-file-link.html").substitute(anchor=anchor, name=name)
     en, zh = STATE_TEXT.get(state.state, (state.state, ""))
     why = ""
     if state.reason and state.state != "indexed":
         reason_en, reason_zh = REASONS.get(state.reason, (state.reason, ""))
-        detail = f'<div class="file-why">{esc(state.message)}</div>' if state.message else ""
-        why = f' <span class="file-reason">{esc(reason_en)} · {esc(reason_zh)}</span>{detail}'
+        detail = template("notes-file-why.html").substitute(message=esc(state.message)) if state.message else ""
+        reason = template("notes-file-reason.html")
+        why = " " + reason.substitute(en=esc(reason_en), zh=esc(reason_zh), detail=detail)
     passages = str(state.passages) if state.state == "indexed" or state.passages else "–"
-    return (
-        f'<tr class="file-row file-{esc(state.state)}"><td class="file-name">{name}</td>'
-        f'<td><span class="badge file-state file-{esc(state.state)}">{esc(en)} · {esc(zh)}</span>{why}</td>'
-        f'<td class="file-passages">{passages}</td><td>{gap_line(state)}</td></tr>'
+    return template("notes-file-row.html").substitute(
+        state=esc(state.state), name=name, en=esc(en), zh=esc(zh), why=why, passages=passages, gap=gap_line(state)
     )
 
 
 def gap_line(state: FileState) -> str:
     """ "2 of 5 answered · 3 without an answer (2 question only, 1 link only)", or "–" for a file without questions."""
     if not state.questions:
-        return '<span class="gap-none">–</span>'
+        return template("notes-gap-none.html").template
     counts = (("question only", state.question_only), ("link only", state.link_only))
     parts = [f"{n} {kind}" for kind, n in counts if n]
     missing = f" · {state.unanswered} without an answer ({', '.join(parts)})" if state.unanswered else ""
-    return (
-        f'<span class="gap-line{" gaps" if state.unanswered else ""}">'
-        f"{state.answered} of {state.questions} answered{missing}</span>"
+    return template("notes-gap-line.html").substitute(
+        gaps=" gaps" if state.unanswered else "", answered=state.answered, questions=state.questions, missing=missing
     )
 
 
@@ -160,11 +160,8 @@ def gap_map(sections: Sequence[Section]) -> str:
     for q in note_questions(sections):
         en, zh = KIND_TEXT.get(q.kind, (q.kind, ""))
         ask = strip_number(q.title)
-        cells.append(
-            f'<span class="gap-cell kind-{esc(q.kind)}" data-ask="{esc(ask)}" role="button" tabindex="0"'
-            f' title="{esc(q.title)} — {esc(en)} · {esc(zh)}"></span>'
-        )
-    return f'<div class="gap-map">{"".join(cells)}</div>' if cells else ""
+        cells.append(GAP_CELL % (esc(q.kind), esc(ask), esc(q.title), esc(en), esc(zh)))
+    return template("notes-gap-map.html").substitute(cells="".join(cells)) if cells else ""
 
 
 def _file_section(state: FileState, sections: list[Section], lines_of: LinesOf, anchor: str, open_: bool) -> str:
@@ -175,11 +172,14 @@ def _file_section(state: FileState, sections: list[Section], lines_of: LinesOf, 
         if blank > 1:
             continue  # a run of blank lines shows as one
         rows.append(note_row(no, text, questions.get((state.source, no))))
-    return (
-        f'<details class="note-file" id="{anchor}"{" open" if open_ else ""}>'
-        f'<summary><span class="note-file-name">{esc(state.source)}</span>'
-        f' <span class="file-passages">{state.passages} passages</span> {gap_line(state)}</summary>'
-        f"{gap_map(sections)}{''.join(rows)}</details>"
+    return template("notes-file.html").substitute(
+        anchor=anchor,
+        open=" open" if open_ else "",
+        name=esc(state.source),
+        passages=state.passages,
+        gap=gap_line(state),
+        gap_map=gap_map(sections),
+        rows="".join(rows),
     )
 
 
@@ -204,12 +204,8 @@ def render_references(states: Sequence[dict], sections: Iterable[Section] = (), 
                 where = f"{s.source}:{_line_of(url, s, lines_of)}"
                 rows.append(_ref_row(url, "missing", None, "run `tutor index` to fetch it", where))
     if not rows:
-        return '<div class="refs"><p>Your notes link to no articles.</p></div>'
-    return (
-        '<div class="refs"><div class="refs-title">Linked articles · 笔记中的链接</div>'
-        "<table><thead><tr><th>state</th><th>article</th><th>linked from</th><th>note</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
-    )
+        return template("notes-refs-empty.html").template
+    return template("notes-refs.html").substitute(rows="".join(rows))
 
 
 def _line_of(url: str, section: Section, lines_of: LinesOf | None) -> int:
@@ -222,8 +218,12 @@ def _line_of(url: str, section: Section, lines_of: LinesOf | None) -> int:
 
 def _ref_row(url: str, status: str, title: object, reason: object, linked: str) -> str:
     label = REF_TEXT.get(status, status)
-    title_html = f"<div>{esc(title)}</div>" if title else ""
-    return (
-        f'<tr class="ref-{esc(status)}"><td><span class="badge ref-state ref-{esc(status)}">{esc(label)}</span></td>'
-        f"<td>{title_html}{link(url)}</td><td>{esc(linked)}</td><td>{esc(reason or '')}</td></tr>"
+    title_html = template("notes-ref-title.html").substitute(title=esc(title)) if title else ""
+    return template("notes-ref-row.html").substitute(
+        status=esc(status),
+        label=esc(label),
+        title=title_html,
+        link=link(url),
+        linked=esc(linked),
+        reason=esc(reason or ""),
     )

@@ -1,0 +1,94 @@
+"""What a line of notes is: its content without markup that is not content, and whether it asks, lists sources or
+leads in a part of its own (run-in headings, lead-ins). The heading tree (tree.py) and the chunks (markdown.py) read
+lines through these; the answer and the key points use the same shapes."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from tutor.text import INVISIBLE_RE, data_lines
+
+# not content: markup that renders as nothing, or as decoration
+IMAGE_RE = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]")
+HTML_TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>|<!--.*?-->")
+EMOJI_RE = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff\ufe0e\ufe0f\u200d\u20e3]")
+SPACES_RE = re.compile(r"[\u00a0\u2000-\u200a\u3000\u202f\u205f]")
+PLACEHOLDER_RE = re.compile(
+    r"(?:answer(?: goes)? here|your answer here|todo|tbd|tbc|to ?do|wip|coming soon|fill (?:in|me)(?: later)?|"
+    r"待补充|待完善|待更新|待续|未完待续|待写|暂无|略|答案待补充|\.{3,}|…+|\[toc\]|\[\[toc\]\]|-{3,}|\*{3,}|_{3,})"
+    r"[.。!！]*",
+    re.IGNORECASE,
+)
+ANSWER_MARK_RE = re.compile(r"^(\s*)(?:a|ans|answer|答)\s*[:：]\s*", re.IGNORECASE)
+# headings that organise or list sources: never a question, and a reference list is never an answer
+REFERENCE_HEADING_RE = re.compile(
+    r"^(?:参考(?:文献|资料|链接|来源)?|引用|references?|bibliography|further reading|see also|sources?|links?|"
+    r"citations?|reading list|相关链接|延伸阅读|扩展阅读)\s*[:：]?$",
+    re.IGNORECASE,
+)
+NON_QUESTION_HEADING_RE = re.compile(r"^(?:目录|contents|table of contents|toc|\[toc\])$", re.IGNORECASE)
+NUMBERING_RE = re.compile(
+    r"^\s*(?:(?:\d+\.)*\d+[.、)）]?|[一二三四五六七八九十百]+[、.．]|[（(]\s*(?:\d+|[一二三四五六七八九十]+)\s*[)）]|"
+    r"(?:q|question|问题?)\s*\d*\s*[:：.])\s*",
+    re.IGNORECASE,
+)
+BOLD_LINE_RE = re.compile(r"^\s*\*\*(.+?)\*\*\s*[:：]?\s*$")
+# a short numbered lead line such as "（2）激活函数角度" works as a run-in heading too
+NUMBERED_LEAD_RE = re.compile(r"^\s*((?:[（(]\s*\d+\s*[)）]|[①②③④⑤⑥⑦⑧⑨])\s*[^。！？!?；;，,]{1,24})\s*[:：]?\s*$")
+# a short lead-in line ("解决办法：", "参考") that, after run-in headings, starts a part of its own
+LEAD_IN_RE = re.compile(
+    r"^\s*([^。！？!?；;，,:：]{1,12}(?=\s*[:：]\s*$)|参考(?:资料|文献|链接)?|references?|see also|further reading)"
+    r"\s*[:：]?\s*$",
+    re.IGNORECASE,
+)
+LIST_RE = re.compile(r"^\s*(?:[-*+•]|\d+[.)、])\s+")
+QUESTION_CUES = re.compile("|".join(f"(?:{line})" for line in data_lines("question_cues.txt")), re.IGNORECASE)
+
+BOLD_RE = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
+CODE_RE = re.compile(r"`([^`]*)`")
+LINK_RE = re.compile(r"\[([^\]]*)\]\((https?://[^)]*)\)")
+
+
+def clean_line(raw: str) -> str:
+    """A line without what is not content (images, HTML tags and entities, invisible characters, emoji markers,
+    placeholders, an "A:" answer mark); blank when nothing is left. Indentation is kept."""
+    if raw.isascii() and "<" not in raw and "&" not in raw and "!" not in raw:
+        text = raw
+    else:
+        text = IMAGE_RE.sub("", raw)
+        text = HTML_TAG_RE.sub(" ", text)
+        if "&" in text:
+            text = html.unescape(text)
+        text = INVISIBLE_RE.sub("", text)
+        text = SPACES_RE.sub(" ", text)
+        text = EMOJI_RE.sub("", text)
+    text = ANSWER_MARK_RE.sub(r"\1", text)
+    body = text.strip().strip("*_>` ").strip()
+    if not body or PLACEHOLDER_RE.fullmatch(body):
+        return ""
+    return text.rstrip()
+
+
+def strip_markup(text: str) -> str:
+    text = BOLD_RE.sub(lambda m: m.group(1) or m.group(2), text)
+    text = CODE_RE.sub(r"\1", text)
+    text = LINK_RE.sub(r"\1 \2", text)
+    return text.strip()
+
+
+def readable(text: str) -> str:
+    """Text with markup stripped, or as written when it is nothing but markup ("``", "****")."""
+    return strip_markup(text) or text.strip()
+
+
+def is_question_text(text: str) -> bool:
+    """Does a heading or line ask? Its numbering ("7.1.7", "一、", "Q1:") is read past first."""
+    bare = NUMBERING_RE.sub("", text, count=1).strip()
+    if not bare or REFERENCE_HEADING_RE.match(bare) or NON_QUESTION_HEADING_RE.match(bare):
+        return False
+    return bool(QUESTION_CUES.search(bare))
+
+
+def is_reference_heading(title: str) -> bool:
+    return bool(REFERENCE_HEADING_RE.match(NUMBERING_RE.sub("", title, count=1).strip()))

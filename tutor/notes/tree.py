@@ -1,0 +1,279 @@
+"""A file's heading tree: CommonMark's headings and fenced code with their line maps (markdown-it-py), numbered
+headings nested by their numbers, then the units real notes write without headings: question lines, bold and
+numbered run-in headings, lead-ins, a detached last question. Every body line keeps its line number."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from tutor.notes.lines import (
+    BOLD_LINE_RE,
+    IMAGE_RE,
+    LEAD_IN_RE,
+    LIST_RE,
+    NUMBERED_LEAD_RE,
+    clean_line,
+    is_question_text,
+    is_reference_heading,
+    readable,
+)
+from tutor.urls import URL_RE
+
+QA_LINE_RE = re.compile(r"^\s*(?:\*\*)?(?:q|question|问|问题)\s*\d*\s*[:：.]\s*(.+?)(?:\*\*)?\s*$", re.IGNORECASE)
+# a dotted section number ("10.4", "7.1.2", "10.6.1."): 10.4.1 belongs to 10.4 whatever its # level
+SECTION_NUMBER_RE = re.compile(r"^\s*(\d+(?:\.\d+)+)(?![\d%])\.?")
+CLAUSE_END_RE = re.compile(r"[。！？!?；;，,]|\.\s")
+MAX_QUESTION_LINE = 80
+DETACH_GAP = 3  # a line after this many blank lines has left the sub-section above it
+
+
+@dataclass
+class Node:
+    title: str
+    path: tuple[str, ...]
+    level: int
+    line: int  # 0 for the file's root
+    is_question: bool
+    body: list[tuple[int, str]] = field(default_factory=list)  # (line no, raw line)
+    children: list[Node] = field(default_factory=list)
+    pseudo: bool = False  # a bold run-in heading or a question line
+    line_text: str = ""  # a lead-in's own line ("解决办法："), kept as written in its text
+
+
+def paragraphs(lines: list[tuple[int, str]]) -> list[list[tuple[int, str]]]:
+    """Paragraphs: runs of non-blank lines, each with its line number; a $$ display formula is one block."""
+    out: list[list[tuple[int, str]]] = []
+    cur: list[tuple[int, str]] = []
+    in_math = False
+    for no, raw in lines:
+        stripped = raw.strip()
+        # a formula or a table right under a paragraph starts a block of its own, and so does what follows it
+        if cur and not in_math and _starts_whole(stripped) != _starts_whole(cur[-1][1].strip()):
+            out.append(cur)
+            cur = []
+        if stripped.count("$$") % 2:
+            in_math = not in_math
+        if stripped or in_math:
+            if stripped:
+                cur.append((no, raw))
+        elif cur:
+            out.append(cur)
+            cur = []
+    if cur:
+        out.append(cur)
+    return out
+
+
+def _starts_whole(line: str) -> bool:
+    return line.startswith(("$$", "|"))
+
+
+def _gap_before(lines: list[tuple[int, str]], block: list[tuple[int, str]]) -> int:
+    first = block[0][0]
+    blank = 0
+    for no, raw in reversed(lines):
+        if no >= first:
+            continue
+        if raw.strip():
+            break
+        blank += 1
+    return blank
+
+
+def _headings(text: str) -> tuple[dict[int, tuple[int, str]], set[int], set[int]]:
+    """CommonMark's headings: line -> (level, title), the setext underline lines, and the fenced-code lines."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark", {"html": True}).parse(text)
+    found: dict[int, tuple[int, str]] = {}
+    underlines: set[int] = set()
+    code: set[int] = set()
+    for i, tok in enumerate(tokens):
+        if tok.type == "heading_open" and tok.map and tok.level == 0:
+            start, end = tok.map
+            title = tokens[i + 1].content if i + 1 < len(tokens) else ""
+            found[start + 1] = (int(tok.tag[1]), title.replace("\n", " "))
+            if tok.markup in ("=", "-"):  # setext: the title line(s), then the underline
+                underlines.update(range(start + 2, end + 1))
+        elif tok.type == "fence" and tok.map:
+            code.update(range(tok.map[0] + 1, tok.map[1] + 1))
+    return found, underlines, code
+
+
+def _section_number(title: str) -> tuple[str, ...] | None:
+    match = SECTION_NUMBER_RE.match(title)
+    return tuple(match.group(1).split(".")) if match else None
+
+
+def _nest_by_number(stack: list[Node], title: str) -> bool:
+    """Put a numbered heading where its number says, when the # levels say otherwise; False leaves it to the levels.
+    A book copied together from chapters writes "### 10.4 网络搭建有什么原则？" right after "## 12.3.5 Caffe的有哪些
+    接口？": by its levels, 10.4 and everything under it would sit inside the Caffe section and be searched with its
+    words. A numbered heading goes under the deepest open heading whose number is a prefix of its own (10.4.1 under
+    10.4); with none, but other numbered headings open, beside the outermost of them."""
+    number = _section_number(title)
+    if number is None:
+        return False
+    numbered = [(i, own) for i, n in enumerate(stack) if i and (own := _section_number(n.title)) is not None]
+    if not numbered:
+        return False
+    parent = next((i for i, own in reversed(numbered) if len(own) < len(number) and number[: len(own)] == own), None)
+    del stack[(parent + 1) if parent is not None else numbered[0][0] :]
+    return True
+
+
+def _figure_leads(lines: list[str], skip: set[int]) -> frozenset[int]:
+    """Lines that only introduce the figure under them ("sigmoid函数的函数及导数图如下所示：" over an image): a paragraph
+    of one clause that ends in a colon, the next non-blank line an image alone. Without the figure, which the
+    tutor cannot show or read, they say nothing."""
+    leads = set()
+    for no, raw in enumerate(lines, start=1):
+        if not IMAGE_RE.search(raw) or clean_line(raw).strip() or no in skip:
+            continue
+        prev = no - 1
+        while prev >= 1 and not lines[prev - 1].strip():
+            prev -= 1
+        if prev < 1 or prev in skip or (prev > 1 and lines[prev - 2].strip()):
+            continue
+        text = clean_line(lines[prev - 1]).strip()
+        if text.endswith((":", "：")) and not CLAUSE_END_RE.search(text[:-1]):
+            leads.add(prev)
+    return frozenset(leads)
+
+
+def _parse_tree(text: str) -> tuple[Node, frozenset[int]]:
+    """The heading tree of a file, and its figure lead-in lines."""
+    root = Node(title="", path=(), level=0, line=0, is_question=False)
+    stack = [root]
+    headings, underlines, code = _headings(text)
+    lines = text.split("\n")
+    leads = _figure_leads(lines, code | underlines | set(headings))
+    for no, raw in enumerate(lines, start=1):
+        if no in underlines:
+            stack[-1].body.append((no, ""))
+            continue
+        heading = headings.get(no)
+        if heading is None:
+            stack[-1].body.append((no, raw if no in code else clean_line(raw)))
+            continue
+        level, title = heading[0], readable(clean_line(heading[1]))
+        if not title:  # a heading that is only an emoji or an image is no heading
+            stack[-1].body.append((no, ""))
+            continue
+        if not _nest_by_number(stack, title):
+            while stack[-1].level >= level:
+                stack.pop()
+        node = Node(title, stack[-1].path + (title,), level, no, is_question_text(title))
+        stack[-1].children.append(node)
+        stack.append(node)
+    return root, leads
+
+
+def _split_pseudo(node: Node, under_question: bool = False) -> None:
+    """Turn question lines and bold run-in headings of a body into child units of their own."""
+    for child in node.children:
+        _split_pseudo(child, under_question or node.is_question)
+    blocks = paragraphs(node.body)
+    if not blocks:
+        return
+    # A topic heading whose body is only short single lines that ask: each line is a question.
+    if node.level and not node.is_question and _only_questions(blocks):
+        node.children = [_pseudo(node, b[0], question=True) for b in blocks] + node.children
+        node.body = []
+        return
+    _split_run_ins(node, blocks, under_question)
+
+
+def _only_questions(blocks: list[list[tuple[int, str]]]) -> bool:
+    """Is every paragraph one short line that asks (not a list item, a run-in heading or a link)?"""
+    single = all(
+        len(b) == 1
+        and not LIST_RE.match(b[0][1])
+        and not BOLD_LINE_RE.match(b[0][1])
+        and not NUMBERED_LEAD_RE.match(b[0][1])
+        for b in blocks
+    )
+    short = all(len(b[0][1].strip()) <= MAX_QUESTION_LINE and not URL_RE.search(b[0][1]) for b in blocks)
+    return single and short and all(is_question_text(b[0][1]) for b in blocks)
+
+
+def _split_run_ins(node: Node, blocks: list[list[tuple[int, str]]], under_question: bool) -> None:
+    """Q: lines, bold or numbered run-in headings and the lead-ins after them start units of their own."""
+    bold_starts = {
+        b[0][0]: BOLD_LINE_RE.match(b[0][1]) or NUMBERED_LEAD_RE.match(b[0][1]) for b in blocks if len(b) == 1
+    }
+    # "Q: …" starts a question wherever it stands, its answer ("A: …") on the lines below
+    qa_starts = {no: m for no, raw in node.body if (m := QA_LINE_RE.match(raw))}
+    # after run-in headings, a lead-in line closes the last one ("解决办法：" is not part of "（2）激活函数角度")
+    lead_ins = {b[0][0]: LEAD_IN_RE.match(b[0][1]) for b in blocks if len(b) == 1}
+    pseudo: list[Node] = []
+    own: list[tuple[int, str]] = []
+    for no, raw in node.body:  # blank lines stay with their unit: gaps matter to _detach_trailing_questions
+        bold, lead, qa = bold_starts.get(no), lead_ins.get(no), qa_starts.get(no)
+        if qa:
+            pseudo.append(_pseudo(node, (no, qa.group(1)), question=True))
+        elif bold:
+            # a bold line that asks, with its answer under it, is a question ("**为什么要用BN？**"); under a
+            # question it is one of that question's points
+            asks = not (under_question or node.is_question) and is_question_text(readable(bold.group(1)))
+            pseudo.append(_pseudo(node, (no, bold.group(1)), question=asks))
+        elif pseudo and lead:
+            pseudo.append(_pseudo(node, (no, lead.group(1)), question=False))
+            pseudo[-1].line_text = raw.strip()
+        elif pseudo:
+            pseudo[-1].body.append((no, raw))
+        else:
+            own.append((no, raw))
+    node.body = own
+    node.children = pseudo + node.children
+
+
+def _pseudo(parent: Node, line: tuple[int, str], question: bool) -> Node:
+    title = readable(line[1])
+    return Node(title, parent.path + (title,), parent.level + 1, line[0], question, pseudo=True)
+
+
+def _detach_trailing_questions(root: Node) -> None:
+    """A short question line far below the last sub-section belongs to the top-level topic."""
+
+    def last_leaf(node: Node) -> list[Node]:
+        chain = [node]
+        while chain[-1].children:
+            chain.append(chain[-1].children[-1])
+        return chain
+
+    for top in root.children:
+        chain = last_leaf(top)
+        leaf = chain[-1]
+        if leaf is top:
+            continue
+        blocks = paragraphs(leaf.body)
+        if not blocks:
+            continue
+        last = blocks[-1]
+        text = last[0][1].strip()
+        detached = len(last) == 1 and len(blocks) > 1 and _gap_before(leaf.body, last) >= DETACH_GAP
+        # "batch size对收敛速度的影响。" is a question by its place, even without a question mark
+        if detached and len(text) <= MAX_QUESTION_LINE and (is_question_text(text) or len(text) <= 40):
+            leaf.body = [(no, raw) for no, raw in leaf.body if no < last[0][0]]
+            top.children.append(_pseudo(top, last[0], question=True))
+
+
+def _empty_topics_ask(node: Node) -> None:
+    """A heading with nothing under it ("## Densenet" between answered sections) is a topic the notes pose and have
+    not answered yet: it is asked, like a question heading with no answer, not lost."""
+    for child in node.children:
+        _empty_topics_ask(child)
+        empty = not child.children and not any(raw.strip() for _, raw in child.body)
+        if empty and not child.pseudo and not child.is_question and len(child.title) >= 2:
+            child.is_question = not is_reference_heading(child.title)
+
+
+def outline(text: str) -> tuple[Node, frozenset[int]]:
+    """The heading tree of a file with its run-in units split out, and its figure lead-in lines."""
+    root, leads = _parse_tree(text)
+    _split_pseudo(root)
+    _detach_trailing_questions(root)
+    _empty_topics_ask(root)
+    return root, leads

@@ -399,3 +399,15 @@ def test_the_embedder_sees_headings_without_their_numbering():
     assert "4.2.3" not in embedded[line_of(lines, "使用ReLU")]
     # what is quoted and cited keeps the numbering as the notes write it
     assert any(c.text == "21. 增大感受野的方法？" for c in chunks)
+
+
+def test_a_bold_parenthetical_aside_is_no_run_in_heading():
+    lines = ["## 3.4.12 tanh收敛速度比sigmoid快吗？", "", "**（贡献者：某某－某某大学）**", "",
+             "tanh的导数在0到1之间，梯度消失的问题比sigmoid轻，所以收敛更快。", "",
+             "**（1）语言模型与文本生成**", "", "给定一个词序列，预测下一个词的概率。"]  # fmt: skip
+    sections, chunks = parse(lines)
+    titles = [s.title for s in sections]
+    assert not any("贡献者" in t for t in titles), titles
+    assert any(t.startswith("（1）语言模型") for t in titles), titles  # a numbered bold lead still is one
+    answer = [c for c in chunks if "梯度消失的问题比sigmoid轻" in c.text]
+    assert answer and answer[0].heading_path == ("3.4.12 tanh收敛速度比sigmoid快吗？",), spans(chunks)

@@ -30,7 +30,7 @@ from tutor.types import Chunk, Section
 log = logging.getLogger(__name__)
 
 # the version of the parse in lines.py, tree.py and markdown.py: an index chunked by another is rebuilt
-CHUNKING_VERSION = "14"  # 14: the embedder sees headings without their numbering (13: figure lead-ins are pointers)
+CHUNKING_VERSION = "15"  # 15: a bold parenthetical aside is no run-in heading; 14: headings embedded without numbering
 
 
 @dataclass

@@ -33,7 +33,8 @@ NUMBERING_RE = re.compile(
     r"(?:q|question|问题?)\s*\d*\s*[:：.])\s*",
     re.IGNORECASE,
 )
-BOLD_LINE_RE = re.compile(r"^\s*\*\*(.+?)\*\*\s*[:：]?\s*$")
+# a bold line is a run-in heading, unless it is one parenthetical aside ("**（贡献者：某某－某大学）**")
+BOLD_LINE_RE = re.compile(r"^\s*\*\*(?![（(][^（()）]*[)）]\*\*)(.+?)\*\*\s*[:：]?\s*$")
 # a short numbered lead line such as "（2）激活函数角度" works as a run-in heading too
 NUMBERED_LEAD_RE = re.compile(r"^\s*((?:[（(]\s*\d+\s*[)）]|[①②③④⑤⑥⑦⑧⑨])\s*[^。！？!?；;，,]{1,24})\s*[:：]?\s*$")
 # a short lead-in line ("解决办法：", "参考") that, after run-in headings, starts a part of its own

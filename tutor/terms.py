@@ -21,6 +21,8 @@ from tutor.variants import VariantPattern
 # the modules whose code decides how text splits into terms: an index tokenised by other code is rebuilt
 TOKENIZER_FILES = tuple(Path(__file__).with_name(name) for name in ("text.py", "variants.py", "terms.py"))
 TOKEN_RE = re.compile(r"[a-z0-9][a-z0-9.+\-]*[a-z0-9+]|[a-z0-9]|[\u3400-\u9fff]+")
+# an English contraction's tail ("it's", "don't") is no word of its own
+CONTRACTION_RE = re.compile(r"['’](?:s|t|d|m|ll|re|ve)\b")
 LETTERS_DIGITS = re.compile(r"^([a-z]+)(\d+)$")
 # a markdown backslash escape ("3\\*3", "learning\\_rate") reads as the character it escapes
 MD_ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")
@@ -90,16 +92,18 @@ class Analyzer:
     def tokenize(self, text: str, keep_stopwords: bool = False) -> list[str]:
         """Content terms: canonical terms, jieba words for Chinese runs, lower-case Latin words."""
         out: list[str] = []
-        for match in TOKEN_RE.finditer(self.canonicalize(URL_TERM_RE.sub(" ", text))):
+        for match in TOKEN_RE.finditer(CONTRACTION_RE.sub("", self.canonicalize(URL_TERM_RE.sub(" ", text)))):
             token = match.group(0)
             if CJK_RE.match(token):
                 words = [token] if token in self.canonical else jieba_tokenizer().lcut_for_search(token)
             else:
                 words = _latin_forms(token)
             for word in words:
-                # single Chinese characters carry little meaning on their own, unless the table made them a term
+                # single Chinese characters carry little meaning on their own, unless the table made them a term; a
+                # single Latin letter names a variable ("K-means的K值怎么选", "How to select K")
                 if keep_stopwords or (
-                    word not in self.stopwords and (len(word) > 1 or word.isdigit() or word in self.canonical)
+                    word not in self.stopwords
+                    and (len(word) > 1 or word.isdigit() or word.isascii() or word in self.canonical)
                 ):
                     out.append(word if word in self.canonical or CJK_RE.match(word) else stem(word))
         return out

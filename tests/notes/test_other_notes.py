@@ -165,6 +165,14 @@ def test_a_latin_term_the_notes_never_use_in_a_chinese_question_is_not_found(boo
     assert book.ask("训练GAN时dropout有什么用？").status == "answered"
 
 
+def test_a_name_the_top_section_lacks_makes_a_loose_match_not_found(book):
+    """The notes name ResNet (4.9), but the section about Dropout in GANs does not: it cannot say why ResNet uses
+    Dropout. A close match keeps its answer, and so does the section that names the subject."""
+    assert book.ask("ResNet里为什么要用Dropout？").status == "not_found"
+    assert book.ask("ResNet为什么能解决退化问题？").status == "answered"
+    assert book.ask("用了ReLU的AlexNet为什么收敛更快？").status == "answered"
+
+
 def test_a_question_asking_for_a_value_needs_a_section_that_states_one(book, tmp_path):
     # 7.4.6 says what dropout does in a GAN but gives no rate; 4.5.3 states kernel sizes
     assert book.ask("训练GAN时dropout的丢弃比例一般设多少？").status == "not_found"

@@ -112,16 +112,13 @@ class Relevance:
             }
         return self._vocabulary
 
-    def missing_names(self, query: str) -> list[str]:
-        """Names the query asks about that these notes never use: "BERT的预训练任务", "Xavier初始化的方差公式",
-        "What is the kernel trick in SVM?", "学习率warmup有什么作用". The notes cannot answer a question about
-        something they never name, however close its other words come. In an English sentence a name is a Latin
-        word written with a capital or a digit ("bug", "trick" may be everyday English and prove nothing); inside
-        a Chinese sentence every Latin word is a term."""
-        vocabulary = self.vocabulary()
+    def names(self, query: str) -> list[tuple[str, list[str]]]:
+        """The names a query uses, each with its terms: in an English sentence a Latin word written with a capital
+        or a digit ("BERT", "LeNet-5"; "bug" and "trick" may be everyday English and prove nothing); inside a Chinese
+        sentence every Latin word."""
         chinese = is_chinese(query)
         whole = set(self.analyzer.tokenize(query))  # "batch size" is one term, not two unknown words
-        missing = []
+        found = []
         for match in NAME_RE.finditer(query):
             word = match.group(0)
             letters = re.sub(r"[^A-Za-z]", "", word)
@@ -138,9 +135,31 @@ class Relevance:
                 continue
             if re.search(r"[\-.+]", word):
                 forms = forms[:1]  # "Q-learning" is one name: the notes' "learning" says nothing of it
-            if not any(t in vocabulary for t in forms):
-                missing.append(word)
-        return missing
+            found.append((word, forms))
+        return found
+
+    def missing_names(self, query: str) -> list[str]:
+        """Names the query asks about that these notes never use: "BERT的预训练任务", "Xavier初始化的方差公式",
+        "What is the kernel trick in SVM?", "学习率warmup有什么作用". The notes cannot answer a question about
+        something they never name, however close its other words come."""
+        vocabulary = self.vocabulary()
+        return [word for word, forms in self.names(query) if not any(t in vocabulary for t in forms)]
+
+    def close(self, query: str, dense: float) -> bool:
+        """A close match in this index's units (or no scale to tell: then shared terms decide alone)."""
+        scale = self.calibration.scale(query) if self.calibration else None
+        return scale is None or not scale.reliable or scale.units(dense) >= HIGH_UNITS
+
+    def lacks_rarest_name(self, query: str, section_id: str) -> bool:
+        """The rarest name the query uses is not in the top section: "ResNet的残差连接为什么能缓解梯度消失" is not
+        answered by a section on RNNs' vanishing gradients, though the notes name ResNet elsewhere. Only a match
+        that is not close is held to it: a close one may name its subject by an example ("换成relu这类激活函数能缓解
+        梯度消失吗" is answered by "使用不同的激活函数")."""
+        named = [forms for _, forms in self.names(query)]
+        if not named:
+            return False
+        rarest = max(named, key=lambda forms: max(self.bm25.weight(t) for t in forms))
+        return not any(t in self.section_tokens(section_id) for t in rarest)
 
     def states_no_quantity(self, query: str, section_id: str) -> bool:
         """A question that asks for a value ("dropout的比例一般设多少", "What is the default value of beta2?") and a
@@ -161,5 +180,7 @@ class Relevance:
         else:
             ok = self.relevant(query, top.dense, coverage)
         if not ok or self.states_no_quantity(query, top.chunk.section_id):
+            return "not_found"
+        if not self.close(query, top.dense) and self.lacks_rarest_name(query, top.chunk.section_id):
             return "not_found"
         return "question_only" if self._unanswered(top.chunk) else "answered"

@@ -7,8 +7,8 @@
 Every conversation of the question set is asked in a fresh session (follow-ups after their earlier turns),
 `--repeat` times. Figures are medians/percentiles over all messages; the machine may be shared, so compare
 runs side by side rather than across days: every chat process (tutor, its variants, the naive LangChain
-pipeline of bench/naive_chat.py, a --baseline checkout) is asked the same message in turn, and the cold
-`tutor ask` runs alternate between this checkout and the baseline.
+pipeline of bench/naive_chat.py, a --baseline checkout) is asked the same message in turn, in an order that
+rotates every conversation, and the cold `tutor ask` runs alternate between this checkout and the baseline.
 Targets (issue 12): warm `tutor chat` per question <= 1.15x the naive pipeline; cold `tutor ask` <= 0.9 s.
 """
 
@@ -153,9 +153,14 @@ def chat_subprocesses(convs: list[list[str]], repeat: int, configs: dict[str, tu
     for name, chat in procs.items():
         first = chat.ask(convs[0][0])  # includes loading the index and the embedder
         out[name] = {"first_ms": first, "ready_s": time.perf_counter() - chat.started}
+    order = list(procs.values())
     for rep in range(repeat + 1):  # the first pass warms up
         for turns in convs:
-            for chat in procs.values():
+            # the order turns by one each conversation: the process asked right after another meets what that one
+            # leaves on the cores (the naive pipeline's OpenMP threads busy-wait ~10 ms after every answer), and no
+            # process should always be the one that does
+            order = order[1:] + order[:1]
+            for chat in order:
                 chat.conversation(turns, record=rep > 0)
     for name, chat in procs.items():
         rss, code = chat.close()

@@ -10,7 +10,8 @@ import pytest
 
 from tutor.cli.main import SCHEMA_OBJECTS, main
 from tutor.schema import objects, validate
-from tutor.types import Citation, Hit, to_json
+from tutor.types import Citation, Hit
+from tutor.wire import to_json
 
 KEYWORDS = {"$schema", "$ref", "$defs", "title", "description", "type", "properties", "required", "items", "anyOf"}
 KEYWORDS |= {"additionalProperties", "enum", "const", "maxItems", "minItems", "prefixItems", "default"}

@@ -1,6 +1,6 @@
 """`tutor schema`: the JSON Schema of every object the tutor writes as JSON, made from the Wire types themselves.
 
-Each Wire class (tutor/types.py) becomes a TypedDict with the keys `to_json()` writes, the type of the attribute
+Each Wire class (tutor/types.py, tutor/wire.py) becomes a TypedDict with the keys `to_json()` writes, the type of the attribute
 each key reads, and its keys required unless the class may leave them out; pydantic's TypeAdapter turns those
 into JSON Schema. pydantic is imported here only: building models took ~0.1 s, too much for `tutor ask`.
 """
@@ -12,7 +12,8 @@ import typing
 from functools import cache
 from typing import Annotated, Any, ClassVar, NotRequired, Required, Union, get_args, get_origin
 
-from tutor.types import Answer, Citation, Feedback, Hit, Passage, Ungraded, Wire, json_keys
+from tutor.types import Answer, Citation, Feedback, Hit, Passage, Ungraded
+from tutor.wire import Wire, json_keys
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 

@@ -61,72 +61,102 @@ def build_index(
     name = embedder_name(settings.embeddings)
     with lock(settings.index_path):
         found = _previous(settings, name, files)
-        previous = found.vectors
-        first_build = not found.complete
-        skipped: dict[str, tuple[str, str]] = {}
-
-        def skip(source: str, reason: str, message: str) -> None:
-            skipped[source] = (reason, message)
-
-        docs = load_corpus(settings.corpus_path, warn=warn_all, parsed=found.docs, skipped=skip)
-        sections = [s for d in docs for s in d.sections]
-        notes = notes_terms(settings, sections, warn_all)
-        analyzer = default_analyzer().with_terms(notes)
-        terms = found.terms if found.tokenizer == analyzer.fingerprint else {}
-        earlier_calibration = found.calibration
-        del found
-        chunks = [c for d in docs for c in d.chunks]
-        report.files, report.chunks = len(docs), len(chunks)
-        keys = [vec_key(name, c) for c in chunks]
-        draft = Draft(
-            settings,
-            name,
-            files,
-            docs,
-            sections,
-            chunks,
-            keys,
-            tokens=_chunk_tokens(chunks, terms, analyzer),
-            headings=heading_terms(sections, chunks, analyzer),
-            notes=notes,
-            tokenizer=analyzer.fingerprint,
-            skipped=skipped,
-            ignored=[source_name(p, settings.corpus_path) for p in ignored_files(settings.corpus_path)],
-            report=report,
-        )
-        del terms
-        todo = [i for i, k in enumerate(keys) if k not in previous]
-        fresh: dict[str, np.ndarray] = {}
-        first = None
-        if first_build and todo:
-            first = FirstBuild(draft, embedder, previous, fresh, partial, schedule)
-        if progress and todo:
-            progress(0, len(todo))  # embedding starts now: the ETA is measured from here, not from parsing
-        for start in range(0, len(todo), EMBED_BATCH):
-            batch = todo[start : start + EMBED_BATCH]
-            vecs = embedder.embed_documents([chunks[i].embed_text() for i in batch])
-            fresh.update({keys[i]: np.asarray(v, dtype=np.float32) for i, v in zip(batch, vecs, strict=True)})
-            if first:
-                first.embedded(start + len(batch) < len(todo))
-            if progress:
-                progress(min(start + EMBED_BATCH, len(todo)), len(todo))
-        del first
-        report.embedded, report.reused = len(todo), len(chunks) - len(todo)
-        dim = len(next(iter(fresh.values()))) if fresh else (len(next(iter(previous.values()))) if previous else 0)
-        if not dim:
-            dim = len(embedder.embed_query("dimension probe"))
-        matrix = np.zeros((len(chunks), dim), dtype=np.float32)
-        for i, k in enumerate(keys):
-            matrix[i] = fresh[k] if k in fresh else previous[k]
+        previous, first_build, earlier_calibration = found.vectors, not found.complete, found.calibration
+        draft = _draft(settings, name, files, found, warn_all, report)
+        del found  # the earlier terms and parsed files are not needed past the draft
+        todo = [i for i, k in enumerate(draft.keys) if k not in previous]
+        fresh = _embed(draft, embedder, todo, previous, progress, first_build, partial, schedule)
+        report.embedded, report.reused = len(todo), len(draft.chunks) - len(todo)
+        dim, matrix = _matrix(draft.keys, fresh, previous, embedder)
         del previous, fresh
         calibration = earlier_calibration
         stale = calibration is None or not Calibration.current(calibration)
-        if stale or report.embedded > RECALIBRATE_SHARE * len(chunks):
-            fitted = calibrate(embedder, matrix, sections, chunks, rows_by_section(chunks))
+        if stale or report.embedded > RECALIBRATE_SHARE * len(draft.chunks):
+            fitted = calibrate(embedder, matrix, draft.sections, draft.chunks, rows_by_section(draft.chunks))
             calibration = fitted.to_dict() if fitted else None
         draft.publish(dim, matrix, calibration)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _draft(
+    settings: Settings,
+    name: str,
+    files: dict[str, str],
+    found: _Previous,
+    warn: Callable[[str], None],
+    report: BuildReport,
+) -> Draft:
+    """Parse the notes (reusing the unchanged files `found` holds), mine their terms and tokenize each chunk
+    (reusing `found`'s terms when the analyzer is the same): everything a version is written from but vectors."""
+    skipped: dict[str, tuple[str, str]] = {}
+
+    def skip(source: str, reason: str, message: str) -> None:
+        skipped[source] = (reason, message)
+
+    docs = load_corpus(settings.corpus_path, warn=warn, parsed=found.docs, skipped=skip)
+    sections = [s for d in docs for s in d.sections]
+    notes = notes_terms(settings, sections, warn)
+    analyzer = default_analyzer().with_terms(notes)
+    terms = found.terms if found.tokenizer == analyzer.fingerprint else {}
+    chunks = [c for d in docs for c in d.chunks]
+    report.files, report.chunks = len(docs), len(chunks)
+    keys = [vec_key(name, c) for c in chunks]
+    return Draft(
+        settings,
+        name,
+        files,
+        docs,
+        sections,
+        chunks,
+        keys,
+        tokens=_chunk_tokens(chunks, terms, analyzer),
+        headings=heading_terms(sections, chunks, analyzer),
+        notes=notes,
+        tokenizer=analyzer.fingerprint,
+        skipped=skipped,
+        ignored=[source_name(p, settings.corpus_path) for p in ignored_files(settings.corpus_path)],
+        report=report,
+    )
+
+
+def _embed(
+    draft: Draft,
+    embedder,
+    todo: list[int],
+    previous: dict[str, np.ndarray],
+    progress: Callable[[int, int], None] | None,
+    first_build: bool,
+    partial: Callable[[Partial], None] | None,
+    schedule: PublishSchedule | None,
+) -> dict[str, np.ndarray]:
+    """Vectors of the chunks `todo` by vec_key, in batches; a first build publishes partial versions between them."""
+    fresh: dict[str, np.ndarray] = {}
+    first = FirstBuild(draft, embedder, previous, fresh, partial, schedule) if first_build and todo else None
+    if progress and todo:
+        progress(0, len(todo))  # embedding starts now: the ETA is measured from here, not from parsing
+    for start in range(0, len(todo), EMBED_BATCH):
+        batch = todo[start : start + EMBED_BATCH]
+        vecs = embedder.embed_documents([draft.chunks[i].embed_text() for i in batch])
+        fresh.update({draft.keys[i]: np.asarray(v, dtype=np.float32) for i, v in zip(batch, vecs, strict=True)})
+        if first:
+            first.embedded(start + len(batch) < len(todo))
+        if progress:
+            progress(min(start + EMBED_BATCH, len(todo)), len(todo))
+    return fresh
+
+
+def _matrix(
+    keys: list[str], fresh: dict[str, np.ndarray], previous: dict[str, np.ndarray], embedder
+) -> tuple[int, np.ndarray]:
+    """The vector dimension and one row per chunk, fresh vectors first, else the reused ones."""
+    dim = len(next(iter(fresh.values()))) if fresh else (len(next(iter(previous.values()))) if previous else 0)
+    if not dim:
+        dim = len(embedder.embed_query("dimension probe"))
+    matrix = np.zeros((len(keys), dim), dtype=np.float32)
+    for i, k in enumerate(keys):
+        matrix[i] = fresh[k] if k in fresh else previous[k]
+    return dim, matrix
 
 
 def vec_key(embedder: str, chunk: Chunk) -> str:

@@ -1,6 +1,6 @@
 """What an interview session asks, keeps and reports: `Prompt`, `InterviewRound`, `Report`.
 
-They are Wire types (tutor/types.py): `tutor interview --json` and the app's Interview tab show their JSON, and
+They are Wire types (tutor/wire.py): `tutor interview --json` and the app's Interview tab show their JSON, and
 `tutor schema question|round|report` prints its shape.
 """
 
@@ -12,7 +12,8 @@ from typing import ClassVar, Literal
 from tutor.interview.grading import COVERED_AT
 from tutor.interview.progress import WEAK_TOPIC
 from tutor.interview.rubric import Question
-from tutor.types import Citation, Feedback, Wire
+from tutor.types import Citation, Feedback
+from tutor.wire import Wire
 
 # the question's own keys, as `tutor interview --json` has always written them
 QUESTION_KEYS = {

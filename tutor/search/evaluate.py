@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tutor.answer.chat import ChatSession, Tutor
 from tutor.text import is_chinese
-from tutor.types import Hit
+from tutor.types import Answer, Hit
 
 DEFAULT_SET = Path(__file__).resolve().parents[2] / "tests" / "data" / "eval.jsonl"
 
@@ -109,85 +109,127 @@ def load_set(path: Path) -> list[dict]:
 
 def evaluate(tutor: Tutor, items: list[dict]) -> EvalResult:
     res = EvalResult(n=len(items))
-    hit1 = hit3 = rr = tight = status_ok = abstain = false_abstain = section1 = 0.0
-    fu_hits = fu_n = single_hits = single_n = wrong = cross_hits = cross_n = 0
-    kinds: dict[str, dict] = {}
-    times: list[float] = []
+    tally = _Tally()
     for item in items:
+        answer = tally.ask(tutor, item)
+        expect = item.get("expect")
+        ok_status = tally.count_status(res, item, answer)
+        first = tally.count_ranking(tutor, item, answer, expect) if expect else False
+        tally.count_kind(item, ok_status, first if expect else None)
+        if not ok_status or (expect and not first):
+            res.failures.append(_failure(tutor, item, answer, expect))
+    tally.fill(res, items)
+    return res
+
+
+@dataclass
+class _Tally:
+    """The running sums of `evaluate`, question by question; `fill` turns them into the result's rates."""
+
+    hit1: float = 0.0
+    hit3: float = 0.0
+    rr: float = 0.0
+    tight: float = 0.0
+    status_ok: float = 0.0
+    abstain: float = 0.0
+    false_abstain: float = 0.0
+    section1: float = 0.0
+    fu_hits: int = 0
+    fu_n: int = 0
+    single_hits: int = 0
+    single_n: int = 0
+    wrong: int = 0
+    cross_hits: int = 0
+    cross_n: int = 0
+    kinds: dict[str, dict] = field(default_factory=dict)
+    times: list[float] = field(default_factory=list)
+
+    def ask(self, tutor: Tutor, item: dict) -> Answer:
+        """The conversation's turns in a fresh session; only the last one is timed (and scored)."""
         session = ChatSession(tutor)
         for turn in item["turns"][:-1]:
             session.ask(turn)
         started = time.perf_counter()
         answer = session.ask(item["turns"][-1])
-        times.append((time.perf_counter() - started) * 1000)
-        expect = item.get("expect")
+        self.times.append((time.perf_counter() - started) * 1000)
+        return answer
+
+    def count_status(self, res: EvalResult, item: dict, answer: Answer) -> bool:
         ok_status = answer.status == item["status"]
-        status_ok += ok_status
+        self.status_ok += ok_status
         if item["status"] == "not_found":
             res.out_scope += 1
-            abstain += answer.status == "not_found"
+            self.abstain += answer.status == "not_found"
         else:
             res.in_scope += 1
-            false_abstain += answer.status == "not_found"
-        first = False
-        kind = kinds.setdefault(item.get("kind") or "-", {"n": 0, "status": 0.0, "hit1": 0.0, "scored": 0})
+            self.false_abstain += answer.status == "not_found"
+        return ok_status
+
+    def count_ranking(self, tutor: Tutor, item: dict, answer: Answer, expect: dict) -> bool:
+        """Where the expected lines rank among the hits; whether the top hit is on them."""
+        ranks = [i for i, h in enumerate(answer.hits[:10]) if _on_target(h, expect)]
+        first = bool(ranks) and ranks[0] == 0
+        self.hit1 += first
+        self.section1 += bool(answer.hits) and _section_on_target(tutor, answer.hits[0], expect)
+        self.hit3 += bool(ranks) and ranks[0] < 3
+        self.rr += 1 / (ranks[0] + 1) if ranks else 0
+        self.tight += _tight(answer.hits[0], expect) if answer.hits else 0
+        self.wrong += answer.status != "not_found" and not first
+        target_zh = _target_is_chinese(tutor, expect)
+        if target_zh is not None and target_zh != is_chinese(item["turns"][-1]):
+            self.cross_n += 1
+            self.cross_hits += first
+        if len(item["turns"]) > 1:
+            self.fu_n += 1
+            self.fu_hits += first
+        else:
+            self.single_n += 1
+            self.single_hits += first
+        return first
+
+    def count_kind(self, item: dict, ok_status: bool, first: bool | None) -> None:
+        """Status and (for a question with expected lines, `first` not None) hit@1 per kind of question."""
+        kind = self.kinds.setdefault(item.get("kind") or "-", {"n": 0, "status": 0.0, "hit1": 0.0, "scored": 0})
         kind["n"] += 1
         kind["status"] += ok_status
-        if expect:
-            ranks = [i for i, h in enumerate(answer.hits[:10]) if _on_target(h, expect)]
-            first = bool(ranks) and ranks[0] == 0
-            hit1 += first
-            section1 += bool(answer.hits) and _section_on_target(tutor, answer.hits[0], expect)
-            hit3 += bool(ranks) and ranks[0] < 3
-            rr += 1 / (ranks[0] + 1) if ranks else 0
-            tight += _tight(answer.hits[0], expect) if answer.hits else 0
+        if first is not None:
             kind["scored"] += 1
             kind["hit1"] += first
-            wrong += answer.status != "not_found" and not first
-            target_zh = _target_is_chinese(tutor, expect)
-            if target_zh is not None and target_zh != is_chinese(item["turns"][-1]):
-                cross_n += 1
-                cross_hits += first
-            if len(item["turns"]) > 1:
-                fu_n += 1
-                fu_hits += first
-            else:
-                single_n += 1
-                single_hits += first
-        if not ok_status or (expect and not first):
-            top = answer.hits[0].chunk if answer.hits else None
-            res.failures.append(
-                {
-                    "id": item.get("id"),
-                    "kind": item.get("kind"),
-                    "question": item["turns"][-1],
-                    "query": answer.query,
-                    "status": answer.status,
-                    "expected_status": item["status"],
-                    "top": f"{top.source.split('/')[-1]}:{top.line_start}-{top.line_end}" if top else None,
-                    "top_heading": top.heading_path[-1] if top and top.heading_path else "",
-                    "section_right": bool(expect and answer.hits and _section_on_target(tutor, answer.hits[0], expect)),
-                    "expected": expect
-                    and f"{expect['source'].split('/')[-1]}:{expect['lines'][0]}-{expect['lines'][1]}",
-                }
-            )
-    with_expect = sum(1 for i in items if i.get("expect")) or 1
-    res.hit1, res.hit3, res.mrr, res.tightness, res.section_hit1 = (
-        x / with_expect for x in (hit1, hit3, rr, tight, section1)
-    )
-    res.status_accuracy = status_ok / max(len(items), 1)
-    res.abstention = abstain / max(res.out_scope, 1)
-    res.false_abstention = false_abstain / max(res.in_scope, 1)
-    res.followup_hit1 = fu_hits / max(fu_n, 1)
-    res.wrong_place = wrong / max(res.in_scope, 1)
-    res.crosslingual_hit1, res.crosslingual_n = cross_hits / max(cross_n, 1), cross_n
-    for k in kinds.values():
-        k["hit1"] = k["hit1"] / max(k["scored"], 1)
-        k["status"] = k["status"] / max(k["n"], 1)
-    res.by_kind = {name: k for name, k in kinds.items() if name != "-"}
-    res.single_hit1 = single_hits / max(single_n, 1)
-    times.sort()
-    if times:
-        res.ms_p50 = times[len(times) // 2]
-        res.ms_p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-    return res
+
+    def fill(self, res: EvalResult, items: list[dict]) -> None:
+        with_expect = sum(1 for i in items if i.get("expect")) or 1
+        res.hit1, res.hit3, res.mrr, res.tightness, res.section_hit1 = (
+            x / with_expect for x in (self.hit1, self.hit3, self.rr, self.tight, self.section1)
+        )
+        res.status_accuracy = self.status_ok / max(len(items), 1)
+        res.abstention = self.abstain / max(res.out_scope, 1)
+        res.false_abstention = self.false_abstain / max(res.in_scope, 1)
+        res.followup_hit1 = self.fu_hits / max(self.fu_n, 1)
+        res.wrong_place = self.wrong / max(res.in_scope, 1)
+        res.crosslingual_hit1, res.crosslingual_n = self.cross_hits / max(self.cross_n, 1), self.cross_n
+        for k in self.kinds.values():
+            k["hit1"] = k["hit1"] / max(k["scored"], 1)
+            k["status"] = k["status"] / max(k["n"], 1)
+        res.by_kind = {name: k for name, k in self.kinds.items() if name != "-"}
+        res.single_hit1 = self.single_hits / max(self.single_n, 1)
+        times = sorted(self.times)
+        if times:
+            res.ms_p50 = times[len(times) // 2]
+            res.ms_p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
+
+
+def _failure(tutor: Tutor, item: dict, answer: Answer, expect: dict | None) -> dict:
+    """What a question answered with the wrong status, or off target, got: for the failures listing."""
+    top = answer.hits[0].chunk if answer.hits else None
+    return {
+        "id": item.get("id"),
+        "kind": item.get("kind"),
+        "question": item["turns"][-1],
+        "query": answer.query,
+        "status": answer.status,
+        "expected_status": item["status"],
+        "top": f"{top.source.split('/')[-1]}:{top.line_start}-{top.line_end}" if top else None,
+        "top_heading": top.heading_path[-1] if top and top.heading_path else "",
+        "section_right": bool(expect and answer.hits and _section_on_target(tutor, answer.hits[0], expect)),
+        "expected": expect and f"{expect['source'].split('/')[-1]}:{expect['lines'][0]}-{expect['lines'][1]}",
+    }

@@ -15,10 +15,11 @@ import gradio as gr
 from pydantic import SecretStr
 
 from tutor.config import Settings
-from tutor.types import Answer, Turn, from_json
+from tutor.types import Answer, Turn
 from tutor.web import render
 from tutor.web.assets import static_text
 from tutor.web.loader import TutorLoader
+from tutor.wire import from_json
 
 if TYPE_CHECKING:  # tutor.answer.chat pulls in the retrieval stack; the loader thread imports it while the page starts
     from tutor.answer.chat import ChatSession, Tutor

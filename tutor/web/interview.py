@@ -9,6 +9,7 @@ request, as a sqlite3 connection may only be used by the thread that opened it (
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -94,78 +95,117 @@ def mastery_html(settings: Settings) -> str:
 # --- the tab -----------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Controls:
+    """The tab's components that its events read or update."""
+
+    topic: gr.Dropdown
+    n: gr.Slider
+    begin: gr.Button
+    message: gr.HTML
+    question: gr.HTML
+    box: gr.Textbox
+    send: gr.Button
+    pass_: gr.Button
+    end: gr.Button
+    keep: gr.Button
+    report: gr.HTML
+    feedback: gr.HTML
+    chart: gr.HTML
+    make_deck: gr.Button
+    deck_file: gr.DownloadButton
+    data: gr.JSON
+    state: gr.State
+
+    def outputs(self) -> list:
+        """What `view()` returns, in its order."""
+        return [self.question, self.box, self.send, self.pass_, self.end, self.keep, self.message, self.feedback,
+                self.report, self.chart, self.data, self.state]  # fmt: skip
+
+
 def interview_tab(settings: Settings, loader: TutorLoader, lines_of: render.LinesOf) -> gr.Tab:
     shared = SharedGrader()
     with gr.Tab("Interview · 模拟面试", id="interview") as tab:
-        state = gr.State(None)
-        with gr.Row(elem_id="iv-setup"):
-            topic = gr.Dropdown(
-                topic_choices(loader, shared), value=ALL_TOPICS, label="Topic · 主题", allow_custom_value=True,
-                scale=3, elem_id="iv-topic",
-            )  # fmt: skip
-            n = gr.Slider(1, MAX_QUESTIONS, value=5, step=1, label="Questions · 题数", scale=3, elem_id="iv-n")
-            begin = gr.Button("Start · 开始", variant="primary", scale=1, min_width=120, elem_id="iv-start")
-        message = gr.HTML("", visible=False, elem_id="iv-message")
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                question = gr.HTML(ri.render_question_card(None), elem_id="iv-question")
-                box = gr.Textbox(
-                    lines=4, max_lines=14, show_label=False, interactive=False, elem_id="iv-answer",
-                    placeholder="Your answer, in Chinese or English… · 你的回答（中英文均可）",
-                )  # fmt: skip
-                with gr.Row(elem_id="iv-actions"):
-                    send = gr.Button("Submit · 提交", variant="primary", interactive=False, elem_id="iv-submit")
-                    pass_ = gr.Button("Skip · 跳过", interactive=False, elem_id="iv-skip")
-                    end = gr.Button("End interview · 结束", interactive=False, elem_id="iv-finish")
-                keep = gr.Button(
-                    "Save my answer to my-answers.md · 保存我的回答", visible=False, size="sm", elem_id="iv-save"
-                )
-                report = gr.HTML(
-                    "", visible=False, elem_id="iv-report"
-                )  # above the last feedback once the interview ends
-                feedback = gr.HTML("", elem_id="iv-feedback")
-            with gr.Column(scale=2):
-                chart = gr.HTML("", elem_id="iv-mastery")
-                with gr.Row(elem_id="iv-export"):
-                    make_deck = gr.Button("Anki deck of this topic · 导出 Anki 卡片", size="sm", elem_id="iv-anki")
-                    deck_file = gr.DownloadButton(
-                        "Download .apkg · 下载", visible=False, size="sm", elem_id="iv-anki-file"
-                    )
-        data = gr.JSON(visible=False)
-        outputs = [question, box, send, pass_, end, keep, message, feedback, report, chart, data, state]
-        shown = {"show_progress": "minimal", "show_progress_on": [feedback], **INTERVIEW_EVENT}
-
-        def on_start(topic_value, n_value):
-            return view(start(topic_value, n_value, loader, shared), settings, lines_of)
-
-        def on_submit(answer, iv):
-            iv, left = submit(answer, iv, settings)
-            return view(iv, settings, lines_of, left)
-
-        def on_skip(iv):
-            return view(skip(iv, settings), settings, lines_of)
-
-        def on_finish(iv):
-            return view(finish(iv), settings, lines_of)
-
-        def on_save(iv):
-            return view(save(iv, loader), settings, lines_of)
-
-        begin.click(on_start, [topic, n], outputs, api_name="interview_start", **shown)
-        send.click(on_submit, [box, state], outputs, api_name="interview_submit", **shown)
-        pass_.click(on_skip, [state], outputs, api_name="interview_skip", **shown)
-        end.click(on_finish, [state], outputs, api_name="interview_finish", **shown)
-        keep.click(on_save, [state], outputs, api_name="interview_save", **shown)
-
-        def on_export(topic_value):
-            path, problem = export_for_page(topic_value, loader, shared)
-            shown_message = gr.HTML(render.render_problem(problem), visible=bool(problem))
-            return gr.DownloadButton(value=path, visible=path is not None), shown_message
-
-        make_deck.click(on_export, [topic], [deck_file, message], api_name="interview_export_anki")
-
-        def on_open():
-            return gr.Dropdown(choices=topic_choices(loader, shared)), mastery_html(settings)
-
-        tab.select(on_open, None, [topic, chart], show_progress="hidden", api_visibility="private")
+        ui = _layout(loader, shared)
+        _events(tab, ui, settings, loader, shared, lines_of)
     return tab
+
+
+def _layout(loader: TutorLoader, shared: SharedGrader) -> Controls:
+    """Setup row; the question, answer box and feedback on the left; mastery chart and Anki export on the right."""
+    state = gr.State(None)
+    with gr.Row(elem_id="iv-setup"):
+        topic = gr.Dropdown(
+            topic_choices(loader, shared), value=ALL_TOPICS, label="Topic · 主题", allow_custom_value=True,
+            scale=3, elem_id="iv-topic",
+        )  # fmt: skip
+        n = gr.Slider(1, MAX_QUESTIONS, value=5, step=1, label="Questions · 题数", scale=3, elem_id="iv-n")
+        begin = gr.Button("Start · 开始", variant="primary", scale=1, min_width=120, elem_id="iv-start")
+    message = gr.HTML("", visible=False, elem_id="iv-message")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            question = gr.HTML(ri.render_question_card(None), elem_id="iv-question")
+            box = gr.Textbox(
+                lines=4, max_lines=14, show_label=False, interactive=False, elem_id="iv-answer",
+                placeholder="Your answer, in Chinese or English… · 你的回答（中英文均可）",
+            )  # fmt: skip
+            with gr.Row(elem_id="iv-actions"):
+                send = gr.Button("Submit · 提交", variant="primary", interactive=False, elem_id="iv-submit")
+                pass_ = gr.Button("Skip · 跳过", interactive=False, elem_id="iv-skip")
+                end = gr.Button("End interview · 结束", interactive=False, elem_id="iv-finish")
+            keep = gr.Button(
+                "Save my answer to my-answers.md · 保存我的回答", visible=False, size="sm", elem_id="iv-save"
+            )
+            report = gr.HTML("", visible=False, elem_id="iv-report")  # above the last feedback once the interview ends
+            feedback = gr.HTML("", elem_id="iv-feedback")
+        with gr.Column(scale=2):
+            chart = gr.HTML("", elem_id="iv-mastery")
+            with gr.Row(elem_id="iv-export"):
+                make_deck = gr.Button("Anki deck of this topic · 导出 Anki 卡片", size="sm", elem_id="iv-anki")
+                deck_file = gr.DownloadButton("Download .apkg · 下载", visible=False, size="sm", elem_id="iv-anki-file")
+    data = gr.JSON(visible=False)
+    return Controls(topic, n, begin, message, question, box, send, pass_, end, keep, report, feedback, chart,
+                    make_deck, deck_file, data, state)  # fmt: skip
+
+
+def _events(
+    tab: gr.Tab, ui: Controls, settings: Settings, loader: TutorLoader, shared: SharedGrader, lines_of: render.LinesOf
+) -> None:
+    """Each button runs its action on the session's `Interview` and shows `view()` of it; opening the tab refreshes
+    the topics and the chart."""
+    outputs = ui.outputs()
+    shown = {"show_progress": "minimal", "show_progress_on": [ui.feedback], **INTERVIEW_EVENT}
+
+    def on_start(topic_value, n_value):
+        return view(start(topic_value, n_value, loader, shared), settings, lines_of)
+
+    def on_submit(answer, iv):
+        iv, left = submit(answer, iv, settings)
+        return view(iv, settings, lines_of, left)
+
+    def on_skip(iv):
+        return view(skip(iv, settings), settings, lines_of)
+
+    def on_finish(iv):
+        return view(finish(iv), settings, lines_of)
+
+    def on_save(iv):
+        return view(save(iv, loader), settings, lines_of)
+
+    ui.begin.click(on_start, [ui.topic, ui.n], outputs, api_name="interview_start", **shown)
+    ui.send.click(on_submit, [ui.box, ui.state], outputs, api_name="interview_submit", **shown)
+    ui.pass_.click(on_skip, [ui.state], outputs, api_name="interview_skip", **shown)
+    ui.end.click(on_finish, [ui.state], outputs, api_name="interview_finish", **shown)
+    ui.keep.click(on_save, [ui.state], outputs, api_name="interview_save", **shown)
+
+    def on_export(topic_value):
+        path, problem = export_for_page(topic_value, loader, shared)
+        shown_message = gr.HTML(render.render_problem(problem), visible=bool(problem))
+        return gr.DownloadButton(value=path, visible=path is not None), shown_message
+
+    ui.make_deck.click(on_export, [ui.topic], [ui.deck_file, ui.message], api_name="interview_export_anki")
+
+    def on_open():
+        return gr.Dropdown(choices=topic_choices(loader, shared)), mastery_html(settings)
+
+    tab.select(on_open, None, [ui.topic, ui.chart], show_progress="hidden", api_visibility="private")

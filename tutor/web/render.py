@@ -28,6 +28,7 @@ STATUS_TEXT = {
     "not_found": ("∅", "not in your notes", "你的笔记里没有这个内容"),
 }
 SOURCE_LINE = fragment("source-line.html", "hit", "no", "line")  # filled once per cited line: read once
+LINE_BREAK = template("line-break.html").template
 
 
 def status_line(answer: Answer) -> str:
@@ -148,7 +149,7 @@ def render_question(message: str) -> str:
     if len(text) > MAX_SHOWN_QUESTION:
         more = template("question-cut.html").substitute(length=f"{len(text):,}")
         text = text[:MAX_SHOWN_QUESTION]
-    return template("question.html").substitute(text=esc(text).replace(chr(10), "<br>"), more=more)
+    return template("question.html").substitute(text=esc(text).replace("\n", LINE_BREAK), more=more)
 
 
 def render_problem(message: str) -> str:
@@ -204,33 +205,33 @@ def index_status(
     so far ("partial"; `detail` "keyword" before any of it is embedded) / could not load."""
     if phase == "ready":
         built = f" · built {esc(when[:16].replace('T', ' '))}" if when else ""
-        return (
-            f'<div class="index-status ready">● ready · 就绪 — {files} note file{"s" if files != 1 else ""}, '
-            f"{passages} passages indexed{built}</div>"
+        return template("index-status-ready.html").substitute(
+            files=files, plural="s" if files != 1 else "", passages=passages, built=built
         )
     if phase == "empty":
-        return (
-            f'<div class="index-status error">no notes found in {esc(detail)} · 没有找到笔记: '
-            "put your .md or .txt notes there and restart the tutor</div>"
-        )
+        return template("index-status-empty.html").substitute(folder=esc(detail))
     if phase == "error":
-        return (
-            f'<div class="index-status error">✕ the tutor could not load its index · 索引加载失败: {esc(detail)}</div>'
-        )
+        return template("index-status-error.html").substitute(detail=esc(detail))
+    bar = template("index-progress.html").substitute(done=done, total=total)
     if phase == "partial":
-        left = f", about {esc(eta)} left" if eta else ""
         source = (
             "a keyword search answers until the first part is embedded · 暂以关键词检索回答"
             if detail == "keyword"
             else "answers come from the part indexed so far · 回答来自已索引的部分"
         )
-        return (
-            f'<div class="index-status building">◐ indexing {files_done}/{files} files ({done:,}/{total:,} passages)'
-            f'{left}; {source} <progress value="{done}" max="{total}"></progress></div>'
+        return template("index-status-partial.html").substitute(
+            files_done=files_done,
+            files=files,
+            done=f"{done:,}",
+            total=f"{total:,}",
+            left=f", about {esc(eta)} left" if eta else "",
+            source=source,
+            bar=bar,
         )
     count = f" {done}/{total} passages" if total else ""
     count += f" · ETA {esc(eta)} · 预计还需 {esc(eta)}" if eta else ""
-    bar = f'<progress value="{done}" max="{total}"></progress>' if total else "<progress></progress>"
-    return (
-        f'<div class="index-status building">◌ {esc(detail or "loading the index")}…{count} · 正在准备索引 {bar}</div>'
+    return template("index-status-building.html").substitute(
+        step=esc(detail or "loading the index"),
+        count=count,
+        bar=bar if total else template("index-progress-unknown.html").template,
     )

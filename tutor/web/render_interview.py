@@ -3,6 +3,7 @@
 They take the JSON shapes of `Prompt.to_dict()`, `Feedback.to_dict()`, `InterviewSession.report()` and
 `ProgressStore.history()`, so they import nothing heavy. Every piece of note or answer text is escaped with
 `render_markdown.esc`; citations reuse the chat's source blocks (file › heading › lines, the cited lines highlighted).
+The markup is in tutor/web/templates/interview-*.html.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import PurePosixPath
 
 from tutor.interview.progress import WEAK_TOPIC
 from tutor.types import Citation
+from tutor.web.assets import fragment, template
 from tutor.web.render import LinesOf, sources_panel, where
 from tutor.web.render_markdown import answer_body, cite_link, esc, inline
 
@@ -20,6 +22,11 @@ MAX_SHOWN_ANSWER = 2_000  # characters of the user's answer echoed under the fee
 BANDS = ((40, "low"), (70, "mid"), (90, "good"))  # progress.rating_for: <40 Again, <70 Hard, <90 Good, else Easy
 PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563")
 NO_REFERENCE = "not scored: no reference answer in your notes · 笔记里没有参考答案，不评分"
+# filled once per point, chip or chart point: %-format strings, read once
+POINT = fragment("interview-point.html", "css", "mark", "point", "where")
+CHIP = fragment("interview-chip.html", "state", "label")
+GRID_LINE = fragment("interview-chart-grid.html", "left", "right", "y", "y", "tick_x", "tick_y", "value")
+DOT = fragment("interview-chart-dot.html", "x", "y", "topic", "when", "value")
 
 
 def citation_from_dict(d: dict) -> Citation:
@@ -34,15 +41,11 @@ def band(score: int | float) -> str:
 def score_bar(score: int | float | None, reason: str | None = None) -> str:
     """A 0-100 bar coloured by the rating band, or a plain line when the notes hold no reference answer."""
     if score is None:
-        why = f'<div class="iv-reason">{esc(reason)}</div>' if reason else ""
-        return f'<div class="iv-score none"><span class="iv-score-none">∅ {esc(NO_REFERENCE)}</span>{why}</div>'
+        why = template("interview-reason.html").substitute(reason=esc(reason)) if reason else ""
+        return template("interview-score-none.html").substitute(none=esc(NO_REFERENCE), reason=why)
     value = max(0.0, min(100.0, float(score)))
     shown = f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
-    return (
-        f'<div class="iv-score band-{band(value)}" role="meter" aria-valuemin="0" aria-valuemax="100"'
-        f' aria-valuenow="{shown}"><div class="iv-bar"><div class="iv-fill" style="width:{value:.1f}%"></div></div>'
-        f'<span class="iv-score-num">{shown}<small>/100</small></span></div>'
-    )
+    return template("interview-score.html").substitute(band=band(value), shown=shown, width=f"{value:.1f}")
 
 
 # --- the question ------------------------------------------------------------------------------------------
@@ -56,23 +59,21 @@ def render_question_card(prompt: dict | None, finished: bool = False) -> str:
             if finished
             else "Choose a topic and how many questions, then press Start. · 选择主题和题数，然后点击开始。"
         )
-        return f'<div class="iv-question idle"><div class="iv-q-text">{esc(text)}</div></div>'
-    number, of = prompt.get("number", 1), prompt.get("of", 1)
-    badges = f'<span class="badge iv-topic">{esc(prompt.get("topic") or "")}</span>'
+        return template("interview-question-idle.html").substitute(text=esc(text))
+    badges = template("interview-topic-badge.html").substitute(topic=esc(prompt.get("topic") or ""))
     main = ""
     if prompt.get("follow_up"):
-        badges += '<span class="badge iv-follow">follow-up · 追问</span>'
-        main = f'<div class="iv-main-q">on · 关于: {esc(prompt.get("main_question") or "")}</div>'
+        badges += template("interview-follow-badge.html").template
+        main = template("interview-main-question.html").substitute(question=esc(prompt.get("main_question") or ""))
     elif not prompt.get("has_reference", True):
-        badges += (
-            '<span class="badge iv-noref" title="your notes hold no answer to this question">'
-            "not in your notes: not scored · 笔记中无答案</span>"
-        )
-    return (
-        f'<div class="iv-question{" follow-up" if prompt.get("follow_up") else ""}">'
-        f'<div class="iv-q-meta"><span class="iv-q-count">Question {number} of {of} · 第 {number}/{of} 题</span>'
-        f"{badges}</div>{main}"
-        f'<div class="iv-q-text">{esc(prompt.get("question") or "")}</div></div>'
+        badges += template("interview-noref-badge.html").template
+    return template("interview-question.html").substitute(
+        follow_up=" follow-up" if prompt.get("follow_up") else "",
+        number=prompt.get("number", 1),
+        of=prompt.get("of", 1),
+        badges=badges,
+        main=main,
+        question=esc(prompt.get("question") or ""),
     )
 
 
@@ -82,52 +83,56 @@ def render_question_card(prompt: dict | None, finished: bool = False) -> str:
 def render_feedback(fb: dict, turn: str, lines_of: LinesOf, answer: str = "", saved: str | None = None) -> str:
     """`Feedback.to_dict()` as a card: score bar, covered, missed and contradicted points (each cites the note's
     lines), the follow-up, the reference answer with [n] -> sources, and the user's own answer (escaped)."""
-    head = f'<span class="iv-fb-label">Feedback · 反馈</span> <q>{esc(fb.get("question") or "")}</q>'
-    if fb.get("is_follow_up"):
-        head += '<span class="badge iv-follow">follow-up · 追问</span>'
+    head = template("interview-feedback-head.html").substitute(
+        question=esc(fb.get("question") or ""),
+        badge=template("interview-follow-badge.html").template if fb.get("is_follow_up") else "",
+    )
     citations = [citation_from_dict(c) for c in fb.get("citations") or ()]
     parts = "".join(
-        f'<span class="iv-part {"ok" if p.get("covered") else "gap"}">{esc(p.get("part"))}'
-        f" {round(100 * float(p.get('coverage') or 0))}%</span>"
+        CHIP
+        % ("ok" if p.get("covered") else "gap", f"{esc(p.get('part'))} {round(100 * float(p.get('coverage') or 0))}%")
         for p in fb.get("parts") or ()
     )
-    covered = "".join(f'<li class="iv-covered">✓ {inline(point)}</li>' for point in fb.get("covered") or ())
-    missed = "".join(_missed_point(m, turn) for m in fb.get("missed") or ())
-    denied = "".join(_missed_point(m, turn, "iv-contradicted", "≠") for m in fb.get("contradicted") or ())
-    points = ""
-    if covered:
-        points += f'<div class="iv-list-title">Covered · 答到了 ({len(fb["covered"])})</div><ul class="iv-points">{covered}</ul>'
-    if missed:
-        points += (
-            f'<div class="iv-list-title">Missed · 漏掉了 ({len(fb["missed"])})</div><ul class="iv-points">{missed}</ul>'
-        )
-    if denied:
-        title = f"Contradicted · 与笔记相反 ({len(fb['contradicted'])})"
-        points += f'<div class="iv-list-title">{title}</div><ul class="iv-points">{denied}</ul>'
     follow = ""
     if fb.get("follow_up"):
-        follow = (
-            '<div class="iv-next-follow"><span class="badge iv-follow">follow-up · 追问</span> '
-            f'{esc(fb["follow_up"])} <span class="iv-hint">(answer it above · 在上方作答)</span></div>'
+        follow = template("interview-next-follow.html").substitute(
+            badge=template("interview-follow-badge.html").template, follow_up=esc(fb["follow_up"])
         )
-    notices = "".join(f'<div class="notice">⚠ {esc(n)}</div>' for n in fb.get("notices") or ())
+    notices = "".join(template("answer-notice.html").substitute(notice=esc(n)) for n in fb.get("notices") or ())
     if saved:
-        notices += f'<div class="iv-saved">✓ saved to {esc(saved)} · 已保存</div>'
+        notices += template("interview-saved.html").substitute(path=esc(saved))
     reference = ""
     if fb.get("reference_answer"):
-        reference = (
-            '<details class="iv-reference" open><summary>Reference answer from your notes · 笔记中的参考答案</summary>'
-            f'<div class="answer-text">{answer_body(fb["reference_answer"], turn)}</div></details>'
-        )
-    return (
-        f'<div class="tutor-answer iv-feedback" id="iv-feedback-{esc(turn)}"><div class="iv-fb-head">{head}</div>'
-        f"{score_bar(fb.get('score'), fb.get('reason'))}{_parts_row(parts)}{points}{follow}{notices}"
-        f"{_your_answer(answer)}{reference}{sources_panel(citations, turn, lines_of)}</div>"
+        reference = template("interview-reference.html").substitute(body=answer_body(fb["reference_answer"], turn))
+    return template("interview-feedback.html").substitute(
+        turn=esc(turn),
+        head=head,
+        score=score_bar(fb.get("score"), fb.get("reason")),
+        parts=_parts_row(parts),
+        points=_points(fb, turn),
+        follow_up=follow,
+        notices=notices,
+        your_answer=_your_answer(answer),
+        reference=reference,
+        sources=sources_panel(citations, turn, lines_of),
+    )
+
+
+def _points(fb: dict, turn: str) -> str:
+    """The covered, missed and contradicted points, each list under its title with its count."""
+    covered = "".join(POINT % ("iv-covered", "✓", inline(point), "") for point in fb.get("covered") or ())
+    missed = "".join(_missed_point(m, turn) for m in fb.get("missed") or ())
+    denied = "".join(_missed_point(m, turn, "iv-contradicted", "≠") for m in fb.get("contradicted") or ())
+    lists = (("Covered · 答到了", "covered", covered), ("Missed · 漏掉了", "missed", missed),
+             ("Contradicted · 与笔记相反", "contradicted", denied))  # fmt: skip
+    points = template("interview-points.html")
+    return "".join(
+        points.substitute(title=title, count=len(fb[key]), items=items) for title, key, items in lists if items
     )
 
 
 def _parts_row(chips: str) -> str:
-    return f'<div class="iv-parts">{chips}</div>' if chips else ""
+    return template("interview-chips.html").substitute(chips=chips) if chips else ""
 
 
 def _missed_point(missed: dict, turn: str, css: str = "iv-missed", mark: str = "✗") -> str:
@@ -137,10 +142,10 @@ def _missed_point(missed: dict, turn: str, css: str = "iv-missed", mark: str = "
         citation = citation_from_dict(c)
         lines = f"{citation.line_start}" + (f"–{citation.line_end}" if citation.line_end > citation.line_start else "")
         short = f"{PurePosixPath(citation.source).name}:{lines}"
-        link = (
-            f' {cite_link(citation.n, turn)} <span class="iv-where" title="{esc(where(citation))}">{esc(short)}</span>'
+        link = " " + template("interview-point-where.html").substitute(
+            cite=cite_link(citation.n, turn), where=esc(where(citation)), short=esc(short)
         )
-    return f'<li class="{css}">{mark} {inline(str(missed.get("point") or ""))}{link}</li>'
+    return POINT % (css, mark, inline(str(missed.get("point") or "")), link)
 
 
 def _your_answer(answer: str) -> str:
@@ -148,11 +153,8 @@ def _your_answer(answer: str) -> str:
         return ""
     text, more = answer, ""
     if len(text) > MAX_SHOWN_ANSWER:
-        text, more = text[:MAX_SHOWN_ANSWER], f'<span class="cut"> … ({len(answer):,} characters in all)</span>'
-    return (
-        '<details class="iv-your-answer"><summary>Your answer · 你的回答</summary>'
-        f'<div class="iv-answer-text">{esc(text)}{more}</div></details>'
-    )
+        text, more = text[:MAX_SHOWN_ANSWER], template("question-cut.html").substitute(length=f"{len(answer):,}")
+    return template("interview-your-answer.html").substitute(text=esc(text), more=more)
 
 
 # --- the session report --------------------------------------------------------------------------------------
@@ -163,62 +165,61 @@ def render_report(report: dict, lines_of: LinesOf, turn: str = "report") -> str:
     rows = "".join(_report_row(q) for q in report.get("questions") or ())
     weakest = report.get("weakest_topics") or []
     topics = "".join(
-        f'<span class="iv-part {"gap" if t["topic"] in weakest else "ok"}">{esc(t["topic"])} {t["mean_score"]:g}</span>'
+        CHIP % ("gap" if t["topic"] in weakest else "ok", f"{esc(t['topic'])} {t['mean_score']:g}")
         for t in report.get("topics") or ()
     )
     weak_line = (
-        f'<div class="iv-weakest">Weakest · 最薄弱: {esc(", ".join(weakest))}</div>'
+        template("interview-weakest.html").substitute(topics=esc(", ".join(weakest)))
         if weakest
-        else ('<div class="iv-weakest ok">No weak topic this time · 本次没有薄弱主题</div>' if topics else "")
+        else (template("interview-weakest-none.html").template if topics else "")
     )
-    review = report.get("review") or []
-    citations = [replace(citation_from_dict(r["citation"]), n=k) for k, r in enumerate(review, start=1)]
-    by_question: dict[str, list[str]] = {}
-    for k, r in enumerate(review, start=1):  # numbered across the report, grouped under their question
-        point = f'<li value="{k}">{inline(str(r.get("point") or ""))} {cite_link(k, turn)}</li>'
-        by_question.setdefault(str(r.get("question") or ""), []).append(point)
-    review_html = ""
-    if by_question:
-        groups = "".join(
-            f'<div class="iv-review-q">{esc(q)}</div><ol class="iv-review">{"".join(items)}</ol>'
-            for q, items in by_question.items()
-        )
-        review_html = (
-            f'<div class="iv-list-title">Review these points · 需要复习</div>{groups}'
-            f"{sources_panel(citations, turn, lines_of)}"
-        )
     saved = report.get("saved") or []
-    saved_html = f'<div class="iv-saved">✓ saved to {esc(", ".join(saved))}</div>' if saved else ""
     mean = report.get("mean_score")
-    return (
-        f'<div class="tutor-answer iv-report" id="iv-report-{esc(turn)}">'
-        '<div class="iv-report-title">Interview report · 面试报告</div>'
-        f'<div class="iv-report-summary">{report.get("answered", 0)} of {report.get("asked", 0)} answered'
-        f" · 回答了 {report.get('answered', 0)}/{report.get('asked', 0)} 题"
-        f"{'' if mean is None else f' · mean score {mean:g}'}</div>"
-        f"{score_bar(mean) if mean is not None else ''}"
-        '<table class="iv-report-table"><thead><tr><th>topic</th><th>question</th><th>score</th>'
-        f"<th>follow-ups</th></tr></thead><tbody>{rows}</tbody></table>"
-        f"{_parts_row(topics)}{weak_line}{review_html}{saved_html}</div>"
+    return template("interview-report.html").substitute(
+        turn=esc(turn),
+        answered=report.get("answered", 0),
+        asked=report.get("asked", 0),
+        mean="" if mean is None else f" · mean score {mean:g}",
+        score=score_bar(mean) if mean is not None else "",
+        rows=rows,
+        topics=_parts_row(topics),
+        weakest=weak_line,
+        review=_review(report.get("review") or [], lines_of, turn),
+        saved=template("interview-report-saved.html").substitute(paths=esc(", ".join(saved))) if saved else "",
     )
+
+
+def _review(review: list[dict], lines_of: LinesOf, turn: str) -> str:
+    """The points to review, numbered across the report and grouped under their question, with their sources."""
+    if not review:
+        return ""
+    citations = [replace(citation_from_dict(r["citation"]), n=k) for k, r in enumerate(review, start=1)]
+    point = template("interview-review-point.html")
+    by_question: dict[str, list[str]] = {}
+    for k, r in enumerate(review, start=1):
+        item = point.substitute(n=k, point=inline(str(r.get("point") or "")), cite=cite_link(k, turn))
+        by_question.setdefault(str(r.get("question") or ""), []).append(item)
+    group = template("interview-review-group.html")
+    groups = "".join(group.substitute(question=esc(q), points="".join(items)) for q, items in by_question.items())
+    return template("interview-review.html").substitute(groups=groups, sources=sources_panel(citations, turn, lines_of))
 
 
 def _report_row(q: dict) -> str:
     if q.get("skipped"):
-        score = '<span class="iv-muted">skipped · 跳过</span>'
+        score = template("interview-muted.html").substitute(text="skipped · 跳过")
     elif q.get("score") is None:
-        score = '<span class="iv-muted">not scored · 不评分</span>'
+        score = template("interview-muted.html").substitute(text="not scored · 不评分")
     else:
-        score = f'<span class="iv-chip band-{band(q["score"])}">{q["score"]}</span>'
+        score = template("interview-score-chip.html").substitute(band=band(q["score"]), score=q["score"])
+    chip = template("interview-follow-chip.html")
     ups = " ".join(
-        f'<span class="iv-chip band-{band(u["score"])}" title="{esc(u.get("question") or "")}">→ {u["score"]}</span>'
+        chip.substitute(band=band(u["score"]), question=esc(u.get("question") or ""), score=u["score"])
         if u.get("score") is not None
         else "→ –"
         for u in q.get("follow_ups") or ()
     )
-    return (
-        f"<tr><td>{esc(q.get('topic') or '')}</td><td>{esc(q.get('question') or '')}</td>"
-        f"<td>{score}</td><td>{ups}</td></tr>"
+    return template("interview-report-row.html").substitute(
+        topic=esc(q.get("topic") or ""), question=esc(q.get("question") or ""), score=score, follow_ups=ups
     )
 
 
@@ -244,12 +245,9 @@ def mastery_series(attempts: Iterable[dict]) -> Series:
 
 def render_mastery_chart(series: Series, width: int = 520, height: int = 220) -> str:
     """An inline SVG line chart, one line per topic (0-100 over answers), with a legend of the latest values."""
-    title = '<div class="iv-chart-title">Mastery per topic over time · 各主题掌握程度</div>'
+    title = template("interview-chart-title.html").template
     if not series:
-        return (
-            f'<div class="iv-chart">{title}<div class="iv-chart-empty">Answer a few questions and your mastery per '
-            "topic shows here. · 答几道题后，这里会显示各主题的掌握程度。</div></div>"
-        )
+        return template("interview-chart-empty.html").substitute(title=title)
     left, right, top, bottom = 34, 12, 10, 26
     last = max(k for points in series.values() for k, _, _ in points)
     first = min(k for points in series.values() for k, _, _ in points)
@@ -262,44 +260,44 @@ def render_mastery_chart(series: Series, width: int = 520, height: int = 220) ->
         return top + (100 - value) * span_y / 100
 
     grid = "".join(
-        f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
-        f'<text class="tick" x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v}</text>'
+        GRID_LINE % (left, width - right, f"{y(v):.1f}", f"{y(v):.1f}", left - 6, f"{y(v) + 4:.1f}", v)
         for v in (0, 25, 50, 75, 100)
     )
-    grid += f'<line class="weak" x1="{left}" x2="{width - right}" y1="{y(WEAK_TOPIC):.1f}" y2="{y(WEAK_TOPIC):.1f}"/>'
+    weak_y = f"{y(WEAK_TOPIC):.1f}"
+    grid += template("interview-chart-weak.html").substitute(left=left, right=width - right, y=weak_y)
     dates = sorted(when[:10] for points in series.values() for _, when, _ in points if when)
     if dates:
-        grid += f'<text class="tick" x="{left}" y="{height - 6}">{esc(dates[0])}</text>'
+        grid += template("interview-chart-date.html").substitute(x=left, y=height - 6, date=esc(dates[0]))
         if dates[-1] != dates[0]:
-            grid += f'<text class="tick" x="{width - right}" y="{height - 6}" text-anchor="end">{esc(dates[-1])}</text>'
+            end = template("interview-chart-date-end.html")
+            grid += end.substitute(x=width - right, y=height - 6, date=esc(dates[-1]))
     lines, legend = [], []
     for i, (topic, points) in enumerate(sorted(series.items())):
         color = PALETTE[i % len(PALETTE)]
         path = " ".join(f"{x(k):.1f},{y(v):.1f}" for k, _, v in points)
         dots = "".join(
-            f'<circle cx="{x(k):.1f}" cy="{y(v):.1f}" r="3.5"><title>{esc(topic)} · {esc(when[:16].replace("T", " "))}'
-            f" · {v:.0f}</title></circle>"
+            DOT % (f"{x(k):.1f}", f"{y(v):.1f}", esc(topic), esc(when[:16].replace("T", " ")), f"{v:.0f}")
             for k, when, v in points
         )
-        lines.append(
-            f'<g class="series" stroke="{color}" fill="{color}"><polyline fill="none" stroke-width="2"'
-            f' points="{path}"/>{dots}</g>'
-        )
-        current = points[-1][2]
-        legend.append(
-            f'<span class="iv-legend-item{" weak" if current < WEAK_TOPIC else ""}"><span class="iv-swatch"'
-            f' style="background:{color}"></span>{esc(topic)} <strong>{current:.0f}</strong>'
-            f" <small>({len(points)} answer{'s' if len(points) != 1 else ''})</small></span>"
-        )
+        lines.append(template("interview-chart-series.html").substitute(color=color, points=path, dots=dots))
+        legend.append(_legend_item(topic, points, color))
     label = "; ".join(f"{topic} {points[-1][2]:.0f}" for topic, points in sorted(series.items()))
-    svg = (
-        f'<svg class="iv-svg" viewBox="0 0 {width} {height}" role="img" aria-label="mastery: {esc(label)}"'
-        f' xmlns="http://www.w3.org/2000/svg">{grid}{"".join(lines)}</svg>'
+    svg = template("interview-chart-svg.html").substitute(
+        width=width, height=height, label=esc(label), grid=grid, series="".join(lines)
     )
-    return (
-        f'<div class="iv-chart">{title}{svg}<div class="iv-legend">{"".join(legend)}</div>'
-        f'<div class="iv-chart-note">one point per answered question · dashed line: {WEAK_TOPIC}, below it a topic'
-        " counts as weak</div></div>"
+    return template("interview-chart.html").substitute(title=title, svg=svg, legend="".join(legend), weak=WEAK_TOPIC)
+
+
+def _legend_item(topic: str, points: list[tuple[int, str, float]], color: str) -> str:
+    """The topic's swatch, its latest mastery and how many answers it rests on."""
+    current = points[-1][2]
+    return template("interview-chart-legend-item.html").substitute(
+        weak=" weak" if current < WEAK_TOPIC else "",
+        color=color,
+        topic=esc(topic),
+        mastery=f"{current:.0f}",
+        answers=len(points),
+        plural="s" if len(points) != 1 else "",
     )
 
 
@@ -307,12 +305,14 @@ def render_topic_table(mastery: Sequence[dict]) -> str:
     """`ProgressStore.mastery()` rows (weakest first) as a small table under the chart."""
     if not mastery:
         return ""
+    row = template("interview-topic-row.html")
     rows = "".join(
-        f"<tr><td>{esc(t['topic'])}</td><td>{'–' if t['mean_score'] is None else format(t['mean_score'], 'g')}</td>"
-        f"<td>{t['questions']}</td><td>{t['attempts']}</td></tr>"
+        row.substitute(
+            topic=esc(t["topic"]),
+            mastery="–" if t["mean_score"] is None else format(t["mean_score"], "g"),
+            questions=t["questions"],
+            answers=t["attempts"],
+        )
         for t in mastery
     )
-    return (
-        '<table class="iv-mastery-table"><thead><tr><th>topic</th><th>mastery</th><th>questions</th>'
-        f"<th>answers</th></tr></thead><tbody>{rows}</tbody></table>"
-    )
+    return template("interview-topic-table.html").substitute(rows=rows)

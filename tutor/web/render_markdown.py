@@ -19,6 +19,7 @@ from markdown_it.rules_inline import StateInline, emphasis
 from markdown_it.token import Token
 
 from tutor.urls import URL_RE, is_web_url
+from tutor.web.assets import fragment, template
 
 CITE_RE = re.compile(r"\[(\d{1,3})\]")
 # $$…$$ or $…$ (no space inside the dollars, no digit after the closing one: "$5 and $10" is money)
@@ -28,6 +29,12 @@ SCHEME_BEFORE_RE = re.compile(r"(?<![a-z0-9])https?$", re.IGNORECASE)  # "http" 
 # what an inline rule can act on in a note line (escapes and entities are off there); a line without any is plain text
 LINE_MARKUP_RE = re.compile(r"[*_`\[<~$\n\r\0]|://")
 CJK_RE = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\u2018-\u201f]")
+# filled once per link, marker or formula of a note line or an answer: %-format strings, read once
+LINK = fragment("link.html", "href", "text")
+LINK_OPEN = fragment("link-open.html", "href")  # markdown-it writes the text and the closing tag
+CITE = fragment("cite.html", "turn", "n", "n", "n")
+MATH = fragment("math.html", "formula")
+LINE_BREAK = template("line-break.html").template
 
 
 def esc(text: object) -> str:
@@ -38,11 +45,11 @@ def link(url: str, text: str | None = None) -> str:
     """An external link that cannot reach back into the page (http/https only)."""
     if not is_web_url(url):
         return esc(text or url)
-    return f'<a class="ext" href="{esc(url)}" target="_blank" rel="noopener noreferrer">{esc(text or url)}</a>'
+    return LINK % (esc(url), esc(text or url))
 
 
 def cite_link(n: int | str, turn: int | str) -> str:
-    return f'<a class="cite" href="#src-{turn}-{n}" title="show source [{n}]">[{n}]</a>'
+    return CITE % (turn, n, n, n)
 
 
 def inline(text: str, turn: int | str | None = None) -> str:
@@ -138,16 +145,16 @@ class _Renderer(RendererHTML):
         return esc(tokens[idx].content)
 
     def softbreak(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-        return "<br>" if options["breaks"] else "\n"
+        return LINE_BREAK if options["breaks"] else "\n"
 
     hardbreak = softbreak
 
     def link_open(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
         href = str(tokens[idx].attrGet("href") or "")
-        return f'<a class="ext" href="{esc(href)}" target="_blank" rel="noopener noreferrer">'
+        return LINK_OPEN % esc(href)
 
     def math(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-        return f'<span class="math">{esc(tokens[idx].content)}</span>'
+        return MATH % esc(tokens[idx].content)
 
     def cite(self, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
         return cite_link(tokens[idx].meta["n"], tokens[idx].meta["turn"])

@@ -288,7 +288,7 @@ TERMS = st.sampled_from(["梯度", "消失", "dropout", "bn", "学习率", "a", 
 @FAST
 @given(st.lists(st.lists(TERMS, max_size=12), min_size=1, max_size=30), st.lists(TERMS, max_size=6))
 def test_vectorised_bm25_scores_as_the_loop_did(docs, query):
-    from tutor.search.retriever import BM25
+    from tutor.search.bm25 import BM25
 
     got = BM25(docs).scores(query)
     want = reference_bm25(docs, query)

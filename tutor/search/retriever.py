@@ -213,17 +213,32 @@ class Retriever(Relevance):
 
     def _best_in_section(self, hits: list[Hit]) -> list[Hit]:
         """The section is chosen with its pooled terms; the paragraph inside it by its own: after "dropout" the
-        follow-up "从bagging的角度" leads with the paragraph that says bagging."""
+        follow-up "从bagging的角度" leads with the paragraph that says bagging. The parts under the section's heading
+        are its paragraphs too: "有哪些办法可以缓解梯度消失" leads with 1.5's "解决办法：" list, not its causes."""
         if not hits:
             return hits
-        section = hits[0].chunk.section_id
-        same = [n for n, h in enumerate(hits) if h.chunk.section_id == section and not h.chunk.is_heading]
+        top = self.index.section_by_id.get(hits[0].chunk.section_id)
+        same = [n for n, h in enumerate(hits) if not h.chunk.is_heading and self._within(h.chunk, top)]
         if len(same) < 2:
             return hits
         # shared terms decide between paragraphs under one heading; meaning breaks ties; a link or a bibliography
         # entry only points elsewhere, so a paragraph of the section's own comes before it
         best = max(same, key=lambda n: (hits[n].chunk.kind != "link", round(hits[n].lexical, 2), hits[n].dense))
         return [hits[best], *hits[:best], *hits[best + 1 :]] if best else hits
+
+    def _within(self, chunk: Chunk, section: Section | None) -> bool:
+        """Is the chunk in this section, or in a part under its heading that asks nothing of its own ("解决办法：",
+        "**忘记层门**")? A question under it is a section of its own."""
+        if section is None or chunk.section_id == section.id:
+            return section is not None
+        own = self.index.section_by_id.get(chunk.section_id)
+        depth = len(section.heading_path)
+        return (
+            own is not None
+            and not own.is_question
+            and chunk.source == section.source
+            and chunk.heading_path[:depth] == section.heading_path
+        )
 
     def _lexical(self, tokens: list[str]) -> np.ndarray:
         """Per chunk, in [0, 1]: part its own BM25 (which paragraph), part its section's (which section)."""

@@ -259,3 +259,11 @@ def test_a_single_latin_letter_is_a_term_and_a_contraction_tail_is_not():
     assert "c" in analyzer.tokenize("seq2seq里的c向量是怎么得到的")
     # "it's", "don't": the tail is no word; "a" and "I" stay function words
     assert analyzer.tokenize("it's what I don't want, a b") == ["don", "want", "b"]
+
+
+def test_another_inflection_of_a_table_word_meets_the_table():
+    analyzer = default_analyzer()
+    # the glossary lists "upsampling" and "convolution"; a question writes "upsample", "convolutions"
+    assert analyzer.tokenize("upsample") == analyzer.tokenize("upsampling") == analyzer.tokenize("上采样")
+    assert analyzer.tokenize("two convolutions") == analyzer.tokenize("two convolution")
+    assert analyzer.tokenize("convolutions")[0] in analyzer.canonical

@@ -47,6 +47,18 @@ class Analyzer:
         self._lookup = {k.replace(" ", ""): c for k, c in self.variants.items()}
 
     @cached_property
+    def _by_stem(self) -> dict[str, str]:
+        """Stem of a one-word Latin variant -> its term, so that another inflection meets the table: "upsample" and
+        "convolutions" are the table's "upsampling" and "convolution". A stem that two terms share is left out."""
+        owners: dict[str, set[str]] = {}
+        for canonical, variants in self.terms.items():
+            for variant in (canonical, *variants):
+                word = variant.lower()
+                if word.isascii() and word.isalpha() and len(word) >= 4:
+                    owners.setdefault(stem(word), set()).add(canonical)
+        return {root: next(iter(terms)) for root, terms in owners.items() if len(terms) == 1}
+
+    @cached_property
     def _pattern(self) -> VariantPattern:
         return VariantPattern(self.variants)
 
@@ -105,7 +117,11 @@ class Analyzer:
                     word not in self.stopwords
                     and (len(word) > 1 or word.isdigit() or word.isascii() or word in self.canonical)
                 ):
-                    out.append(word if word in self.canonical or CJK_RE.match(word) else stem(word))
+                    if word in self.canonical or CJK_RE.match(word):
+                        out.append(word)
+                    else:
+                        root = stem(word)
+                        out.append(self._by_stem.get(root, root))
         return out
 
     def surface(self, query: str, term: str) -> str | None:

@@ -8,6 +8,7 @@ import html
 import re
 
 from tutor.text import INVISIBLE_RE, data_lines
+from tutor.types import NUMBER_MARKS
 
 # not content: markup that renders as nothing, or as decoration
 IMAGE_RE = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]")
@@ -28,11 +29,7 @@ REFERENCE_HEADING_RE = re.compile(
     re.IGNORECASE,
 )
 NON_QUESTION_HEADING_RE = re.compile(r"^(?:目录|contents|table of contents|toc|\[toc\])$", re.IGNORECASE)
-NUMBERING_RE = re.compile(
-    r"^\s*(?:(?:\d+\.)*\d+[.、)）]?|[一二三四五六七八九十百]+[、.．]|[（(]\s*(?:\d+|[一二三四五六七八九十]+)\s*[)）]|"
-    r"(?:q|question|问题?)\s*\d*\s*[:：.])\s*",
-    re.IGNORECASE,
-)
+NUMBERING_RE = re.compile(rf"^\s*(?:(?:\d+\.)*\d+[.、)）]?|{NUMBER_MARKS})\s*", re.IGNORECASE)
 # a bold line is a run-in heading, unless it is one parenthetical aside ("**（贡献者：某某－某大学）**")
 BOLD_LINE_RE = re.compile(r"^\s*\*\*(?![（(][^（()）]*[)）]\*\*)(.+?)\*\*\s*[:：]?\s*$")
 # a short numbered lead line such as "（2）激活函数角度" works as a run-in heading too

@@ -138,27 +138,26 @@ class Relevance:
             found.append((word, forms))
         return found
 
-    def missing_names(self, query: str) -> list[str]:
+    def missing_names(self, names: list[tuple[str, list[str]]]) -> list[str]:
         """Names the query asks about that these notes never use: "BERT的预训练任务", "Xavier初始化的方差公式",
         "What is the kernel trick in SVM?", "学习率warmup有什么作用". The notes cannot answer a question about
         something they never name, however close its other words come."""
         vocabulary = self.vocabulary()
-        return [word for word, forms in self.names(query) if not any(t in vocabulary for t in forms)]
+        return [word for word, forms in names if not any(t in vocabulary for t in forms)]
 
     def close(self, query: str, dense: float) -> bool:
         """A close match in this index's units (or no scale to tell: then shared terms decide alone)."""
         scale = self.calibration.scale(query) if self.calibration else None
         return scale is None or not scale.reliable or scale.units(dense) >= HIGH_UNITS
 
-    def lacks_rarest_name(self, query: str, section_id: str) -> bool:
+    def lacks_rarest_name(self, names: list[tuple[str, list[str]]], section_id: str) -> bool:
         """The rarest name the query uses is not in the top section: "ResNet的残差连接为什么能缓解梯度消失" is not
         answered by a section on RNNs' vanishing gradients, though the notes name ResNet elsewhere. Only a match
         that is not close is held to it: a close one may name its subject by an example ("换成relu这类激活函数能缓解
         梯度消失吗" is answered by "使用不同的激活函数")."""
-        named = [forms for _, forms in self.names(query)]
-        if not named:
+        if not names:
             return False
-        rarest = max(named, key=lambda forms: max(self.bm25.weight(t) for t in forms))
+        rarest = max((forms for _, forms in names), key=lambda forms: max(self.bm25.weight(t) for t in forms))
         return not any(t in self.section_tokens(section_id) for t in rarest)
 
     def states_no_quantity(self, query: str, section_id: str) -> bool:
@@ -172,7 +171,8 @@ class Relevance:
         return not STATED_NUMBER_RE.search(text)
 
     def _decide(self, query: str, hits: list[Hit], tokens: list[str], coverage: float) -> Status:
-        if not hits or self.missing_names(query):
+        names = self.names(query)  # read once: both name checks below use them
+        if not hits or self.missing_names(names):
             return "not_found"
         top = hits[0]
         if self.cross_lingual(query, top.chunk):
@@ -181,6 +181,6 @@ class Relevance:
             ok = self.relevant(query, top.dense, coverage)
         if not ok or self.states_no_quantity(query, top.chunk.section_id):
             return "not_found"
-        if not self.close(query, top.dense) and self.lacks_rarest_name(query, top.chunk.section_id):
+        if not self.close(query, top.dense) and self.lacks_rarest_name(names, top.chunk.section_id):
             return "not_found"
         return "question_only" if self._unanswered(top.chunk) else "answered"

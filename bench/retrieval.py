@@ -13,6 +13,7 @@ Suites (notes folder, question set):
   ml-notes      bench/corpora/ml-notes (held out)          bench/data/ml-notes.jsonl
   dl500-more    bench/corpora/dl500-more (held out)        bench/data/dl500-more.jsonl
   fresh-notes   bench/corpora/fresh-notes (held out)       bench/data/fresh-notes.jsonl
+  heldout-3     bench/corpora/heldout-3 (held out)         bench/data/heldout-3.jsonl
 
 The naive baseline: RecursiveCharacterTextSplitter(500, 50) over each file, FAISS exact search, top-1
 similarity, the same embedder, no abstention.
@@ -51,6 +52,9 @@ SUITES = {
     # interview notes by two more authors (Datawhale's CV and BERT notes in Chinese, an English ML Q&A file) and
     # a set written before the tutor was first run on them; held out: measure, do not tune on it
     "fresh-notes": (ROOT / "bench" / "corpora" / "fresh-notes", ROOT / "bench" / "data" / "fresh-notes.jsonl"),
+    # notes by three more authors (a Chinese ML-course notebook, Chinese Transformer interview notes, an English
+    # data-science crib sheet) and a set written before the tutor was first run on them; held out: measure, do not tune
+    "heldout-3": (ROOT / "bench" / "corpora" / "heldout-3", ROOT / "bench" / "data" / "heldout-3.jsonl"),
 }
 
 

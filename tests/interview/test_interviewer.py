@@ -466,3 +466,37 @@ def test_a_topic_heading_that_answers_is_asked_with_its_context(tmp_path):
     texts = [q.text for q in build_bank(load_index(settings), settings)]
     # the topic heading is asked with its parent; a reference list and what sits inside a question are not asked
     assert texts == ["讲一下AlexNet：模型特性", "4.3 为什么用ReLU？"], texts
+
+
+ENGLISH_NOTES = """# Interview notes
+
+## Why do we divide by sqrt(d_k) in attention?
+
+- For large d_k the dot products of queries and keys grow large in magnitude.
+- The softmax then saturates to almost one-hot and its gradients become tiny.
+- Dividing by sqrt(d_k) keeps the variance of the scores near 1.
+
+## What does batch normalization do?
+
+- It normalizes each feature over the mini-batch to zero mean and unit variance.
+- It then scales and shifts the result with two learned parameters.
+"""
+
+
+def test_a_chinese_answer_to_english_notes_is_held_to_a_floor_in_the_notes_language(tmp_path: Path) -> None:
+    """The distractors that set an answer sentence's floor are in the notes' language: a Chinese answer to English
+    notes is compared across languages both to its points and to its floor, so a right one earns its points."""
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "notes.md").write_text(ENGLISH_NOTES, encoding="utf-8")
+    settings = Settings(
+        corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", embeddings="e5-small-q4", fetch_links=False
+    )
+    build_index(settings)
+    index = load_index(settings)
+    bank = build_bank(index, settings)
+    grader = Grader(index, bank, get_embeddings("e5-small-q4"))
+    q = question(bank, "Why do we divide by sqrt(d_k)")
+    right = "d_k很大时query和key的点积会很大，softmax会饱和、接近one-hot，梯度变得很小；除以根号d_k让分数的方差保持在1左右。"
+    off = "批归一化把每个特征在mini-batch上归一化到零均值和单位方差。"
+    assert grade(grader, q, right)[0].score >= 50
+    assert grade(grader, q, off)[0].score < grade(grader, q, right)[0].score

@@ -70,8 +70,11 @@ class Grader:
         own = {c.id for c in answer_chunks(self.index, self.index.section_by_id[q.section_id])}
         texts = [c.text for c in self.index.chunks if c.id not in own and c.section_id != q.section_id]
         texts += [p.text for b in self.bank if b.id != q.id and b.section_id != q.section_id for p in b.points]
-        near = (embed_queries(self.embedder, list(DISTRACTORS)) @ points.T).max(axis=1)
-        texts += [d for d, cos in zip(DISTRACTORS, near, strict=True) if cos < DISTRACTOR_OWN]
+        # in the notes' language only: a Chinese answer to English notes then meets the same cross-lingual floor as
+        # its points, instead of Chinese distractors that any Chinese sentence is closer to than to English text
+        distractors = [d for d in DISTRACTORS if is_chinese(d) == q.chinese]
+        near = (embed_queries(self.embedder, distractors) @ points.T).max(axis=1) if distractors else []
+        texts += [d for d, cos in zip(distractors, near, strict=True) if cos < DISTRACTOR_OWN]
         vectors = embed_queries(self.embedder, texts)
         # text of other sections that is as close to a point as unrelated notes almost never are restates it: it
         # does not set the floor for that point (the notes say "PyTorch 是动态图" in three places)
@@ -183,7 +186,9 @@ def _key_terms(q: Question) -> list[list[dict[str, float]]]:
     out = []
     for p in q.points:
         facets = [p.text] + ([p.label, *sentences(p.text)] if p.label else [])
-        out.append([{t: _term_weight(t) for t in set(tokenize(f)) - subject} for f in facets])
+        # a point the question words in full still has its terms to cover
+        terms = [(set(tokenize(f)) - subject) or set(tokenize(f)) for f in facets]
+        out.append([{t: _term_weight(t) for t in ts} for ts in terms])
     return out
 
 

@@ -33,6 +33,17 @@ def test_pairs_the_notes_define_are_mined():
     assert "cnn" in {v for vs in terms.values() for v in vs} | set(terms)
 
 
+def test_a_question_may_abbreviate_a_name_the_notes_spell_out():
+    terms = mine_terms(["#### 3.2.4 多头注意力（Multi-Head Attention）为什么要降维？", "Kernel trick (核技巧)"])
+    analyzer = default_analyzer().with_terms(terms)
+    assert set(analyzer.tokenize("MHA")) == set(analyzer.tokenize("多头注意力"))
+    # not when two names share the initials, nor when the notes use the letters as a word of their own
+    assert "mha" not in str(mine_terms(["多头注意力（Multi-Head Attention）", "模型适配（model head adapter）"]))
+    assert "mha" not in str(mine_terms(["多头注意力（Multi-Head Attention）", "see the mha module"]))
+    # nor from two words: two letters are too often a word of their own
+    assert "pe" not in str(mine_terms(["位置编码（Position encoding）"]))
+
+
 def test_spelling_variants_read_as_one_term():
     a = default_analyzer()
     assert a.tokenize("Learning_Rate") == a.tokenize("learning rate") == a.tokenize("ＬＲ")

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from tutor.terms import jieba_tokenizer, variant_key
-from tutor.text import CJK_RE, normalize, stopwords
+from tutor.text import CJK_RE, glossary, normalize, stopwords
 
 # 批归一化（BN）, 批归一化（Batch Normalization，简称 BN）: Latin names inside the brackets, each may follow a short
 # Chinese lead-in (简称, 下面都写, 又称)
@@ -19,6 +19,7 @@ EXPANSION_ABBR = re.compile(r"((?:[a-z][a-z]+[ \-]){1,5}[a-z][a-z]+)\s*\(\s*([a-
 ABBR_EXPANSION = re.compile(r"\b([a-z][a-z0-9]{1,9})\s*\(\s*((?:[a-z][a-z]+[ \-]){1,5}[a-z][a-z]+)\s*\)")
 FUNCTION_CHARS = re.compile(r".*[的是和与或及了在为用将把对从由即指称叫之中、，]")
 MAX_CJK_TERM = 8
+LATIN_WORD = re.compile(r"[a-z][a-z0-9_]*")  # an identifier ("pe_input") is one word
 
 
 def _initials_match(abbr: str, words: list[str]) -> list[str] | None:
@@ -48,8 +49,10 @@ def mine_terms(texts: Iterable[str]) -> dict[str, tuple[str, ...]]:
     Returns canonical -> variants; groups that share a variant are merged."""
     pairs: list[tuple[str, ...]] = []
     stop = stopwords()
+    used: set[str] = set()  # every Latin word the notes use
     for raw in texts:
         text = normalize(raw)
+        used.update(LATIN_WORD.findall(text))
         if "(" not in text:
             continue
         for cjk, latin in CJK_BEFORE_PAREN.findall(text):
@@ -71,7 +74,27 @@ def mine_terms(texts: Iterable[str]) -> dict[str, tuple[str, ...]]:
             initials = _initials_match(abbr, re.split(r"[ \-]", expansion))
             if initials and len(initials) == len(re.split(r"[ \-]", expansion)):
                 pairs.append((abbr, " ".join(initials)))
-    return _merge_groups(pairs)
+    return _merge_groups(pairs + _acronyms(pairs, used | set(stop)))
+
+
+def _acronyms(pairs: list[tuple[str, ...]], taken: set[str]) -> list[tuple[str, str]]:
+    """The initials of a name the notes define in three to five words (多头注意力（Multi-Head Attention） -> MHA), when only
+    that one name has them, the notes never write them as a word, and the glossary gives them no other meaning: a
+    question may abbreviate what the notes spell out."""
+    known = {variant_key(v) for canonical, variants in glossary().items() for v in (canonical, *variants)}
+    names: dict[str, set[str]] = {}
+    defined = {variant_key(v) for group in pairs for v in group if re.fullmatch(r"[a-z][a-z0-9]{1,9}", v)}
+    for group in pairs:
+        for name in group:
+            parts = [w for w in re.split(r"[ \-_]+", name.strip()) if w]
+            # three words at least: two letters are too often a word or another name ("hi", "al", "dc")
+            if 3 <= len(parts) <= 5 and all(re.fullmatch(r"[a-z][a-z0-9]*", w) for w in parts):
+                names.setdefault("".join(w[0] for w in parts), set()).add(" ".join(parts))
+    return [
+        (acronym, next(iter(spelled)))
+        for acronym, spelled in names.items()
+        if len(spelled) == 1 and acronym not in taken and acronym not in known and acronym not in defined
+    ]
 
 
 def _merge_groups(pairs: list[tuple[str, ...]]) -> dict[str, tuple[str, ...]]:

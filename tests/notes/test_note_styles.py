@@ -179,7 +179,9 @@ def test_a_small_table_stays_whole_in_one_chunk():
 
 # 5. noise is not content
 
-NOISE = ["![](img/a.png)", "<br/>", "&emsp;&emsp;", "&nbsp;", "\u200b", "\ufeff", "👶", "⭐️", "<br/>&nbsp;\u200b⭐️"]
+NOISE = ["![](img/a.png)", "<br/>", "&emsp;&emsp;", "&nbsp;", "\u200b", "\ufeff", "👶", "⭐️", "<br/>&nbsp;\u200b⭐️",
+         # a formula drawn by a chart service: brackets in the alt text, parentheses in the address
+         " ![J(\\theta) = C\\sum {[{y^{(i)}}\\cos(x)} ] + 1](http://chart.apis.google.com/chart?cht=tx&chl=J%28(i)%29)"]
 
 
 def test_noise_never_reaches_a_chunk_and_content_keeps_its_lines():
@@ -205,7 +207,7 @@ def test_a_line_of_only_noise_gives_no_chunk(noise):
     assert_cited_at(chunks, "Weight decay shrinks", line_of(lines, "Weight decay shrinks"))
 
 
-@pytest.mark.parametrize("placeholder", ["Answer here", "TODO", "待补充", "<br/>"])
+@pytest.mark.parametrize("placeholder", ["Answer here", "TODO", "待补充", "<br/>", "[TODO]", "【待补充】", "(TBD)"])
 def test_a_question_with_only_a_placeholder_is_question_only(placeholder):
     sections, _ = parse(["# 二、CNN", "", "## 1x1卷积有什么作用？", "", placeholder])
     q = section_titled(sections, "1x1卷积")
@@ -386,6 +388,34 @@ def test_a_line_that_only_introduces_a_figure_is_a_pointer_not_an_answer():
     assert section_titled(sections, "deconvolution").kind == "question_only"
     assert section_titled(sections, "梯度消失").kind == "answered"
     assert section_titled(sections, "mode collapse").kind == "answered"
+
+
+def test_captions_each_over_its_figure_are_pointers_and_content_beside_figures_stays():
+    lines = ["## 7、程序运行结果", "- 显示数据     ", "![enter description here][56]", "- 等高线", "![][57]", "",
+             "## 4、聚类个数K的选择", "- 肘部法则（Elbow method）", " - 作代价函数J和K的图，若是出现一个拐点，K就取拐点处的值",
+             " ![enter description here][38]", " - 若是很平滑就不明确，人为选择。", "",
+             "## 梯度消失怎么解决？", "- 使用batchnorm", "![](img/bn.png)", "- 使用残差结构", "", "",
+             "  [56]: ./images/AnomalyDetection_08.png \"AnomalyDetection_08.png\"",
+             "  [57]: ./images/AnomalyDetection_09.png", "[1]: https://arxiv.org/abs/1706.03762"]  # fmt: skip
+    sections, chunks = parse(lines)
+    kind = {c.line_start: c.kind for c in chunks if not c.is_heading}
+    assert kind[line_of(lines, "- 显示数据")] == "link", spans(chunks)
+    assert section_titled(sections, "程序运行结果").kind != "answered"  # a topic heading: "topic", nothing to quote
+    # a sentence over a figure, and a list where only one item has a figure, are content
+    assert {c.kind for c in chunks if "拐点" in c.text} == {"body"}, spans(chunks)
+    assert kind[line_of(lines, "- 使用batchnorm")] == "body", spans(chunks)
+    # the definitions of figures and files render as nothing; one of a web page may be a source the notes cite
+    assert not [c for c in chunks if "AnomalyDetection" in c.text], spans(chunks)
+    assert [c for c in chunks if "arxiv.org" in c.text], spans(chunks)
+
+
+def test_a_line_of_only_links_to_files_is_a_pointer():
+    lines = ["## 五、K-Means聚类算法", "- [全部代码](/K-Means/K-Menas.py)", "", "### 1、聚类过程",
+             "- 随机初始化K个聚类中心，把每个样本分到最近的中心，再更新中心。"]  # fmt: skip
+    _, chunks = parse(lines)
+    kind = {c.line_start: c.kind for c in chunks if not c.is_heading}
+    assert kind[line_of(lines, "[全部代码]")] == "link", spans(chunks)
+    assert kind[line_of(lines, "随机初始化")] == "body", spans(chunks)
 
 
 def test_the_embedder_sees_headings_without_their_numbering():

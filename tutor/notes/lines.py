@@ -11,7 +11,9 @@ from tutor.text import INVISIBLE_RE, data_lines
 from tutor.types import NUMBER_MARKS
 
 # not content: markup that renders as nothing, or as decoration
-IMAGE_RE = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]")
+# an image; its alt text may hold brackets and its address parentheses one level deep (a formula rendered by a chart
+# service: "![J(\theta) = C\sum {[{y^{(i)}} ...} ]](http://chart.apis.google.com/chart?chl=...)")
+IMAGE_RE = re.compile(r"!\[(?:[^\[\]]|\[[^\[\]]*\])*\]\((?:[^()]|\([^()]*\))*\)|!\[[^\]]*\]\[[^\]]*\]")
 HTML_TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>|<!--.*?-->")
 EMOJI_RE = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff\ufe0e\ufe0f\u200d\u20e3]")
 SPACES_RE = re.compile(r"[\u00a0\u2000-\u200a\u3000\u202f\u205f]")
@@ -19,6 +21,13 @@ PLACEHOLDER_RE = re.compile(
     r"(?:answer(?: goes)? here|your answer here|todo|tbd|tbc|to ?do|wip|coming soon|fill (?:in|me)(?: later)?|"
     r"待补充|待完善|待更新|待续|未完待续|待写|暂无|略|答案待补充|\.{3,}|…+|\[toc\]|\[\[toc\]\]|-{3,}|\*{3,}|_{3,})"
     r"[.。!！]*",
+    re.IGNORECASE,
+)
+# a link reference definition of a figure or a local file ("[52]: ./images/x.png "x.png""): it renders as nothing.
+# One to a web page stays: it may be a source the notes cite. A footnote ("[^1]: …") is text.
+LINK_DEFINITION_RE = re.compile(
+    r"^ {0,3}\[(?!\^)[^\]]+\]:\s*<?(?!https?://)[^\s<>]*[./#][^\s<>]*>?(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*$"
+    r"|^ {0,3}\[(?!\^)[^\]]+\]:\s*<?https?://\S+\.(?:png|jpe?g|gif|svg|webp|bmp)>?(?:\s+\S.*)?$",
     re.IGNORECASE,
 )
 ANSWER_MARK_RE = re.compile(r"^(\s*)(?:a|ans|answer|答)\s*[:：]\s*", re.IGNORECASE)
@@ -51,6 +60,8 @@ LINK_RE = re.compile(r"\[([^\]]*)\]\((https?://[^)]*)\)")
 def clean_line(raw: str) -> str:
     """A line without what is not content (images, HTML tags and entities, invisible characters, emoji markers,
     placeholders, an "A:" answer mark); blank when nothing is left. Indentation is kept."""
+    if LINK_DEFINITION_RE.match(raw):
+        return ""
     if raw.isascii() and "<" not in raw and "&" not in raw and "!" not in raw:
         text = raw
     else:
@@ -63,7 +74,7 @@ def clean_line(raw: str) -> str:
         text = EMOJI_RE.sub("", text)
     text = ANSWER_MARK_RE.sub(r"\1", text)
     body = text.strip().strip("*_>` ").strip()
-    if not body or PLACEHOLDER_RE.fullmatch(body):
+    if not body or PLACEHOLDER_RE.fullmatch(body) or PLACEHOLDER_RE.fullmatch(body.strip("[]()（）【】 ")):
         return ""
     return text.rstrip()
 

@@ -23,6 +23,9 @@ BIB_ENTRY_RE = re.compile(
     r"^\[\d{1,3}\]\s*(?=[^\u3400-\u9fff]*$)(?=.*(?:\b(?:19|20)\d\d\b|\bet al\b|https?://|arxiv))", re.I
 )
 
+# a line that is only links ("- [全部代码](/K-Means/K-Menas.py)"): it points at files, it says nothing itself
+LINKS_ONLY_RE = re.compile(r"^(?:[-*+]\s+|\d+[.)、]\s+)?(?:\[[^\]]*\]\([^)]*\)[\s,，、|]*)+$")
+
 
 def _sha(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -69,7 +72,7 @@ def _text_chunks(
         # so does an entry of a bibliography ("[1] Platt, John. "Sequential minimal optimization…" (1998).")
         # and so does a line that only introduces a figure
         pointer = URL_RE.search(text) and len(URL_RE.sub("", text).strip()) < 40
-        pointer = pointer or all(no in leads for no, _ in lines)
+        pointer = pointer or all(no in leads or LINKS_ONLY_RE.match(t) for no, t in lines)
         kind = "link" if pointer or all(BIB_ENTRY_RE.match(t) for _, t in lines) else "body"
         return [_chunk(source, path, lines[0][0], lines[-1][0], readable(text), kind, section_id, **extra)]
     from langchain_text_splitters import RecursiveCharacterTextSplitter

@@ -139,7 +139,26 @@ def _figure_leads(lines: list[str], skip: set[int]) -> frozenset[int]:
         text = clean_line(lines[prev - 1]).strip()
         if text.endswith((":", "：")) and not CLAUSE_END_RE.search(text[:-1]):
             leads.add(prev)
-    return frozenset(leads)
+    return frozenset(leads | _captions(lines, skip))
+
+
+def _captions(lines: list[str], skip: set[int]) -> set[int]:
+    """Captions: in a block of lines that holds figures, where every line of text is one clause with an image alone
+    right under it ("- 显示数据" / image / "- 等高线" / image), the text only names the figure it sits over."""
+    out: set[int] = set()
+    block: list[int] = []
+    for no in range(1, len(lines) + 2):
+        if no <= len(lines) and lines[no - 1].strip() and no not in skip:
+            block.append(no)
+            continue
+        images = [n for n in block if IMAGE_RE.search(lines[n - 1]) and not clean_line(lines[n - 1]).strip()]
+        texts = [n for n in block if n not in images]
+        if images and texts and all(n + 1 in images for n in texts):
+            bare = [LIST_RE.sub("", clean_line(lines[n - 1]).strip(), count=1).rstrip(":： ") for n in texts]
+            if all(t and not CLAUSE_END_RE.search(t) for t in bare):
+                out.update(texts)
+        block = []
+    return out
 
 
 def _parse_tree(text: str) -> tuple[Node, frozenset[int]]:

@@ -99,3 +99,24 @@ def test_a_close_passage_whose_section_holds_more_of_the_subject_goes_first(tmp_
 
     asked = r.analyzer.tokenize("MSE 对异常值敏感有什么问题？")
     assert r._prefer_covering(asked, [Hit(metrics, 1.0), Hit(faq, 1.0 - 0.1 * unit)])[0].chunk is metrics
+
+
+def test_a_topic_heading_over_nothing_but_captioned_figures_is_question_only(tmp_path):
+    """ "7、程序运行结果" holds a caption over each figure and nothing the tutor can quote: asked about, the notes
+    name it and answer nothing, and the caption is not served as the answer."""
+    from conftest import make_corpus, settings_for
+
+    from tutor.answer.chat import Tutor
+
+    notes = (
+        "# 异常检测\n\n## 6、异常检测算法\n\n- 用训练集拟合每个特征的高斯分布，p(x) 小于阈值 ε 的样本判为异常。\n\n"
+        "## 7、程序运行结果\n- 显示数据\n![enter description here][56]\n- 等高线\n![enter description here][57]\n\n"
+        "  [56]: ./images/AnomalyDetection_08.png\n  [57]: ./images/AnomalyDetection_09.png\n"
+    )
+    make_corpus(tmp_path, {"n.md": notes}, notes=False)
+    tutor = Tutor.load(settings_for(tmp_path, embeddings="hash:64"))
+    captions = [c for c in tutor.index.chunks if "显示数据" in c.text and not c.is_heading]
+    assert captions and all(c.kind == "link" for c in captions)
+    assert tutor.retriever._unanswered(captions[0])
+    body = next(c for c in tutor.index.chunks if "高斯分布" in c.text)
+    assert not tutor.retriever._unanswered(body)

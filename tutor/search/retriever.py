@@ -17,6 +17,7 @@ from tutor.search.relevance import Relevance
 from tutor.terms import aspect_terms
 from tutor.text import URL_TERM_RE, data_lines, is_chinese, normalize
 from tutor.types import Chunk, Hit, Section, Status
+from tutor.urls import URL_RE
 
 DENSE_K = 64
 QUESTION_LIFT = 0.5  # share of a question heading's score that its answer paragraphs inherit
@@ -293,12 +294,17 @@ class Retriever(Relevance):
 
     def _unanswered(self, chunk: Chunk) -> bool:
         section = self.index.section_by_id.get(chunk.section_id)
-        return (
-            section is not None
-            and section.kind in ("question_only", "link_only")
-            and chunk.kind != "reference"
-            and not self.references_for(section.id)
-        )
+        if section is None or chunk.kind == "reference" or self.references_for(section.id):
+            return False
+        if section.kind in ("question_only", "link_only"):
+            return True
+        # a heading that organises ("7、程序运行结果") and holds only pointers to what the tutor cannot read (figure
+        # captions, links to files): the notes name it and answer nothing under it. A list of web links does answer
+        # "which articles do the notes recommend".
+        if section.kind != "topic" or chunk.kind != "link":
+            return False
+        own = [self.index.chunks[i] for i in self.index.chunks_by_section.get(section.id, [])]
+        return not any(c.kind == "body" or URL_RE.search(c.text) for c in own)
 
     def section_tokens(self, section_id: str) -> frozenset[str]:
         """What a section is about, for the relevance decision: the terms of its chunks and their heading paths."""

@@ -77,7 +77,7 @@ def mine_terms(texts: Iterable[str]) -> dict[str, tuple[str, ...]]:
     return _merge_groups(pairs + _acronyms(pairs, used | set(stop)))
 
 
-def _acronyms(pairs: list[tuple[str, ...]], taken: set[str]) -> list[tuple[str, str]]:
+def _acronyms(pairs: list[tuple[str, ...]], taken: set[str]) -> list[tuple[str, ...]]:
     """The initials of a name the notes define in three to five words (多头注意力（Multi-Head Attention） -> MHA), when only
     that one name has them, the notes never write them as a word, and the glossary gives them no other meaning: a
     question may abbreviate what the notes spell out."""

@@ -179,9 +179,19 @@ def test_a_small_table_stays_whole_in_one_chunk():
 
 # 5. noise is not content
 
-NOISE = ["![](img/a.png)", "<br/>", "&emsp;&emsp;", "&nbsp;", "\u200b", "\ufeff", "👶", "⭐️", "<br/>&nbsp;\u200b⭐️",
-         # a formula drawn by a chart service: brackets in the alt text, parentheses in the address
-         " ![J(\\theta) = C\\sum {[{y^{(i)}}\\cos(x)} ] + 1](http://chart.apis.google.com/chart?cht=tx&chl=J%28(i)%29)"]
+NOISE = [
+    "![](img/a.png)",
+    "<br/>",
+    "&emsp;&emsp;",
+    "&nbsp;",
+    "\u200b",
+    "\ufeff",
+    "👶",
+    "⭐️",
+    "<br/>&nbsp;\u200b⭐️",
+    # a formula drawn by a chart service: brackets in the alt text, parentheses in the address
+    " ![J(\\theta) = C\\sum {[{y^{(i)}}\\cos(x)} ] + 1](http://chart.apis.google.com/chart?cht=tx&chl=J%28(i)%29)",
+]
 
 
 def test_noise_never_reaches_a_chunk_and_content_keeps_its_lines():

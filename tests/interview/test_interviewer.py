@@ -500,3 +500,6 @@ def test_a_chinese_answer_to_english_notes_is_held_to_a_floor_in_the_notes_langu
     off = "批归一化把每个特征在mini-batch上归一化到零均值和单位方差。"
     assert grade(grader, q, right)[0].score >= 50
     assert grade(grader, q, off)[0].score < grade(grader, q, right)[0].score
+    # a short right answer in the other language shares almost no words with the points (only the glossary's terms
+    # translate): what the embedder finds across the languages earns it partial credit
+    assert grade(grader, q, "点积变大以后softmax就饱和了。")[0].score >= 20 > grade(grader, q, off)[0].score

@@ -144,6 +144,10 @@ class Grader:
         )  # fmt: skip
         lexical = np.clip((lexical - LEXICAL_FLOOR) / LEXICAL_SPAN, 0, 1)
         blended = SEMANTIC_WEIGHT * semantic + (1 - SEMANTIC_WEIGHT) * lexical
+        if is_chinese(answer) != q.chinese:
+            # in the other language few words can meet the point's (only the glossary's terms translate): what the
+            # embedder finds across the languages counts in full
+            blended = np.maximum(blended, semantic)
         credit = np.clip((blended - CREDIT_LOW) / (CREDIT_HIGH - CREDIT_LOW), 0, 1)
         denied = np.asarray(denies.any(axis=0), dtype=bool)
         return np.where(denied, 0.0, credit), denied

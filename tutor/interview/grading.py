@@ -33,7 +33,8 @@ LEXICAL_FLOOR, LEXICAL_SPAN = 0.35, 0.20  # share of a point's weighted terms: b
 RIVAL_MARGIN = 0.02  # a sentence credits a point only if no other point of the question is clearly closer
 PHRASING_WEIGHT = 0.3  # weight of a Chinese word that is not a known concept alias
 SEMANTIC_WEIGHT = 0.3  # the rest is term overlap after alias normalisation (it carries English answers)
-CREDIT_LOW, CREDIT_HIGH = 0.10, 0.50  # blended coverage below LOW earns nothing, above HIGH full credit
+CREDIT_LOW, CREDIT_HIGH = 0.05, 0.50  # blended coverage below LOW earns nothing, above HIGH full credit (LOW was
+# 0.10: a short right answer that names one point in few words then earned 0, like a blank)
 COVERED_AT = 0.5  # a point whose credit reaches this is listed as covered
 PART_COVERED_AT = 0.4
 

@@ -45,8 +45,10 @@ NON_ANSWER_RE = re.compile(
 )
 
 
-# tutor/data/distractors.txt, dropped for a question whose own points they resemble (DISTRACTOR_OWN)
+# tutor/data/distractors.txt, dropped for a question whose own points they resemble (DISTRACTOR_OWN); a question is
+# held to those in its notes' language (chinese -> lines)
 DISTRACTORS = tuple(data_lines("distractors.txt"))
+DISTRACTORS_IN = {zh: [d for d in DISTRACTORS if is_chinese(d) == zh] for zh in (True, False)}
 DISTRACTOR_OWN = 0.90
 UNRELATED_QUANTILE = 0.99  # a point and a passage of another topic are closer than this in 1 pair of 100
 
@@ -73,7 +75,7 @@ class Grader:
         texts += [p.text for b in self.bank if b.id != q.id and b.section_id != q.section_id for p in b.points]
         # in the notes' language only: a Chinese answer to English notes then meets the same cross-lingual floor as
         # its points, instead of Chinese distractors that any Chinese sentence is closer to than to English text
-        distractors = [d for d in DISTRACTORS if is_chinese(d) == q.chinese]
+        distractors = DISTRACTORS_IN[q.chinese]
         near = (embed_queries(self.embedder, distractors) @ points.T).max(axis=1) if distractors else []
         texts += [d for d, cos in zip(distractors, near, strict=True) if cos < DISTRACTOR_OWN]
         vectors = embed_queries(self.embedder, texts)
@@ -125,7 +127,8 @@ class Grader:
             return np.zeros(len(q.points)), np.zeros(len(q.points), bool)
         windows = sents + [a + " " + b for a, b in zip(sents, sents[1:], strict=False)]
         margin = self._margins(q, windows)
-        if is_chinese(answer) != q.chinese:  # e5 reads "JS 散度" against the notes better than "JS divergence"
+        across = is_chinese(answer) != q.chinese  # the answer is in the other language than the notes
+        if across:  # e5 reads "JS 散度" against the notes better than "JS divergence"
             translated = [self.index.analyzer.translate(w, q.chinese) for w in windows]
             margin = np.maximum(margin, self._margins(q, translated))
         # a sentence that denies what a point asserts covers nothing of it, however close its words
@@ -145,7 +148,7 @@ class Grader:
         )  # fmt: skip
         lexical = np.clip((lexical - LEXICAL_FLOOR) / LEXICAL_SPAN, 0, 1)
         blended = SEMANTIC_WEIGHT * semantic + (1 - SEMANTIC_WEIGHT) * lexical
-        if is_chinese(answer) != q.chinese:
+        if across:
             # in the other language few words can meet the point's (only the glossary's terms translate): what the
             # embedder finds across the languages counts in full
             blended = np.maximum(blended, semantic)

@@ -17,9 +17,9 @@ IMAGE_RE = re.compile(r"!\[(?:[^\[\]]|\[[^\[\]]*\])*\]\((?:[^()]|\([^()]*\))*\)|
 HTML_TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>|<!--.*?-->")
 EMOJI_RE = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff\ufe0e\ufe0f\u200d\u20e3]")
 SPACES_RE = re.compile(r"[\u00a0\u2000-\u200a\u3000\u202f\u205f]")
-PLACEHOLDER_RE = re.compile(
-    r"(?:answer(?: goes)? here|your answer here|todo|tbd|tbc|to ?do|wip|coming soon|fill (?:in|me)(?: later)?|"
-    r"待补充|待完善|待更新|待续|未完待续|待写|暂无|略|答案待补充|\.{3,}|…+|\[toc\]|\[\[toc\]\]|-{3,}|\*{3,}|_{3,})"
+PLACEHOLDER_RE = re.compile(  # bare or bracketed: "TODO", "[TODO]", "【待补充】", "(TBD)"
+    r"[\[(（【]?\s*(?:answer(?: goes)? here|your answer here|todo|tbd|tbc|to ?do|wip|coming soon|fill (?:in|me)(?: later)?|"
+    r"待补充|待完善|待更新|待续|未完待续|待写|暂无|略|答案待补充|\.{3,}|…+|\[toc\]|\[\[toc\]\]|-{3,}|\*{3,}|_{3,})\s*[\])）】]?"
     r"[.。!！]*",
     re.IGNORECASE,
 )
@@ -74,7 +74,7 @@ def clean_line(raw: str) -> str:
         text = EMOJI_RE.sub("", text)
     text = ANSWER_MARK_RE.sub(r"\1", text)
     body = text.strip().strip("*_>` ").strip()
-    if not body or PLACEHOLDER_RE.fullmatch(body) or PLACEHOLDER_RE.fullmatch(body.strip("[]()（）【】 ")):
+    if not body or PLACEHOLDER_RE.fullmatch(body):
         return ""
     return text.rstrip()
 

@@ -146,18 +146,13 @@ def _captions(lines: list[str], skip: set[int]) -> set[int]:
     """Captions: in a block of lines that holds figures, where every line of text is one clause with an image alone
     right under it ("- 显示数据" / image / "- 等高线" / image), the text only names the figure it sits over."""
     out: set[int] = set()
-    block: list[int] = []
-    for no in range(1, len(lines) + 2):
-        if no <= len(lines) and lines[no - 1].strip() and no not in skip:
-            block.append(no)
-            continue
-        images = [n for n in block if IMAGE_RE.search(lines[n - 1]) and not clean_line(lines[n - 1]).strip()]
-        texts = [n for n in block if n not in images]
-        if images and texts and all(n + 1 in images for n in texts):
-            bare = [LIST_RE.sub("", clean_line(lines[n - 1]).strip(), count=1).rstrip(":： ") for n in texts]
+    for block in paragraphs([(no, "" if no in skip else raw) for no, raw in enumerate(lines, start=1)]):
+        images = {no for no, raw in block if IMAGE_RE.search(raw) and not clean_line(raw).strip()}
+        texts = [(no, raw) for no, raw in block if no not in images]
+        if images and texts and all(no + 1 in images for no, _ in texts):
+            bare = [LIST_RE.sub("", clean_line(raw).strip(), count=1).rstrip(":： ") for _, raw in texts]
             if all(t and not CLAUSE_END_RE.search(t) for t in bare):
-                out.update(texts)
-        block = []
+                out.update(no for no, _ in texts)
     return out
 
 

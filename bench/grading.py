@@ -39,6 +39,8 @@ SUITES = {
     "fresh": (ROOT / "bench" / "corpora" / "en-qa", ROOT / "bench" / "data" / "graded-fresh.jsonl"),
     # held out: written by someone who had not read the grader, measured once before tuning (its .README)
     "fresh-notes": (ROOT / "bench" / "corpora" / "fresh-notes", ROOT / "bench" / "data" / "graded-fresh-notes.jsonl"),
+    # held out: notes by new authors, written without reading the grader, measured once before tuning (its .README)
+    "graded-4": (ROOT / "bench" / "corpora" / "graded-4", ROOT / "bench" / "data" / "graded-4.jsonl"),
 }
 
 

@@ -55,6 +55,9 @@ SUITES = {
     # notes by three more authors (a Chinese ML-course notebook, Chinese Transformer interview notes, an English
     # data-science crib sheet) and a set written before the tutor was first run on them; held out: measure, do not tune
     "heldout-3": (ROOT / "bench" / "corpora" / "heldout-3", ROOT / "bench" / "data" / "heldout-3.jsonl"),
+    # notes by two more authors (Chinese deep-learning and word-vector interview notes, an English ML/CV interview
+    # Q&A list) and a set written before the tutor was first run on them; held out: measure, do not tune on it
+    "heldout-4": (ROOT / "bench" / "corpora" / "heldout-4", ROOT / "bench" / "data" / "heldout-4.jsonl"),
 }
 
 

@@ -428,6 +428,20 @@ def test_a_line_of_only_links_to_files_is_a_pointer():
     assert kind[line_of(lines, "随机初始化")] == "body", spans(chunks)
 
 
+def test_a_table_of_contents_is_no_content_and_a_quoted_link_is_a_pointer():
+    lines = ["NLP-词向量", "===", "", "Index", "---", "<!-- TOC -->", "", "- [背景知识](#背景知识)",
+             "    - [神经语言模型](#神经语言模型)", "- [WordRank TODO](#wordrank-todo)", "", "<!-- /TOC -->", "",
+             "# 背景知识", "## 神经语言模型", "> [神经语言模型](./A-自然语言处理基础#nplm)", "",
+             "- 神经语言模型用神经网络估计下一个词的概率。", "", "# WordRank TODO", ""]  # fmt: skip
+    sections, chunks = parse(lines)
+    # the contents repeat the headings: "WordRank" is named in them, and the notes say nothing about it
+    assert [c.kind for c in chunks if "wordrank" in c.text.lower()] == ["question"], spans(chunks)
+    assert [s.kind for s in sections if s.title == "WordRank TODO"] == ["question_only"]
+    kind = {c.line_start: c.kind for c in chunks if not c.is_heading}
+    assert kind[line_of(lines, "> [神经语言模型]")] == "link", spans(chunks)
+    assert kind[line_of(lines, "- 神经语言模型用")] == "body", spans(chunks)
+
+
 def test_the_embedder_sees_headings_without_their_numbering():
     lines = ["# 一、CNN", "", "## 21. 增大感受野的方法？", "", "空洞卷积、池化操作、较大卷积核尺寸的卷积操作。", "",
              "## 3D卷积有什么用？", "", "处理视频。", "", "### 4.2.3 模型特性", "", "- 使用ReLU作为激活函数"]  # fmt: skip

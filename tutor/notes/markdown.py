@@ -23,8 +23,21 @@ BIB_ENTRY_RE = re.compile(
     r"^\[\d{1,3}\]\s*(?=[^\u3400-\u9fff]*$)(?=.*(?:\b(?:19|20)\d\d\b|\bet al\b|https?://|arxiv))", re.I
 )
 
-# a line that is only links ("- [全部代码](/K-Means/K-Menas.py)"): it points at files, it says nothing itself
-LINKS_ONLY_RE = re.compile(r"^(?:[-*+]\s+|\d+[.)、]\s+)?(?:\[[^\]]*\]\([^)]*\)[\s,，、|]*)+$")
+# a line that is only links ("- [全部代码](/K-Means/K-Menas.py)", "> [神经语言模型](./A-自然语言处理基础#nplm)"): it points
+# at files, it says nothing itself
+LINKS_ONLY_RE = re.compile(r"^(?:>\s*)*(?:[-*+]\s+|\d+[.)、]\s+)?(?:\[[^\]]*\]\([^)]*\)[\s,，、|]*)+$")
+
+
+# a line of a table of contents: only links to places in the same file ("- [GloVe 的基本思想](#glove-的基本思想)")
+TOC_LINE_RE = re.compile(r"^(?:[-*+]\s+|\d+[.)、]\s+)?(?:\[[^\]]*\]\(#[^)\s]*\)[\s,，、|]*)+$")
+
+
+def _without_contents(node: Node) -> None:
+    """Drop table-of-contents lines from every section: they repeat the headings, and a question about a section
+    that says nothing ("# WordRank TODO") must not be answered from its entry in the contents."""
+    node.body = [(no, raw) for no, raw in node.body if not TOC_LINE_RE.match(raw.strip())]
+    for child in node.children:
+        _without_contents(child)
 
 
 def _sha(text: str) -> str:
@@ -202,6 +215,7 @@ def parse_markdown(text: str, source: str, **extra) -> tuple[list[Section], list
     """Sections and chunks of one markdown/plain-text file. `extra` (url, title) marks a reference."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     root, leads = outline(text)
+    _without_contents(root)
     sections: list[Section] = []
     chunks: list[Chunk] = []
     if root.body and any(raw.strip() for _, raw in root.body):

@@ -503,3 +503,34 @@ def test_a_chinese_answer_to_english_notes_is_held_to_a_floor_in_the_notes_langu
     # a short right answer in the other language shares almost no words with the points (only the glossary's terms
     # translate): what the embedder finds across the languages earns it partial credit
     assert grade(grader, q, "点积变大以后softmax就饱和了。")[0].score >= 20 > grade(grader, q, off)[0].score
+
+
+CHINESE_NOTES_ON_THE_SAME_TOPIC = """# 面试笔记
+
+## 注意力里为什么要除以根号d_k？
+
+- d_k 较大时，query 和 key 的点积的数值会变得很大。
+- softmax 因此饱和，接近 one-hot，梯度变得很小。
+- 除以根号 d_k 让分数的方差保持在 1 附近。
+"""
+
+
+def test_chinese_notes_beside_english_ones_do_not_raise_the_floor_of_a_chinese_answer(tmp_path: Path) -> None:
+    """An answer sentence's floor is its closeness to the rest of the notes in the question's language: Chinese notes
+    on the same topic beside the English ones are closer to any right Chinese answer than the English points are,
+    and held against it they left it nothing."""
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "notes.md").write_text(ENGLISH_NOTES, encoding="utf-8")
+    (tmp_path / "corpus" / "笔记.md").write_text(CHINESE_NOTES_ON_THE_SAME_TOPIC, encoding="utf-8")
+    settings = Settings(
+        corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", embeddings="e5-small-q4", fetch_links=False
+    )
+    build_index(settings)
+    index = load_index(settings)
+    bank = build_bank(index, settings)
+    grader = Grader(index, bank, get_embeddings("e5-small-q4"))
+    q = next(b for b in bank if b.text.startswith("Why do we divide by sqrt(d_k)"))
+    right = "d_k很大时query和key的点积会很大，softmax会饱和、接近one-hot，梯度变得很小；除以根号d_k让分数的方差保持在1左右。"
+    off = "批归一化把每个特征在mini-batch上归一化到零均值和单位方差。"
+    assert grade(grader, q, right)[0].score >= 50
+    assert grade(grader, q, off)[0].score < grade(grader, q, right)[0].score

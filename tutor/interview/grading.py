@@ -71,10 +71,21 @@ class Grader:
             embed_queries(self.embedder, every + list(DISTRACTORS))
         points = embed_queries(self.embedder, [p.text for p in q.points])
         own = {c.id for c in answer_chunks(self.index, self.index.section_by_id[q.section_id])}
-        texts = [c.text for c in self.index.chunks if c.id not in own and c.section_id != q.section_id]
-        texts += [p.text for b in self.bank if b.id != q.id and b.section_id != q.section_id for p in b.points]
-        # in the notes' language only: a Chinese answer to English notes then meets the same cross-lingual floor as
-        # its points, instead of Chinese distractors that any Chinese sentence is closer to than to English text
+        # background and distractors in the question's language only: a Chinese answer to English notes then meets
+        # the same cross-lingual floor as its points, instead of Chinese text (distractors, or the Chinese notes
+        # beside the English ones on the same topic) that any Chinese sentence is closer to than to English text
+        texts = [
+            c.text
+            for c in self.index.chunks
+            if c.id not in own and c.section_id != q.section_id and is_chinese(c.text) == q.chinese
+        ]
+        texts += [
+            p.text
+            for b in self.bank
+            if b.id != q.id and b.section_id != q.section_id
+            for p in b.points
+            if is_chinese(p.text) == q.chinese
+        ]
         distractors = DISTRACTORS_IN[q.chinese]
         near = (embed_queries(self.embedder, distractors) @ points.T).max(axis=1) if distractors else []
         texts += [d for d, cos in zip(distractors, near, strict=True) if cos < DISTRACTOR_OWN]

@@ -6,12 +6,15 @@ import pytest
 
 from tutor.interview.contradiction import (
     clauses,
+    compared,
     contradicts,
     denied_by,
     point_clauses,
     read_clause,
     sentence_contradicts,
+    sentence_swaps,
 )
+from tutor.terms import tokenize
 
 CHECK_LABELS = point_clauses("手动检查一些输入样本并查看标签是否大致正确。")
 LOSS = point_clauses(
@@ -77,3 +80,27 @@ def test_a_negation_before_the_subject_denies_the_whole_clause_not_the_subject()
 def test_clauses_split_at_punctuation_and_contrast() -> None:
     assert clauses("A很大，但是B很小；C。") == ["A很大", "B很小", "C"]
     assert clauses("Dropout is cheap. It works but costs time") == ["Dropout is cheap", "It works", "costs time"]
+
+
+GRU_POINT = "GRU只有两个门（update和reset），LSTM有三个门，GRU直接将hidden state 传给下一个单元，而LSTM用memory cell 把hidden state包装起来。"
+
+
+def test_the_names_a_question_compares() -> None:
+    assert compared("GRU是什么？它对LSTM做了哪些改动？") == {*tokenize("GRU"), *tokenize("LSTM")}
+    assert len(compared("LSTM里为什么既用sigmoid又用tanh？")) == 3
+    # English words are names when written as names: "overfitting" is a word, "ReLU" and "L1" are names
+    assert compared("What are overfitting and underfitting?") == frozenset()
+    assert len(compared("Why is ReLU better than L1?")) == 2
+    assert compared("什么是dropout？") == frozenset()  # one name compares nothing
+
+
+def test_saying_of_one_compared_name_what_the_notes_say_of_the_other_contradicts() -> None:
+    names, point = compared("GRU对LSTM做了哪些改动？"), point_clauses(GRU_POINT)
+    assert sentence_swaps(
+        "它也额外加了一个记忆单元来包裹隐藏状态，而LSTM是直接把隐藏状态传给下一个单元的。", point, names
+    )
+    # the same facts, each of its own name, in other words and another order
+    assert not sentence_swaps("另外GRU直接把隐藏状态传给下一个单元，LSTM则用记忆单元把隐藏状态包起来。", point, names)
+    assert not sentence_swaps("它只有两个门，更新门和重置门，而LSTM有遗忘门、输入门、输出门三个门。", point, names)
+    # one shared word is no claim about the same thing
+    assert not sentence_swaps("LSTM的隐藏状态很重要。", point, names)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from tutor.terms import tokenize
-from tutor.text import data_lines
+from tutor.text import CJK_RE, data_lines
 
 CLAUSE_RE = re.compile(
     r"[，,；;。！？!?\n：:、→]+|\.\s+|\s+(?:but|while|whereas)\s+|而且|但是|然而|(?<![然从因进])而(?![且言])", re.I
@@ -113,3 +113,36 @@ def denied_by(question: str) -> frozenset[str]:
 
 def sentence_contradicts(sentence: str, point: list[Clause], asked: frozenset[str] = frozenset()) -> bool:
     return any(contradicts(read_clause(c), point, asked) for c in clauses(sentence))
+
+
+LATIN_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-]*[A-Za-z0-9+]")
+
+
+def compared(question: str) -> frozenset[str]:
+    """The names a question sets side by side ("LSTM里为什么既用sigmoid又用tanh", "GRU对LSTM做了哪些改动"), as
+    terms: what a confidently wrong answer swaps."""
+    chinese = bool(CJK_RE.search(question))
+    # in a Chinese sentence every Latin word is a name; in an English one a word written with a capital after its
+    # first letter or with a digit ("LSTM", "ReLU", "L1"), as "overfitting" and "underfitting" are words
+    words = [
+        m.group(0)
+        for m in LATIN_NAME_RE.finditer(question)
+        if chinese or any(ch.isupper() or ch.isdigit() for ch in m.group(0)[1:])
+    ]
+    names = frozenset(t for word in words for t in tokenize(word))
+    return names if len(names) >= 2 else frozenset()
+
+
+def swaps(answer_clause: Clause, point_clause: Clause, names: frozenset[str]) -> bool:
+    """Does the answer's clause say what the point's clause says of one compared name, of another? "而LSTM是直接把
+    隐藏状态传给下一个单元的" against "GRU直接将hidden state传给下一个单元": the same two or more terms besides the
+    names, the point's name left out and another put in."""
+    own = point_clause.terms & names
+    other = (answer_clause.terms & names) - point_clause.terms
+    if not own or not other or answer_clause.terms & own or answer_clause.asks or point_clause.asks:
+        return False
+    return len((answer_clause.terms & point_clause.terms) - names) >= 2
+
+
+def sentence_swaps(sentence: str, point: list[Clause], names: frozenset[str]) -> bool:
+    return bool(names) and any(swaps(read_clause(c), p, names) for c in clauses(sentence) for p in point)

@@ -15,7 +15,7 @@ import numpy as np
 from tutor.index.embeddings import Embedder
 from tutor.index.embeddings import embed_queries as query_vectors
 from tutor.index.store import Index
-from tutor.interview.contradiction import denied_by, point_clauses, sentence_contradicts
+from tutor.interview.contradiction import compared, denied_by, point_clauses, sentence_contradicts, sentence_swaps
 from tutor.interview.key_points import answer_chunks
 from tutor.interview.rubric import Question
 from tutor.terms import tokenize
@@ -143,9 +143,11 @@ class Grader:
             translated = [self.index.analyzer.translate(w, q.chinese) for w in windows]
             margin = np.maximum(margin, self._margins(q, translated))
         # a sentence that denies what a point asserts covers nothing of it, however close its words
-        asked = denied_by(q.text)
+        asked, names = denied_by(q.text), compared(q.text)
         claims = [point_clauses(p.text, p.label) for p in q.points]
-        denies = np.array([[sentence_contradicts(s, c, asked) for c in claims] for s in sents])
+        denies = np.array(
+            [[sentence_contradicts(s, c, asked) or sentence_swaps(s, c, names) for c in claims] for s in sents]
+        )
         spans = [(i, k) for k in (1, 2, 3) for i in range(len(sents) - k + 1)]  # the first len(windows) are windows
         span_denies = np.array([denies[i : i + k].any(axis=0) for i, k in spans])
         semantic = np.where(span_denies[: len(windows)], 0.0, np.clip(margin / SEMANTIC_SPAN, 0, 1)).max(axis=0)

@@ -120,3 +120,26 @@ def test_a_topic_heading_over_nothing_but_captioned_figures_is_question_only(tmp
     assert tutor.retriever._unanswered(captions[0])
     body = next(c for c in tutor.index.chunks if "高斯分布" in c.text)
     assert not tutor.retriever._unanswered(body)
+
+
+def test_across_languages_only_words_the_passages_language_uses_are_asked_of_it(tmp_path):
+    """An English question on a Chinese section is held to the terms that section could hold: the glossary's (next
+    sentence prediction is NSP) and words the Chinese notes use. "really" and "essential" from an English file in the
+    same folder say nothing of the Chinese section, and do not count against it."""
+    from conftest import make_corpus, settings_for
+
+    from tutor.answer.chat import Tutor
+
+    notes = {
+        "bert.md": "# BERT\n\n## BERT中的NSP任务是否有必要？\n\n- RoBERTa 的实验表明去掉 NSP 任务效果反而更好。\n",
+        "english.md": "# Checklists\n\nHonestly, today it is really essential to review pretraining models.\n",
+    }
+    make_corpus(tmp_path, notes, notes=False)
+    tutor = Tutor.load(settings_for(tmp_path, embeddings="hash:64"))
+    r = tutor.retriever
+    nsp = next(c for c in tutor.index.chunks if "RoBERTa" in c.text)
+    query = "Honestly, is next sentence prediction really essential for pretraining BERT models today?"
+    assert r.relevant_across(query, 1.0, r.analyzer.tokenize(query), nsp)
+    # the section's own terms still decide: a question about something else is not answered by it
+    other = "Is a learning rate warmup actually necessary for Adam?"
+    assert not r.relevant_across(other, 1.0, r.analyzer.tokenize(other), nsp)

@@ -60,6 +60,7 @@ class Relevance:
     calibration: Calibration | None
     bm25: _TermWeights
     _vocabulary: set[str] | None
+    _vocabulary_by_language: dict[bool, set[str]] | None
     _heading_terms: Callable[[tuple[str, ...]], tuple[str, ...]]
 
     def section_tokens(self, section_id: str) -> frozenset[str]:
@@ -86,21 +87,23 @@ class Relevance:
         reverse. Notes that mix in an English file answer English questions there like any others."""
         return is_chinese(query) != is_chinese(passage.text)
 
-    def relevant_across(self, query: str, dense: float, tokens: list[str], section_id: str) -> bool:
+    def relevant_across(self, query: str, dense: float, tokens: list[str], passage: Chunk) -> bool:
         """The decision for a question in the other language. Its cosines sit lower than a same-language scale
         predicts, and its words that these notes never use may be translations of words they do use, so shared
         terms decide: the share of the query's terms that the notes use at all (mapped through the glossary and
         the notes' own pairs: "learning rate" is 学习率) which the top section holds. Dense similarity only vetoes
         a match far below anything unrelated."""
-        vocabulary = self.vocabulary()
         # a term of the table (glossary, the notes' pairs) reads the same in both languages: when the notes lack
-        # it, they lack it ("kernel trick" is 核技巧 whichever way it is written)
-        known = [t for t in dict.fromkeys(tokens) if t in vocabulary or t in self.analyzer.canonical]
+        # it, they lack it ("kernel trick" is 核技巧 whichever way it is written). Any other word counts only where
+        # the notes use it in the passage's language: "position" in "位置编码（Position encoding）" does, while
+        # "actually" or "necessary" from an English file beside Chinese notes says nothing of a Chinese section
+        written = self.vocabulary_in(is_chinese(passage.text))
+        known = [t for t in dict.fromkeys(tokens) if t in self.analyzer.canonical or t in written]
         # what is asked about ("fix", "why") is no evidence of a subject: "How do I fix a flat tire?" shares only
         # 解决 with notes on gradients
         if not any(t not in aspect_terms() for t in known):
             return False
-        if self._coverage(known, self.section_tokens(section_id)) < COVERAGE_MIN:
+        if self._coverage(known, self.section_tokens(passage.section_id)) < COVERAGE_MIN:
             return False
         scale = self.calibration.scale(query) if self.calibration else None
         return scale is None or scale.gap <= 0 or scale.units(dense) >= _floor(scale)
@@ -111,6 +114,17 @@ class Relevance:
                 t for c in self.index.chunks for t in self._heading_terms(c.heading_path)
             }
         return self._vocabulary
+
+    def vocabulary_in(self, chinese: bool) -> set[str]:
+        """The terms of the passages written in one language (Chinese or not), their headings included."""
+        if self._vocabulary_by_language is None:
+            by_language: dict[bool, set[str]] = {True: set(), False: set()}
+            for i, chunk in enumerate(self.index.chunks):
+                words = by_language[is_chinese(chunk.text)]
+                words.update(self.index.tokens[i])
+                words.update(self._heading_terms(chunk.heading_path))
+            self._vocabulary_by_language = by_language
+        return self._vocabulary_by_language[chinese]
 
     def names(self, query: str) -> list[tuple[str, list[str]]]:
         """The names a query uses, each with its terms: in an English sentence a Latin word written with a capital
@@ -176,7 +190,7 @@ class Relevance:
             return "not_found"
         top = hits[0]
         if self.cross_lingual(query, top.chunk):
-            ok = self.relevant_across(query, top.dense, tokens, top.chunk.section_id)
+            ok = self.relevant_across(query, top.dense, tokens, top.chunk)
         else:
             ok = self.relevant(query, top.dense, coverage)
         if not ok or self.states_no_quantity(query, top.chunk.section_id):

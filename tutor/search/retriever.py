@@ -105,6 +105,7 @@ class Retriever(Relevance):
         self.chunk_section = np.array([section_row.get(c.section_id, -1) for c in index.chunks], dtype=np.int64)
         self._section_terms: dict[str, frozenset[str]] = {}  # filled per query: only top sections need it
         self._vocabulary: set[str] | None = None
+        self._vocabulary_by_language: dict[bool, set[str]] | None = None
         # heading chunk (a question heading with an answer, or a heading that states its topic) -> the chunks under
         # it, which may sit in sub-sections (4.1 -> I. -> bold sub-points); found by walking each heading path upwards
         question_chunk: dict[tuple[str, tuple[str, ...]], int] = {}

@@ -442,6 +442,18 @@ def test_a_table_of_contents_is_no_content_and_a_quoted_link_is_a_pointer():
     assert kind[line_of(lines, "- 神经语言模型用")] == "body", spans(chunks)
 
 
+def test_a_line_citing_a_book_chapter_is_a_pointer():
+    lines = ["# 过拟合与欠拟合", "> 《深度学习》 5.2 容量、过拟合和欠拟合", "",
+             "- 欠拟合指模型不能在训练集上获得足够低的训练误差；", "", "# 书评",
+             "《深度学习》这本书第5章讲容量，写得很清楚，推荐先读。"]  # fmt: skip
+    _, chunks = parse(lines)
+    kind = {c.line_start: c.kind for c in chunks if not c.is_heading}
+    assert kind[line_of(lines, "> 《深度学习》")] == "link", spans(chunks)
+    assert kind[line_of(lines, "- 欠拟合")] == "body", spans(chunks)
+    # a sentence about the book says something
+    assert kind[line_of(lines, "《深度学习》这本书")] == "body", spans(chunks)
+
+
 def test_the_embedder_sees_headings_without_their_numbering():
     lines = ["# 一、CNN", "", "## 21. 增大感受野的方法？", "", "空洞卷积、池化操作、较大卷积核尺寸的卷积操作。", "",
              "## 3D卷积有什么用？", "", "处理视频。", "", "### 4.2.3 模型特性", "", "- 使用ReLU作为激活函数"]  # fmt: skip

@@ -28,6 +28,10 @@ BIB_ENTRY_RE = re.compile(
 LINKS_ONLY_RE = re.compile(r"^(?:>\s*)*(?:[-*+]\s+|\d+[.)、]\s+)?(?:\[[^\]]*\]\([^)]*\)[\s,，、|]*)+$")
 
 
+# a line that cites a chapter of a book ("> 《深度学习》 5.2 容量、过拟合和欠拟合"): where to read, not what it says
+CHAPTER_CITATION_RE = re.compile(
+    r"^(?:>\s*)*《[^》]+》\s*第?[0-9一二三四五六七八九十]+(?:\.[0-9]+)*\s*[章节]?\s*[^，。,.!?！？]{0,30}$"
+)
 # a line of a table of contents: only links to places in the same file ("- [GloVe 的基本思想](#glove-的基本思想)")
 TOC_LINE_RE = re.compile(r"^(?:[-*+]\s+|\d+[.)、]\s+)?(?:\[[^\]]*\]\(#[^)\s]*\)[\s,，、|]*)+$")
 
@@ -85,7 +89,9 @@ def _text_chunks(
         # so does an entry of a bibliography ("[1] Platt, John. "Sequential minimal optimization…" (1998).")
         # and so does a line that only introduces a figure
         pointer = URL_RE.search(text) and len(URL_RE.sub("", text).strip()) < 40
-        pointer = pointer or all(no in leads or LINKS_ONLY_RE.match(t) for no, t in lines)
+        pointer = pointer or all(
+            no in leads or LINKS_ONLY_RE.match(t) or CHAPTER_CITATION_RE.match(t) for no, t in lines
+        )
         kind = "link" if pointer or all(BIB_ENTRY_RE.match(t) for _, t in lines) else "body"
         return [_chunk(source, path, lines[0][0], lines[-1][0], readable(text), kind, section_id, **extra)]
     from langchain_text_splitters import RecursiveCharacterTextSplitter

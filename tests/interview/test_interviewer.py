@@ -20,7 +20,7 @@ from tutor.index.store import build_index, load_index
 from tutor.interview.grading import Grader, grade, plan_follow_ups
 from tutor.interview.interviewer import InterviewError, InterviewSession, filter_topic, save_user_answer
 from tutor.interview.progress import ProgressStore
-from tutor.interview.rubric import MY_ANSWERS, build_bank, normalize_question
+from tutor.interview.rubric import MY_ANSWERS, Question, build_bank, normalize_question
 from tutor.search.retriever import Retriever
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -482,27 +482,35 @@ ENGLISH_NOTES = """# Interview notes
 - It then scales and shifts the result with two learned parameters.
 """
 
+RIGHT_IN_CHINESE = (
+    "d_k很大时query和key的点积会很大，softmax会饱和、接近one-hot，梯度变得很小；除以根号d_k让分数的方差保持在1左右。"
+)
+OFF_IN_CHINESE = "批归一化把每个特征在mini-batch上归一化到零均值和单位方差。"
 
-def test_a_chinese_answer_to_english_notes_is_held_to_a_floor_in_the_notes_language(tmp_path: Path) -> None:
-    """The distractors that set an answer sentence's floor are in the notes' language: a Chinese answer to English
-    notes is compared across languages both to its points and to its floor, so a right one earns its points."""
+
+def _attention_question(tmp_path: Path, files: dict[str, str]) -> tuple[Grader, Question]:
+    """A grader on these notes files (e5), and the English notes' question on dividing by sqrt(d_k)."""
     (tmp_path / "corpus").mkdir()
-    (tmp_path / "corpus" / "notes.md").write_text(ENGLISH_NOTES, encoding="utf-8")
+    for name, text in files.items():
+        (tmp_path / "corpus" / name).write_text(text, encoding="utf-8")
     settings = Settings(
         corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", embeddings="e5-small-q4", fetch_links=False
     )
     build_index(settings)
     index = load_index(settings)
     bank = build_bank(index, settings)
-    grader = Grader(index, bank, get_embeddings("e5-small-q4"))
-    q = question(bank, "Why do we divide by sqrt(d_k)")
-    right = "d_k很大时query和key的点积会很大，softmax会饱和、接近one-hot，梯度变得很小；除以根号d_k让分数的方差保持在1左右。"
-    off = "批归一化把每个特征在mini-batch上归一化到零均值和单位方差。"
-    assert grade(grader, q, right)[0].score >= 50
-    assert grade(grader, q, off)[0].score < grade(grader, q, right)[0].score
+    return Grader(index, bank, get_embeddings("e5-small-q4")), question(bank, "Why do we divide by sqrt(d_k)")
+
+
+def test_a_chinese_answer_to_english_notes_is_held_to_a_floor_in_the_notes_language(tmp_path: Path) -> None:
+    """The distractors that set an answer sentence's floor are in the notes' language: a Chinese answer to English
+    notes is compared across languages both to its points and to its floor, so a right one earns its points."""
+    grader, q = _attention_question(tmp_path, {"notes.md": ENGLISH_NOTES})
+    assert grade(grader, q, RIGHT_IN_CHINESE)[0].score >= 50
+    assert grade(grader, q, OFF_IN_CHINESE)[0].score < grade(grader, q, RIGHT_IN_CHINESE)[0].score
     # a short right answer in the other language shares almost no words with the points (only the glossary's terms
     # translate): what the embedder finds across the languages earns it partial credit
-    assert grade(grader, q, "点积变大以后softmax就饱和了。")[0].score >= 20 > grade(grader, q, off)[0].score
+    assert grade(grader, q, "点积变大以后softmax就饱和了。")[0].score >= 20 > grade(grader, q, OFF_IN_CHINESE)[0].score
 
 
 CHINESE_NOTES_ON_THE_SAME_TOPIC = """# 面试笔记
@@ -519,18 +527,6 @@ def test_chinese_notes_beside_english_ones_do_not_raise_the_floor_of_a_chinese_a
     """An answer sentence's floor is its closeness to the rest of the notes in the question's language: Chinese notes
     on the same topic beside the English ones are closer to any right Chinese answer than the English points are,
     and held against it they left it nothing."""
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "corpus" / "notes.md").write_text(ENGLISH_NOTES, encoding="utf-8")
-    (tmp_path / "corpus" / "笔记.md").write_text(CHINESE_NOTES_ON_THE_SAME_TOPIC, encoding="utf-8")
-    settings = Settings(
-        corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", embeddings="e5-small-q4", fetch_links=False
-    )
-    build_index(settings)
-    index = load_index(settings)
-    bank = build_bank(index, settings)
-    grader = Grader(index, bank, get_embeddings("e5-small-q4"))
-    q = next(b for b in bank if b.text.startswith("Why do we divide by sqrt(d_k)"))
-    right = "d_k很大时query和key的点积会很大，softmax会饱和、接近one-hot，梯度变得很小；除以根号d_k让分数的方差保持在1左右。"
-    off = "批归一化把每个特征在mini-batch上归一化到零均值和单位方差。"
-    assert grade(grader, q, right)[0].score >= 50
-    assert grade(grader, q, off)[0].score < grade(grader, q, right)[0].score
+    grader, q = _attention_question(tmp_path, {"notes.md": ENGLISH_NOTES, "笔记.md": CHINESE_NOTES_ON_THE_SAME_TOPIC})
+    assert grade(grader, q, RIGHT_IN_CHINESE)[0].score >= 50
+    assert grade(grader, q, OFF_IN_CHINESE)[0].score < grade(grader, q, RIGHT_IN_CHINESE)[0].score

@@ -3,6 +3,7 @@
     .venv/bin/python bench/latency.py [--repeat 5] [--set FILE]
     .venv/bin/python bench/latency.py --baseline ../tutor-before   # also an older checkout, side by side
     .venv/bin/python bench/latency.py --rss-of SECONDS -- CMD ...   # peak RSS of any command (e.g. app.py)
+    .venv/bin/python bench/latency.py --pause 0.1   # a reader's think time before each question
 
 Every conversation of the question set is asked in a fresh session (follow-ups after their earlier turns),
 `--repeat` times. Figures are medians/percentiles over all messages; the machine may be shared, so compare
@@ -128,9 +129,10 @@ class ChatProcess:
         json.loads(line)
         return (time.perf_counter() - t0) * 1000
 
-    def conversation(self, turns: list[str], record: bool) -> None:
+    def conversation(self, turns: list[str], record: bool, pause: float = 0.0) -> None:
         self.proc.stdin.write("/reset\n")  # prints nothing
         for message in turns:
+            time.sleep(pause)  # a reader's think time: the machine idles before the question, as it does for a user
             ms = self.ask(message)
             if record:
                 self.ms.append(ms)
@@ -145,7 +147,9 @@ def tutor_chat(args: list[str]) -> list[str]:
     return [PYTHON, "-m", "tutor.cli", "chat", "--json", *args]
 
 
-def chat_subprocesses(convs: list[list[str]], repeat: int, configs: dict[str, tuple[list[str], dict, Path]]) -> dict:
+def chat_subprocesses(
+    convs: list[list[str]], repeat: int, configs: dict[str, tuple[list[str], dict, Path]], pause: float = 0.0
+) -> dict:
     """One chat process per configuration (command, environment, folder), asked the same messages in turn, so
     they share the machine's load."""
     procs = {name: ChatProcess(cmd, env, cwd) for name, (cmd, env, cwd) in configs.items()}
@@ -161,7 +165,7 @@ def chat_subprocesses(convs: list[list[str]], repeat: int, configs: dict[str, tu
             # process should always be the one that does
             order = order[1:] + order[:1]
             for chat in order:
-                chat.conversation(turns, record=rep > 0)
+                chat.conversation(turns, record=rep > 0, pause=pause)
     for name, chat in procs.items():
         rss, code = chat.close()
         out[name] |= {"ms": chat.ms, "peak_rss_mb": rss, "exit": code}
@@ -208,6 +212,13 @@ def main() -> None:
         "OMP_NUM_THREADS=1 and OMP_WAIT_POLICY=PASSIVE, the embedder's OpenMP settings)",
     )
     parser.add_argument("--stress", type=int, default=0, metavar="N", help="keep N busy-looping processes running")
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="idle this long before each question, as a reader does (the cores and the model's threads go to sleep)",
+    )
     parser.add_argument("--baseline", type=Path, metavar="DIR", help="another checkout of tutor, run side by side")
     parser.add_argument("--cold-runs", type=int, default=5, help="cold `tutor ask` runs per checkout")
     parser.add_argument("--rss-of", type=float, metavar="SECONDS", help="measure the peak RSS of the command after --")
@@ -247,7 +258,7 @@ def main() -> None:
         configs["naive LangChain pipeline"] = (naive_cmd, env, ROOT)
         stress = [subprocess.Popen([PYTHON, "-c", "while True: pass"]) for _ in range(args.stress)]
         try:
-            chats = chat_subprocesses(convs, args.repeat, configs)
+            chats = chat_subprocesses(convs, args.repeat, configs, args.pause)
             cold = cold_ask(trees, env, args.cold_runs)
             warm = in_process(settings, convs, args.repeat)
         finally:
@@ -256,6 +267,7 @@ def main() -> None:
                 proc.wait()
 
     load = f"; {args.stress} busy processes running alongside" if args.stress else ""
+    load += f"; {args.pause:g} s idle before each question" if args.pause else ""
     print(f"question set {args.set.name}: {len(convs)} conversations, {n_messages} messages, x{args.repeat}{load}")
     print(f"load average at start: {load_before:.1f} on {os.cpu_count()} cores")
     print("\nwarm, in-process (Tutor.ask: rewrite + search + answer + suggestions)")

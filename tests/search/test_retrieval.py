@@ -71,12 +71,19 @@ def test_an_answering_passage_beats_a_bare_question_only_when_it_covers_more(not
     assert found.status == status and hit.line_start <= line <= hit.line_end, (query, found.status, hit)
 
 
-def test_a_close_passage_whose_section_holds_more_of_the_subject_goes_first(tmp_path):
-    """ "k-means 对异常值敏感吗" is asked of k-means: the regression metrics that are sensitive to outliers too give way
-    to the k-means section close behind them; a section that only adds what is asked ("问题") does not."""
+def _tutor_on(tmp_path, files: dict[str, str]):
+    """A tutor over just these notes files, with the hashing embedder (no model)."""
     from conftest import make_corpus, settings_for
 
     from tutor.answer.chat import Tutor
+
+    make_corpus(tmp_path, files, notes=False)
+    return Tutor.load(settings_for(tmp_path, embeddings="hash:64"))
+
+
+def test_a_close_passage_whose_section_holds_more_of_the_subject_goes_first(tmp_path):
+    """ "k-means 对异常值敏感吗" is asked of k-means: the regression metrics that are sensitive to outliers too give way
+    to the k-means section close behind them; a section that only adds what is asked ("问题") does not."""
     from tutor.types import Hit
 
     notes = (
@@ -84,8 +91,7 @@ def test_a_close_passage_whose_section_holds_more_of_the_subject_goes_first(tmp_
         "# k-means\n\nk-means 对异常值敏感，均值会被极端点拉偏。\n\n"
         "# 常见问题\n\nMSE 的问题：对异常值敏感。\n"
     )
-    make_corpus(tmp_path, {"n.md": notes}, notes=False)
-    tutor = Tutor.load(settings_for(tmp_path, embeddings="hash:64"))
+    tutor = _tutor_on(tmp_path, {"n.md": notes})
     r = tutor.retriever
     body = {c.heading_path[-1]: c for c in tutor.index.chunks if c.kind == "body"}
     unit = r.unit
@@ -104,17 +110,12 @@ def test_a_close_passage_whose_section_holds_more_of_the_subject_goes_first(tmp_
 def test_a_topic_heading_over_nothing_but_captioned_figures_is_question_only(tmp_path):
     """ "7、程序运行结果" holds a caption over each figure and nothing the tutor can quote: asked about, the notes
     name it and answer nothing, and the caption is not served as the answer."""
-    from conftest import make_corpus, settings_for
-
-    from tutor.answer.chat import Tutor
-
     notes = (
         "# 异常检测\n\n## 6、异常检测算法\n\n- 用训练集拟合每个特征的高斯分布，p(x) 小于阈值 ε 的样本判为异常。\n\n"
         "## 7、程序运行结果\n- 显示数据\n![enter description here][56]\n- 等高线\n![enter description here][57]\n\n"
         "  [56]: ./images/AnomalyDetection_08.png\n  [57]: ./images/AnomalyDetection_09.png\n"
     )
-    make_corpus(tmp_path, {"n.md": notes}, notes=False)
-    tutor = Tutor.load(settings_for(tmp_path, embeddings="hash:64"))
+    tutor = _tutor_on(tmp_path, {"n.md": notes})
     captions = [c for c in tutor.index.chunks if "显示数据" in c.text and not c.is_heading]
     assert captions and all(c.kind == "link" for c in captions)
     assert tutor.retriever._unanswered(captions[0])
@@ -126,16 +127,11 @@ def test_across_languages_only_words_the_passages_language_uses_are_asked_of_it(
     """An English question on a Chinese section is held to the terms that section could hold: the glossary's (next
     sentence prediction is NSP) and words the Chinese notes use. "really" and "essential" from an English file in the
     same folder say nothing of the Chinese section, and do not count against it."""
-    from conftest import make_corpus, settings_for
-
-    from tutor.answer.chat import Tutor
-
     notes = {
         "bert.md": "# BERT\n\n## BERT中的NSP任务是否有必要？\n\n- RoBERTa 的实验表明去掉 NSP 任务效果反而更好。\n",
         "english.md": "# Checklists\n\nHonestly, today it is really essential to review pretraining models.\n",
     }
-    make_corpus(tmp_path, notes, notes=False)
-    tutor = Tutor.load(settings_for(tmp_path, embeddings="hash:64"))
+    tutor = _tutor_on(tmp_path, notes)
     r = tutor.retriever
     nsp = next(c for c in tutor.index.chunks if "RoBERTa" in c.text)
     query = "Honestly, is next sentence prediction really essential for pretraining BERT models today?"

@@ -23,17 +23,17 @@ BIB_ENTRY_RE = re.compile(
     r"^\[\d{1,3}\]\s*(?=[^\u3400-\u9fff]*$)(?=.*(?:\b(?:19|20)\d\d\b|\bet al\b|https?://|arxiv))", re.I
 )
 
+# a line, or list item, of nothing but links whose targets match the given pattern
+LINK_LINE = r"(?:[-*+]\s+|\d+[.)、]\s+)?(?:\[[^\]]*\]\({target}\)[\s,，、|]*)+$"
 # a line that is only links ("- [全部代码](/K-Means/K-Menas.py)", "> [神经语言模型](./A-自然语言处理基础#nplm)"): it points
 # at files, it says nothing itself
-LINKS_ONLY_RE = re.compile(r"^(?:>\s*)*(?:[-*+]\s+|\d+[.)、]\s+)?(?:\[[^\]]*\]\([^)]*\)[\s,，、|]*)+$")
-
-
+LINKS_ONLY_RE = re.compile(r"^(?:>\s*)*" + LINK_LINE.format(target=r"[^)]*"))
+# a line of a table of contents: only links to places in the same file ("- [GloVe 的基本思想](#glove-的基本思想)")
+TOC_LINE_RE = re.compile("^" + LINK_LINE.format(target=r"#[^)\s]*"))
 # a line that cites a chapter of a book ("> 《深度学习》 5.2 容量、过拟合和欠拟合"): where to read, not what it says
 CHAPTER_CITATION_RE = re.compile(
     r"^(?:>\s*)*《[^》]+》\s*第?[0-9一二三四五六七八九十]+(?:\.[0-9]+)*\s*[章节]?\s*[^，。,.!?！？]{0,30}$"
 )
-# a line of a table of contents: only links to places in the same file ("- [GloVe 的基本思想](#glove-的基本思想)")
-TOC_LINE_RE = re.compile(r"^(?:[-*+]\s+|\d+[.)、]\s+)?(?:\[[^\]]*\]\(#[^)\s]*\)[\s,，、|]*)+$")
 
 
 def _without_contents(node: Node) -> None:

@@ -109,10 +109,9 @@ class Relevance:
         return scale is None or scale.gap <= 0 or scale.units(dense) >= _floor(scale)
 
     def vocabulary(self) -> set[str]:
+        """Every term of the passages and their headings, in either language."""
         if self._vocabulary is None:
-            self._vocabulary = set(self.bm25.term_ids) | {
-                t for c in self.index.chunks for t in self._heading_terms(c.heading_path)
-            }
+            self._vocabulary = self.vocabulary_in(True) | self.vocabulary_in(False)
         return self._vocabulary
 
     def vocabulary_in(self, chinese: bool) -> set[str]:

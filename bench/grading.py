@@ -41,6 +41,8 @@ SUITES = {
     "fresh-notes": (ROOT / "bench" / "corpora" / "fresh-notes", ROOT / "bench" / "data" / "graded-fresh-notes.jsonl"),
     # held out: notes by new authors, written without reading the grader, measured once before tuning (its .README)
     "graded-4": (ROOT / "bench" / "corpora" / "graded-4", ROOT / "bench" / "data" / "graded-4.jsonl"),
+    # held out: notes by new authors, written without reading the grader, measured once before tuning (its .README)
+    "graded-5": (ROOT / "bench" / "corpora" / "graded-5", ROOT / "bench" / "data" / "graded-5.jsonl"),
 }
 
 

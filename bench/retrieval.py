@@ -58,6 +58,9 @@ SUITES = {
     # notes by two more authors (Chinese deep-learning and word-vector interview notes, an English ML/CV interview
     # Q&A list) and a set written before the tutor was first run on them; held out: measure, do not tune on it
     "heldout-4": (ROOT / "bench" / "corpora" / "heldout-4", ROOT / "bench" / "data" / "heldout-4.jsonl"),
+    # notes by two more authors (Chinese optimizer and loss-function interview notes with LaTeX, an English
+    # deep-learning Q&A page) and a set written before the tutor was first run on them; held out: measure, do not tune
+    "heldout-5": (ROOT / "bench" / "corpora" / "heldout-5", ROOT / "bench" / "data" / "heldout-5.jsonl"),
 }
 
 

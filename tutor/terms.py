@@ -128,9 +128,12 @@ class Analyzer:
         """How a canonical term is written in the query ("BN" for batchnorm), to replace or reuse it."""
         low = query.lower()
         for variant in sorted((term, *self.terms.get(term, ())), key=len, reverse=True):
-            at = low.find(variant.lower())
-            if at >= 0:
-                return query[at : at + len(variant)]
+            # a Latin variant is a whole word: the stem "chang" is not written in "change"
+            edge = r"(?<![a-z0-9])" if variant[:1].isascii() and variant[:1].isalnum() else ""
+            end = r"(?![a-z0-9])" if variant[-1:].isascii() and variant[-1:].isalnum() else ""
+            found = re.search(edge + re.escape(variant.lower()) + end, low)
+            if found:
+                return query[found.start() : found.end()]
         # a stemmed word: "collaps" is written "collapsing" in the query
         return next((m.group(0) for m in WORD_RE.finditer(query) if stem(m.group(0).lower()) == term), None)
 

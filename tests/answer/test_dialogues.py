@@ -167,6 +167,10 @@ VOCAB = {
     "方式",
     "深度可分离卷积",
     "计算量",
+    "nadam",
+    "chang",
+    "updat",
+    "rule",
 }
 
 
@@ -193,6 +197,12 @@ VOCAB = {
         # a pronoun stands for the topic's whole noun phrase, not its first word; a phrase ends where other words begin
         ([("BERT的mask方式是怎样的？",) * 2], "那它有什么缺点？", "那BERT的mask方式有什么缺点？"),
         ([("dropout为什么能防止过拟合？",) * 2], "它有什么缺点？", "dropout有什么缺点？"),
+        # after "does" the subject's next word is its verb: "it" is Nadam, not "Nadam chang" (a stem cut short)
+        (
+            [("What is Nadam?",) * 2, ("How does it change the update rule?", "How does Nadam change the update rule?")],
+            "And which term does it leave unchanged?",
+            "And which term does Nadam leave unchanged?",
+        ),
         # an everyday word the notes never use (能省) is how the follow-up is put, not a new subject
         ([("深度可分离卷积是怎么做的？",) * 2], "那计算量能省多少？", "计算量能省多少 深度可分离卷积"),
         # a pronoun that is not the subject refers to the message's own term

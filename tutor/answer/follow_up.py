@@ -110,13 +110,17 @@ def _topic_phrase(query: str, topic: list[str], topics: Topics) -> str:
     if start < 0:
         return first
     end = start + len(first)
+    # "How does Nadam change the update rule?": after an auxiliary the first term is the sentence's subject and the
+    # word that follows it is its verb, not more of the phrase
+    subject_of_verb = bool(AUXILIARY_BEFORE.search(query[:start]))
     spans = sorted(
         (at, at + len(form))
         for t in topic[1:]
         if (form := topics.surface(query, t)) and (at := query.find(form, end)) >= end
     )
     for at, stop in spans:
-        if at > end and not PHRASE_GLUE.fullmatch(query[end:at]):
+        glue = query[end:at]
+        if (at > end and not PHRASE_GLUE.fullmatch(glue)) or (subject_of_verb and not glue.strip()):
             break
         end = max(end, stop)
     return query[start:end]

@@ -116,8 +116,26 @@ def test_bold_question_line_with_a_paragraph_is_an_answered_question():
 # 3. headings that do not ask
 
 
-@pytest.mark.parametrize("title", ["参考文献", "References", "目录", "How it works", "4.2.3 模型特性", "Introduction"])
+# a cue word alone ("优缺点", "Difference") names nothing it asks about: a label of its parent's topic
+@pytest.mark.parametrize(
+    "title",
+    [
+        "参考文献",
+        "References",
+        "目录",
+        "How it works",
+        "4.2.3 模型特性",
+        "Introduction",
+        "3.3.2 优缺点",
+        "**优缺点：**",
+        "Difference",
+    ],
+)
 def test_headings_that_do_not_ask_are_not_questions(title):
+    if title.startswith("**"):  # a bold run-in line under a topic heading
+        sections, _ = parse(["## 3.6.1 mini-batch", "", title, "", "- batch：噪声低。", "- SGD：噪声大。"])
+        assert not section_titled(sections, title.strip("*")).is_question
+        return
     sections, _ = parse([f"## {title}", "", "Plain prose under the heading, nothing is asked here."])
     s = section_titled(sections, title)
     assert not s.is_question, f"heading {title!r} does not ask, but is_question is True"
@@ -384,7 +402,9 @@ def test_a_line_that_only_introduces_a_figure_is_a_pointer_not_an_answer():
              "sigmoid的导数最大为0.25，连乘之后梯度越来越小。", "",
              "## 3.3 What is mode collapse?", "", "某个模式(mode)出现大量重复样本，例如：", "", "![](img/m.jpg)", "",
              "## 3.4 How does deconvolution work?", "", "The image deconvolution process is as follows:", "",
-             "![](img/d.jpg)"]  # fmt: skip
+             "![](img/d.jpg)", "",
+             "## 3.5 算法可视化", "", "1. 损失曲面轮廓上的梯度下降算法：", "",
+             '   <img src="imgs/contours.gif" style="zoom:80%;" />']  # fmt: skip
     sections, chunks = parse(lines)
     kind = {c.line_start: c.kind for c in chunks if not c.is_heading}
     assert kind[line_of(lines, "下图包含了")] == "link", spans(chunks)
@@ -396,6 +416,9 @@ def test_a_line_that_only_introduces_a_figure_is_a_pointer_not_an_answer():
     # a section that holds only a figure and its lead-in answers nothing the tutor can show
     assert section_titled(sections, "常用模型结构").kind == "question_only"
     assert section_titled(sections, "deconvolution").kind == "question_only"
+    # an HTML <img> is a figure as much as a markdown image, a blank line after its lead-in or not
+    assert kind.get(line_of(lines, "损失曲面轮廓"), "link") == "link", spans(chunks)
+    assert section_titled(sections, "算法可视化").kind != "answered"
     assert section_titled(sections, "梯度消失").kind == "answered"
     assert section_titled(sections, "mode collapse").kind == "answered"
 

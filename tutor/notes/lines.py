@@ -13,7 +13,10 @@ from tutor.types import NUMBER_MARKS
 # not content: markup that renders as nothing, or as decoration
 # an image; its alt text may hold brackets and its address parentheses one level deep (a formula rendered by a chart
 # service: "![J(\theta) = C\sum {[{y^{(i)}} ...} ]](http://chart.apis.google.com/chart?chl=...)")
-IMAGE_RE = re.compile(r"!\[(?:[^\[\]]|\[[^\[\]]*\])*\]\((?:[^()]|\([^()]*\))*\)|!\[[^\]]*\]\[[^\]]*\]")
+# a figure: a markdown image (inline or by reference) or an HTML <img> tag, as notes exported from Typora write them
+IMAGE_RE = re.compile(
+    r"!\[(?:[^\[\]]|\[[^\[\]]*\])*\]\((?:[^()]|\([^()]*\))*\)|!\[[^\]]*\]\[[^\]]*\]|<img\b[^<>]*>", re.IGNORECASE
+)
 HTML_TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>|<!--.*?-->")
 EMOJI_RE = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff\ufe0e\ufe0f\u200d\u20e3]")
 SPACES_RE = re.compile(r"[\u00a0\u2000-\u200a\u3000\u202f\u205f]")
@@ -91,12 +94,17 @@ def readable(text: str) -> str:
     return strip_markup(text) or text.strip()
 
 
+UNASKED_RE = re.compile(r"[\W_]+")  # what is left of a heading once its cue is out: only punctuation names nothing
+
+
 def is_question_text(text: str) -> bool:
     """Does a heading or line ask? Its numbering ("7.1.7", "一、", "Q1:") is read past first."""
     bare = NUMBERING_RE.sub("", text, count=1).strip()
     if not bare or REFERENCE_HEADING_RE.match(bare) or NON_QUESTION_HEADING_RE.match(bare):
         return False
-    return bool(QUESTION_CUES.search(bare))
+    cue = QUESTION_CUES.search(bare)
+    # "优缺点：", "Difference" alone name nothing they ask about: a label of its parent's topic, not a question
+    return cue is not None and bool(UNASKED_RE.sub("", bare[: cue.start()] + bare[cue.end() :]))
 
 
 def is_reference_heading(title: str) -> bool:

@@ -136,7 +136,7 @@ def _figure_leads(lines: list[str], skip: set[int]) -> frozenset[int]:
             prev -= 1
         if prev < 1 or prev in skip or (prev > 1 and lines[prev - 2].strip()):
             continue
-        text = clean_line(lines[prev - 1]).strip()
+        text = LIST_RE.sub("", clean_line(lines[prev - 1]).strip(), count=1)  # "1. " is a marker, not a clause
         if text.endswith((":", "：")) and not CLAUSE_END_RE.search(text[:-1]):
             leads.add(prev)
     return frozenset(leads | _captions(lines, skip))

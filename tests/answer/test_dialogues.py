@@ -199,7 +199,10 @@ VOCAB = {
         ([("dropout为什么能防止过拟合？",) * 2], "它有什么缺点？", "dropout有什么缺点？"),
         # after "does" the subject's next word is its verb: "it" is Nadam, not "Nadam chang" (a stem cut short)
         (
-            [("What is Nadam?",) * 2, ("How does it change the update rule?", "How does Nadam change the update rule?")],
+            [
+                ("What is Nadam?",) * 2,
+                ("How does it change the update rule?", "How does Nadam change the update rule?"),
+            ],
             "And which term does it leave unchanged?",
             "And which term does Nadam leave unchanged?",
         ),

@@ -530,3 +530,39 @@ def test_chinese_notes_beside_english_ones_do_not_raise_the_floor_of_a_chinese_a
     grader, q = _attention_question(tmp_path, {"notes.md": ENGLISH_NOTES, "笔记.md": CHINESE_NOTES_ON_THE_SAME_TOPIC})
     assert grade(grader, q, RIGHT_IN_CHINESE)[0].score >= 50
     assert grade(grader, q, OFF_IN_CHINESE)[0].score < grade(grader, q, RIGHT_IN_CHINESE)[0].score
+
+
+def test_a_reworded_heading_is_graded_on_the_whole_heading_and_a_narrow_one_on_its_points(tmp_path) -> None:
+    from tutor.interview.free_form import FreeFormGrader
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "llm.md").write_text(
+        "# LLM questions\n\n"
+        "## 1. What is self-attention?\n\n"
+        "Self-attention lets every token weigh every other token of the sequence when it builds its representation. "
+        "Queries, keys and values are projections of the same input.\n\n"
+        "## 2. What are positional encodings in the context of transformers?\n\n"
+        "Positional encodings address a limitation of transformers: self-attention sees all tokens at once, so the "
+        "model is position-agnostic.\n\n"
+        "They are added to the token embeddings so that the model knows the order of the words.\n\n"
+        "The sinusoidal encoding uses sine for even dimensions and cosine for odd dimensions.\n\n"
+        "Learned positional embeddings are an alternative that the model trains like any other weight.\n\n"
+        "## 3. How is a language model pre-trained?\n\n"
+        "It predicts the next token on a large unlabelled corpus, which teaches it grammar and facts.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", fetch_links=False, embeddings="e5-small-q4")
+    grader = FreeFormGrader(settings)
+    found = grader.rubric("What are positional encodings and why do transformers need them?")
+    assert found is not None and found[0].text.startswith("2.") and found[1] == (), found
+    # a question on one point of the section, in terms the heading does not use, is graded on that point
+    narrow = grader.rubric("Which function does the sinusoidal encoding use for the odd dimensions?")
+    assert narrow is not None and narrow[1] and len(narrow[1]) < len(narrow[0].points), narrow
+    strong = grader.grade(
+        "What are positional encodings and why do transformers need them?",
+        "Self-attention looks at all tokens at once, so a transformer does not know word order by itself; "
+        "positional encodings are added to the token embeddings to give each token its position, for example "
+        "sinusoidal ones (sine on even dimensions, cosine on odd) or learned embeddings.",
+    )
+    assert strong["score"] >= 60, strong

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import replace
 
 from tutor.answer.chat import Tutor
 from tutor.config import Settings
 from tutor.index.store import ensure_index
-from tutor.interview.grading import Grader, clean_text, grade, plan_follow_ups
+from tutor.interview.grading import Grader, clean_text, embed_queries, grade, plan_follow_ups
 from tutor.interview.interviewer import NOT_IN_NOTES, owning_question
 from tutor.interview.rubric import KeyPoint, Question, build_bank, normalize_question, topic_name
+from tutor.terms import aspect_terms
 from tutor.text import is_chinese
 from tutor.types import Citation, Feedback, Ungraded
+
+QUESTION_END_RE = re.compile(r"[？?]")
 
 
 def _lang(text: str) -> str:
@@ -47,6 +51,8 @@ class FreeFormGrader:
             return owner, ()  # graded as the notes' bare question: no reference, so no score
         if retrieval.status != "answered":
             return None
+        if owner is not None and self._rewords(question, owner):
+            return owner, ()
         cited = self.tutor.answerer.answer(question, retrieval).citations
         top = retrieval.hits[0].chunk
         digest = hashlib.sha1(f"{top.source}\n{question}".encode()).hexdigest()[:12]
@@ -79,6 +85,28 @@ class FreeFormGrader:
             points=points,
         )
         return q, ()
+
+    def _rewords(self, question: str, owner: Question) -> bool:
+        """Does the question ask what the owner's heading asks, in other words ("What are positional encodings and why
+        do LLMs need them?" for "5. What are positional encodings in the context of LLMs?")? Then it is graded on the
+        heading's whole rubric, not on the one sentence the extractive answer leads with. It does when, of all the
+        notes' questions, it is closest to that heading, closer than to any one of its key points, names no term of
+        the section that the heading does not ("梯度爆炸一般怎么处理" leaves a heading on causes *and* remedies
+        narrow through its parts; "怎么检查你的输入数据" under "不收敛，可能有哪些原因" names the section's 数据)."""
+        if not owner.points or owner not in self.bank:
+            return False
+        asked = embed_queries(self.embedder, [question])[0]
+        headings = embed_queries(self.embedder, [q.text for q in self.bank]) @ asked
+        if int(headings.argmax()) != self.bank.index(owner):
+            return False
+        if headings.max() <= (embed_queries(self.embedder, [p.text for p in owner.points]) @ asked).max():
+            return False
+        tokenize = self.index.analyzer.tokenize
+        extra = set(tokenize(question)) - set(tokenize(" ".join([owner.text, *owner.heading_path]))) - aspect_terms()
+        if extra & {t for p in owner.points + owner.more_points for t in tokenize(p.text)}:
+            return False
+        asks = [c for c in QUESTION_END_RE.split(question) if c.strip()]
+        return len(owner.parts) < 2 or len(asks) >= len(owner.parts)  # a heading that asks two things, asked both
 
     def feedback(self, question: str, answer: str) -> Feedback | Ungraded:
         question = clean_text(question).strip()

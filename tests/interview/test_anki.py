@@ -16,6 +16,8 @@ NOTES = """# 一、DNN
 
 dropout在训练时按一定概率随机丢弃神经元，预测时使用全部神经元。<script>alert(1)</script>
 
+保留概率p<1时，训练时的输出要除以p，测试时就不用再缩放。
+
 ## 1.2 什么是batch normalization？
 
 对每个mini-batch的激活做归一化，再用可学习的缩放和平移恢复表达能力。
@@ -68,7 +70,8 @@ def test_export_writes_a_card_per_answered_question_with_citations(tmp_path, mon
     fields = [flds.split("\x1f") for _, flds, _ in notes]
     assert {f[0] for f in fields} == {"1.1 讲一下dropout", "1.2 什么是batch normalization？", "2.1 1x1卷积有什么作用？"}
     dropout = next(f for f in fields if "dropout" in f[0])
-    assert "&lt;script&gt;" in dropout[1] and "<script>" not in dropout[1]  # note text cannot run on the card
+    # note text cannot run on the card: a tag is markup, never part of a point, and the text is escaped
+    assert "<script>" not in dropout[1] and "p&lt;1" in dropout[1] and "p<1" not in dropout[1]
     assert "corpus/notes.md › 一、DNN › 1.1 讲一下dropout › line 5" in dropout[1]
     assert {tags for _, _, tags in notes} == {"DNN", "CNN"}
     # a second export, after an unrelated edit, keeps every card's GUID: Anki updates instead of duplicating

@@ -41,6 +41,8 @@ NOTES = (
     + "- 逐层预训练加微调\n- 合适的权重初始化\n"
     + "\n## 怎么构建计算图？\n\n先创建一个图，再往图里添加计算节点。\n\n```\ng = tf.Graph()\nwith g.as_default():\n"
     + "    x = tf.placeholder(tf.float32)\n```\n\n计算节点之间流动的是张量数据。\n"
+    + "\n## 位置编码是怎么算的？\n\n位置编码和词向量相加后输入模型。\n\n$$\nPE_{(pos,2i)} = \\sin\\left(\\frac{pos}{10000^{2i/d}}\\right)\n$$\n\n"
+    + "1. 奇数维：用余弦函数 ![](https://latex.codecogs.com/gif.latex?\\cos(x)) 计算。\n"
 )
 
 
@@ -94,3 +96,8 @@ def test_the_budget_is_shared_among_parts_by_their_size() -> None:
     assert choose(scores, [range(4), range(4, 10)], k=5) == [0, 1, 6, 7, 8]  # 5 * 4/10 -> 2, 5 * 6/10 -> 3
     assert choose(scores, [], k=3) == [0, 1, 2]
     assert choose(scores[:3], [], k=8) == [0, 1, 2]
+
+
+def test_a_display_formula_and_an_image_are_no_part_of_a_key_point(bank) -> None:
+    q = bank["位置编码是怎么算的？"]
+    assert [p.text for p in q.points] == ["位置编码和词向量相加后输入模型。", "奇数维：用余弦函数 计算。"], q.points

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from tutor.index.store import Index
 from tutor.notes.lines import LEAD_IN_RE as PART_LEAD_IN_RE
-from tutor.notes.lines import NUMBERED_LEAD_RE, strip_markup
+from tutor.notes.lines import NUMBERED_LEAD_RE, clean_line, strip_markup
 from tutor.search.focus import is_noise
 from tutor.terms import tokenize
 from tutor.text import INVISIBLE_RE, sentences
@@ -146,8 +146,13 @@ def _sentences_with_lines(chunk: Chunk, lines: list[str] | None) -> list[tuple[s
     if lines is None or chunk.line_end > len(lines):
         return [(s, chunk.line_start, chunk.line_end) for s in sentences(chunk.text)]
     out = []
+    in_math = False  # a chunk keeps a $$ block whole, so it starts outside one
     for no in range(chunk.line_start, chunk.line_end + 1):
-        for s in sentences(strip_markup(lines[no - 1])):
+        was, in_math = in_math, in_math != (lines[no - 1].count("$$") % 2 == 1)
+        if was or in_math:
+            continue  # a line of a display formula ("PE_{(pos,2i)} = \\sin…" between $$ lines) is no point
+        text = re.sub(r"\s{2,}", " ", strip_markup(clean_line(lines[no - 1])))  # no image, tag or entity in a point
+        for s in sentences(text):
             out.append((re.sub(r"^\s*(?:[-*+•]|\d+[.)、])\s+", "", s), no, no))
     return out
 

@@ -566,3 +566,34 @@ def test_a_reworded_heading_is_graded_on_the_whole_heading_and_a_narrow_one_on_i
         "sinusoidal ones (sine on even dimensions, cosine on odd) or learned embeddings.",
     )
     assert strong["score"] >= 60, strong
+
+
+def test_a_question_that_rewords_a_heading_is_graded_on_it_when_a_neighbour_ranks_first(tmp_path) -> None:
+    import dataclasses
+
+    from tutor.interview.free_form import FreeFormGrader
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "cnn.md").write_text(
+        "# 经典网络\n\n## AlexNet\n\n### 模型介绍\n\nAlexNet在2012年的ImageNet比赛中夺冠，由Hinton的学生提出。\n\n"
+        "它由5个卷积层和3个全连接层组成。\n\n### 模型特性\n\n- 所有卷积层都使用ReLU作为非线性映射函数，收敛更快。\n"
+        "- 使用Dropout缓解全连接层的过拟合。\n- 在两块GPU上并行训练，加快训练速度。\n\n"
+        "## 为什么要用BN？\n\nBN让每层输入的分布更稳定，可以用更大的学习率。\n",
+        encoding="utf-8",
+    )
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", fetch_links=False, embeddings="e5-small-q4")
+    grader = FreeFormGrader(settings)
+    search = grader.tutor.retriever.search
+
+    def neighbour_first(query: str, k: int = 10):
+        found = search(query, k)
+        hits = sorted(found.hits, key=lambda h: "模型介绍" not in h.chunk.heading_path)
+        return dataclasses.replace(found, hits=tuple(hits))
+
+    grader.tutor.retriever.search = neighbour_first  # the ranking slip that sent graded-4's question elsewhere
+    found = grader.rubric("AlexNet的模型特性有哪些？")
+    assert found is not None and found[0].text == "讲一下AlexNet：模型特性" and found[1] == (), found
+    # a question that names nothing of a heading keeps the top hit's section
+    other = grader.rubric("AlexNet是哪一年提出的？")
+    assert other is not None and other[0].text != "讲一下AlexNet：模型特性", other

@@ -12,6 +12,8 @@ from tutor.index.store import ensure_index
 from tutor.interview.grading import Grader, clean_text, embed_queries, grade, plan_follow_ups
 from tutor.interview.interviewer import NOT_IN_NOTES, owning_question
 from tutor.interview.rubric import KeyPoint, Question, build_bank, normalize_question, topic_name
+from tutor.notes.lines import NUMBERING_RE
+from tutor.search.retriever import Retrieval
 from tutor.terms import aspect_terms
 from tutor.text import is_chinese
 from tutor.types import Citation, Feedback, Ungraded
@@ -51,8 +53,9 @@ class FreeFormGrader:
             return owner, ()  # graded as the notes' bare question: no reference, so no score
         if retrieval.status != "answered":
             return None
-        if owner is not None and self._rewords(question, owner):
-            return owner, ()
+        reworded = self._reworded(question)
+        if reworded is not None and (reworded == owner or self._names_and_finds(question, reworded, retrieval)):
+            return reworded, ()
         cited = self.tutor.answerer.answer(question, retrieval).citations
         top = retrieval.hits[0].chunk
         digest = hashlib.sha1(f"{top.source}\n{question}".encode()).hexdigest()[:12]
@@ -86,27 +89,41 @@ class FreeFormGrader:
         )
         return q, ()
 
-    def _rewords(self, question: str, owner: Question) -> bool:
-        """Does the question ask what the owner's heading asks, in other words ("What are positional encodings and why
-        do LLMs need them?" for "5. What are positional encodings in the context of LLMs?")? Then it is graded on the
-        heading's whole rubric, not on the one sentence the extractive answer leads with. It does when, of all the
-        notes' questions, it is closest to that heading, closer than to any one of its key points, names no term of
-        the section that the heading does not ("梯度爆炸一般怎么处理" leaves a heading on causes *and* remedies
-        narrow through its parts; "怎么检查你的输入数据" under "不收敛，可能有哪些原因" names the section's 数据)."""
-        if not owner.points or owner not in self.bank:
-            return False
+    def _reworded(self, question: str) -> Question | None:
+        """The notes' question this one asks in other words ("What are positional encodings and why do LLMs need
+        them?" for "5. What are positional encodings in the context of LLMs?"), graded on its whole rubric instead
+        of on the one sentence the extractive answer leads with. It is the notes' question whose heading this one
+        is closest to, when it is closer to that heading than to any one of its key points, names no term of the
+        section that the heading does not, and asks as many things as the heading does ("梯度爆炸一般怎么处理"
+        leaves a heading on causes *and* remedies narrow; "怎么检查你的输入数据" under "不收敛，可能有哪些原因" names
+        the section's 数据)."""
+        if not self.bank:
+            return None
         asked = embed_queries(self.embedder, [question])[0]
         headings = embed_queries(self.embedder, [q.text for q in self.bank]) @ asked
-        if int(headings.argmax()) != self.bank.index(owner):
-            return False
-        if headings.max() <= (embed_queries(self.embedder, [p.text for p in owner.points]) @ asked).max():
-            return False
+        best = self.bank[int(headings.argmax())]
+        if (
+            not best.points
+            or headings.max() <= (embed_queries(self.embedder, [p.text for p in best.points]) @ asked).max()
+        ):
+            return None
         tokenize = self.index.analyzer.tokenize
-        extra = set(tokenize(question)) - set(tokenize(" ".join([owner.text, *owner.heading_path]))) - aspect_terms()
-        if extra & {t for p in owner.points + owner.more_points for t in tokenize(p.text)}:
-            return False
+        extra = set(tokenize(question)) - set(tokenize(" ".join([best.text, *best.heading_path]))) - aspect_terms()
+        if extra & {t for p in best.points + best.more_points for t in tokenize(p.text)}:
+            return None
         asks = [c for c in QUESTION_END_RE.split(question) if c.strip()]
-        return len(owner.parts) < 2 or len(asks) >= len(owner.parts)  # a heading that asks two things, asked both
+        return best if len(best.parts) < 2 or len(asks) >= len(best.parts) else None  # two asks, asked both
+
+    def _names_and_finds(self, question: str, q: Question, retrieval: Retrieval) -> bool:
+        """For a heading other than the top hit's: the question names every term of it ("AlexNet的模型特性有哪些？"
+        for "讲一下AlexNet：模型特性" when "模型介绍" ranked first), and the search found its section too."""
+        tokenize = self.index.analyzer.tokenize
+        if set(tokenize(NUMBERING_RE.sub("", q.text))) - set(tokenize(question)) - aspect_terms():
+            return False
+        return any(
+            h.chunk.source == q.source and h.chunk.heading_path[: len(q.heading_path)] == q.heading_path
+            for h in retrieval.hits
+        )
 
     def feedback(self, question: str, answer: str) -> Feedback | Ungraded:
         question = clean_text(question).strip()

@@ -278,3 +278,11 @@ def test_another_inflection_of_a_table_word_meets_the_table():
     assert analyzer.tokenize("upsample") == analyzer.tokenize("upsampling") == analyzer.tokenize("上采样")
     assert analyzer.tokenize("two convolutions") == analyzer.tokenize("two convolution")
     assert analyzer.tokenize("convolutions")[0] in analyzer.canonical
+
+
+def test_a_greek_letter_is_its_latex_name():
+    """Prose writes "γ", a formula "$\\gamma$", a question either: one term, and a question on it is not vague."""
+    analyzer = default_analyzer()
+    assert "gamma" in analyzer.tokenize("FL 里的 γ 取几效果最好？")
+    assert "gamma" in analyzer.tokenize(r"实验发现，$\gamma=2$ 效果比较好")
+    assert {"lambda", "delta"} <= set(analyzer.tokenize("Δ 扰动下 λ 越大越好吗"))

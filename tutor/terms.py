@@ -27,6 +27,17 @@ LETTERS_DIGITS = re.compile(r"^([a-z]+)(\d+)$")
 # a markdown backslash escape ("3\\*3", "learning\\_rate") reads as the character it escapes
 MD_ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")
 SUBSCRIPT_RE = re.compile(r"(?<![a-z0-9])([a-z])_\{?(\d{1,3})\}?(?![0-9])")
+# a Greek letter is the name LaTeX gives it: notes write "γ" in prose and "$\\gamma$" in formulas, and a question
+# types either ("FL 里的 γ 取几")
+GREEK = dict(
+    zip(
+        "αβγδεϵζηθϑικλμνξοπρστυφϕχψως",
+        "alpha beta gamma delta epsilon epsilon zeta eta theta theta iota kappa lambda mu nu xi omicron pi rho sigma "
+        "tau upsilon phi phi chi psi omega sigma".split(),
+        strict=True,
+    )
+)
+GREEK_RE = re.compile(f"[{''.join(GREEK)}]")
 # sizes written as a product: "3 * 3 * 3", "$1\times1$", "5×5" are "3x3x3", "1x1", "5x5"
 TIMES = r"\s*(?:\\times|×|\*|x)\s*"
 DIMENSION_RE = re.compile(rf"\$?(?<![0-9a-z.])(\d{{1,4}}(?:{TIMES}\d{{1,4}}){{1,3}})(?![0-9a-z.])\$?")
@@ -76,7 +87,8 @@ class Analyzer:
     def canonicalize(self, text: str) -> str:
         """Normalised text with every variant replaced by its canonical term, padded with spaces. A letter with a
         numeric subscript is one name, as plain text writes it: `$C_3$`, `C_{3}` and "C3" are "c3"."""
-        text = SUBSCRIPT_RE.sub(r"\1\2", MD_ESCAPE_RE.sub(r"\1", normalize(text)))
+        text = GREEK_RE.sub(lambda m: f" {GREEK[m.group(0)]}", normalize(text))
+        text = SUBSCRIPT_RE.sub(r"\1\2", MD_ESCAPE_RE.sub(r"\1", text))
         text = DIMENSION_RE.sub(lambda m: re.sub(TIMES, "x", m.group(1)), text)
         return self._pattern.sub(lambda m: f" {self._canonical_of(m.group(0))} ", text)
 

@@ -32,8 +32,36 @@ SUBSCRIPT_RE = re.compile(r"(?<![a-z0-9])([a-z])_\{?(\d{1,3})\}?(?![0-9])")
 GREEK = dict(
     zip(
         "αβγδεϵζηθϑικλμνξοπρστυφϕχψως",
-        "alpha beta gamma delta epsilon epsilon zeta eta theta theta iota kappa lambda mu nu xi omicron pi rho sigma "
-        "tau upsilon phi phi chi psi omega sigma".split(),
+        [
+            "alpha",
+            "beta",
+            "gamma",
+            "delta",
+            "epsilon",
+            "epsilon",
+            "zeta",
+            "eta",
+            "theta",
+            "theta",
+            "iota",
+            "kappa",
+            "lambda",
+            "mu",
+            "nu",
+            "xi",
+            "omicron",
+            "pi",
+            "rho",
+            "sigma",
+            "tau",
+            "upsilon",
+            "phi",
+            "phi",
+            "chi",
+            "psi",
+            "omega",
+            "sigma",
+        ],
         strict=True,
     )
 )

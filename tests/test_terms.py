@@ -286,3 +286,18 @@ def test_a_greek_letter_is_its_latex_name():
     assert "gamma" in analyzer.tokenize("FL 里的 γ 取几效果最好？")
     assert "gamma" in analyzer.tokenize(r"实验发现，$\gamma=2$ 效果比较好")
     assert {"lambda", "delta"} <= set(analyzer.tokenize("Δ 扰动下 λ 越大越好吗"))
+
+
+def test_two_function_characters_jieba_joined_are_no_term():
+    """ "是从" in "权重是从什么分布里采样的" is 是 + 从, not something the question is about."""
+    analyzer = default_analyzer()
+    assert analyzer.tokenize("用Xavier初始化时，权重是从什么分布里采样的？") == [
+        "xavier",
+        "初始化",
+        "权重",
+        "分布",
+        "采样",
+    ]
+    assert "影响" in analyzer.tokenize("这会对训练有什么影响？") and "这会" not in analyzer.tokenize(
+        "这会对训练有什么影响？"
+    )

@@ -156,6 +156,7 @@ class Analyzer:
                 if keep_stopwords or (
                     word not in self.stopwords
                     and (len(word) > 1 or word.isdigit() or word.isascii() or word in self.canonical)
+                    and not self._function_pair(word)
                 ):
                     if word in self.canonical or CJK_RE.match(word):
                         out.append(word)
@@ -163,6 +164,10 @@ class Analyzer:
                         root = stem(word)
                         out.append(self._by_stem.get(root, root))
         return out
+
+    def _function_pair(self, word: str) -> bool:
+        """Two function characters that jieba joined ("是从" in "权重是从什么分布里采样的", "这会"): no content."""
+        return len(word) == 2 and word not in self.canonical and all(ch in self.stopwords for ch in word)
 
     def surface(self, query: str, term: str) -> str | None:
         """How a canonical term is written in the query ("BN" for batchnorm), to replace or reuse it."""

@@ -532,12 +532,22 @@ def test_chinese_notes_beside_english_ones_do_not_raise_the_floor_of_a_chinese_a
     assert grade(grader, q, OFF_IN_CHINESE)[0].score < grade(grader, q, RIGHT_IN_CHINESE)[0].score
 
 
-def test_a_reworded_heading_is_graded_on_the_whole_heading_and_a_narrow_one_on_its_points(tmp_path) -> None:
+def _free_form_grader(tmp_path: Path, name: str, notes: str):
+    """`tutor grade`'s grader over one notes file of a test's own, with the real embedder."""
     from tutor.interview.free_form import FreeFormGrader
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "llm.md").write_text(
+    (corpus / name).write_text(notes, encoding="utf-8")
+    return FreeFormGrader(
+        Settings(corpus_dir=corpus, index_dir=tmp_path / "index", fetch_links=False, embeddings="e5-small-q4")
+    )
+
+
+def test_a_reworded_heading_is_graded_on_the_whole_heading_and_a_narrow_one_on_its_points(tmp_path) -> None:
+    grader = _free_form_grader(
+        tmp_path,
+        "llm.md",
         "# LLM questions\n\n"
         "## 1. What is self-attention?\n\n"
         "Self-attention lets every token weigh every other token of the sequence when it builds its representation. "
@@ -550,10 +560,7 @@ def test_a_reworded_heading_is_graded_on_the_whole_heading_and_a_narrow_one_on_i
         "Learned positional embeddings are an alternative that the model trains like any other weight.\n\n"
         "## 3. How is a language model pre-trained?\n\n"
         "It predicts the next token on a large unlabelled corpus, which teaches it grammar and facts.\n",
-        encoding="utf-8",
     )
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", fetch_links=False, embeddings="e5-small-q4")
-    grader = FreeFormGrader(settings)
     found = grader.rubric("What are positional encodings and why do transformers need them?")
     assert found is not None and found[0].text.startswith("2.") and found[1] == (), found
     # a question on one point of the section, in terms the heading does not use, is graded on that point
@@ -571,19 +578,14 @@ def test_a_reworded_heading_is_graded_on_the_whole_heading_and_a_narrow_one_on_i
 def test_a_question_that_rewords_a_heading_is_graded_on_it_when_a_neighbour_ranks_first(tmp_path) -> None:
     import dataclasses
 
-    from tutor.interview.free_form import FreeFormGrader
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "cnn.md").write_text(
+    grader = _free_form_grader(
+        tmp_path,
+        "cnn.md",
         "# 经典网络\n\n## AlexNet\n\n### 模型介绍\n\nAlexNet在2012年的ImageNet比赛中夺冠，由Hinton的学生提出。\n\n"
         "它由5个卷积层和3个全连接层组成。\n\n### 模型特性\n\n- 所有卷积层都使用ReLU作为非线性映射函数，收敛更快。\n"
         "- 使用Dropout缓解全连接层的过拟合。\n- 在两块GPU上并行训练，加快训练速度。\n\n"
         "## 为什么要用BN？\n\nBN让每层输入的分布更稳定，可以用更大的学习率。\n",
-        encoding="utf-8",
     )
-    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", fetch_links=False, embeddings="e5-small-q4")
-    grader = FreeFormGrader(settings)
     search = grader.tutor.retriever.search
 
     def neighbour_first(query: str, k: int = 10):

@@ -599,3 +599,23 @@ def test_a_question_that_rewords_a_heading_is_graded_on_it_when_a_neighbour_rank
     # a question that names nothing of a heading keeps the top hit's section
     other = grader.rubric("AlexNet是哪一年提出的？")
     assert other is not None and other[0].text != "讲一下AlexNet：模型特性", other
+
+
+def test_an_answer_in_the_other_language_is_read_claim_by_claim(tmp_path) -> None:
+    """In the other language no shared word points at the claim, so a sentence that chains several is compared with
+    the points clause by clause as well: each of the three is covered."""
+    grader = _free_form_grader(
+        tmp_path,
+        "bn.md",
+        "# 训练技巧\n\n## 为什么要用BN？\n\nBN让每层输入的分布更稳定，缓解内部协变量偏移。\n\n"
+        "BN允许使用更大的学习率，加快收敛。\n\nBN有轻微的正则化作用，可以减少对dropout的依赖。\n\n"
+        "## 什么是dropout？\n\ndropout在训练时随机丢弃一部分神经元，预测时使用全部神经元。\n\n"
+        "## 学习率怎么设？\n\n学习率太大损失会震荡，太小收敛很慢，一般从0.001开始试。\n",
+    )
+    chained = grader.grade(
+        "为什么要用BN？",
+        "BN keeps the distribution of each layer's inputs stable, lets you train with a larger learning rate so it "
+        "converges faster, and has a slight regularising effect that reduces the need for dropout.",
+    )
+    assert chained["score"] >= 80 and not chained["missed"], chained
+    assert grader.grade("为什么要用BN？", "I don't know.")["score"] == 0

@@ -15,7 +15,14 @@ import numpy as np
 from tutor.index.embeddings import Embedder
 from tutor.index.embeddings import embed_queries as query_vectors
 from tutor.index.store import Index
-from tutor.interview.contradiction import compared, denied_by, point_clauses, sentence_contradicts, sentence_swaps
+from tutor.interview.contradiction import (
+    clauses,
+    compared,
+    denied_by,
+    point_clauses,
+    sentence_contradicts,
+    sentence_swaps,
+)
 from tutor.interview.key_points import answer_chunks
 from tutor.interview.rubric import Question
 from tutor.terms import tokenize
@@ -151,6 +158,20 @@ class Grader:
         spans = [(i, k) for k in (1, 2, 3) for i in range(len(sents) - k + 1)]  # the first len(windows) are windows
         span_denies = np.array([denies[i : i + k].any(axis=0) for i, k in spans])
         semantic = np.where(span_denies[: len(windows)], 0.0, np.clip(margin / SEMANTIC_SPAN, 0, 1)).max(axis=0)
+        if across:
+            # in the other language no shared word points at the claim: a long sentence that chains several claims
+            # ("只看固定长度的上下文，难以处理长距离依赖，参数少，…") is read claim by claim too
+            parts = [(i, c) for i, s in enumerate(sents) for c in clauses(s) if len(clauses(s)) > 1 and tokenize(c)]
+            if parts:
+                texts = [c for _, c in parts]
+                by_clause = np.maximum(
+                    self._margins(q, texts),
+                    self._margins(q, [self.index.analyzer.translate(c, q.chinese) for c in texts]),
+                )
+                owner_denies = denies[[i for i, _ in parts]]
+                semantic = np.maximum(
+                    semantic, np.where(owner_denies, 0.0, np.clip(by_clause / SEMANTIC_SPAN, 0, 1)).max(axis=0)
+                )
         span_terms = [set(tokenize(" ".join(sents[i : i + k]))) for i, k in spans]
         lexical = np.array(
             [

@@ -33,6 +33,11 @@ def spans(chunks) -> list:
     return [(c.line_start, c.line_end, c.kind, c.text) for c in chunks]
 
 
+def kind_at(chunks) -> dict[int, str]:
+    """Each body chunk's kind by its first line."""
+    return {c.line_start: c.kind for c in chunks if not c.is_heading}
+
+
 def section_titled(sections, snippet: str):
     found = [s for s in sections if snippet in s.title]
     assert found, f"no section title contains {snippet!r}; titles: {[s.title for s in sections]}"
@@ -406,7 +411,7 @@ def test_a_line_that_only_introduces_a_figure_is_a_pointer_not_an_answer():
              "## 3.5 算法可视化", "", "1. 损失曲面轮廓上的梯度下降算法：", "",
              '   <img src="imgs/contours.gif" style="zoom:80%;" />']  # fmt: skip
     sections, chunks = parse(lines)
-    kind = {c.line_start: c.kind for c in chunks if not c.is_heading}
+    kind = kind_at(chunks)
     assert kind[line_of(lines, "下图包含了")] == "link", spans(chunks)
     assert kind[line_of(lines, "导数图如下所示")] == "link", spans(chunks)
     assert kind[line_of(lines, "deconvolution process is")] == "link", spans(chunks)
@@ -431,7 +436,7 @@ def test_captions_each_over_its_figure_are_pointers_and_content_beside_figures_s
              "  [56]: ./images/AnomalyDetection_08.png \"AnomalyDetection_08.png\"",
              "  [57]: ./images/AnomalyDetection_09.png", "[1]: https://arxiv.org/abs/1706.03762"]  # fmt: skip
     sections, chunks = parse(lines)
-    kind = {c.line_start: c.kind for c in chunks if not c.is_heading}
+    kind = kind_at(chunks)
     assert kind[line_of(lines, "- 显示数据")] == "link", spans(chunks)
     assert section_titled(sections, "程序运行结果").kind != "answered"  # a topic heading: "topic", nothing to quote
     # a sentence over a figure, and a list where only one item has a figure, are content
@@ -446,7 +451,7 @@ def test_a_line_of_only_links_to_files_is_a_pointer():
     lines = ["## 五、K-Means聚类算法", "- [全部代码](/K-Means/K-Menas.py)", "", "### 1、聚类过程",
              "- 随机初始化K个聚类中心，把每个样本分到最近的中心，再更新中心。"]  # fmt: skip
     _, chunks = parse(lines)
-    kind = {c.line_start: c.kind for c in chunks if not c.is_heading}
+    kind = kind_at(chunks)
     assert kind[line_of(lines, "[全部代码]")] == "link", spans(chunks)
     assert kind[line_of(lines, "随机初始化")] == "body", spans(chunks)
 
@@ -460,7 +465,7 @@ def test_a_table_of_contents_is_no_content_and_a_quoted_link_is_a_pointer():
     # the contents repeat the headings: "WordRank" is named in them, and the notes say nothing about it
     assert [c.kind for c in chunks if "wordrank" in c.text.lower()] == ["question"], spans(chunks)
     assert [s.kind for s in sections if s.title == "WordRank TODO"] == ["question_only"]
-    kind = {c.line_start: c.kind for c in chunks if not c.is_heading}
+    kind = kind_at(chunks)
     assert kind[line_of(lines, "> [神经语言模型]")] == "link", spans(chunks)
     assert kind[line_of(lines, "- 神经语言模型用")] == "body", spans(chunks)
 
@@ -470,7 +475,7 @@ def test_a_line_citing_a_book_chapter_is_a_pointer():
              "- 欠拟合指模型不能在训练集上获得足够低的训练误差；", "", "# 书评",
              "《深度学习》这本书第5章讲容量，写得很清楚，推荐先读。"]  # fmt: skip
     _, chunks = parse(lines)
-    kind = {c.line_start: c.kind for c in chunks if not c.is_heading}
+    kind = kind_at(chunks)
     assert kind[line_of(lines, "> 《深度学习》")] == "link", spans(chunks)
     assert kind[line_of(lines, "- 欠拟合")] == "body", spans(chunks)
     # a sentence about the book says something

@@ -133,6 +133,12 @@ class Grader:
             floor = np.full(sims.shape, COS_FLOOR)
         return sims - np.maximum(floor, _rival(sims) - RIVAL_MARGIN)
 
+    def _margins_across(self, q: Question, texts: list[str]) -> np.ndarray:
+        """`_margins` of texts in the other language than the notes, as written or with the glossary's terms
+        translated, whichever is closer: e5 reads "JS 散度" against the notes better than "JS divergence"."""
+        translated = [self.index.analyzer.translate(t, q.chinese) for t in texts]
+        return np.maximum(self._margins(q, texts), self._margins(q, translated))
+
     def credits(self, q: Question, answer: str) -> np.ndarray:
         """Per key point, how well the answer covers it, in [0, 1]."""
         return self.assess(q, answer)[0]
@@ -144,11 +150,8 @@ class Grader:
         if not sents or not q.points or NON_ANSWER_RE.match(answer.strip()):
             return np.zeros(len(q.points)), np.zeros(len(q.points), bool)
         windows = sents + [a + " " + b for a, b in zip(sents, sents[1:], strict=False)]
-        margin = self._margins(q, windows)
         across = is_chinese(answer) != q.chinese  # the answer is in the other language than the notes
-        if across:  # e5 reads "JS 散度" against the notes better than "JS divergence"
-            translated = [self.index.analyzer.translate(w, q.chinese) for w in windows]
-            margin = np.maximum(margin, self._margins(q, translated))
+        margin = self._margins_across(q, windows) if across else self._margins(q, windows)
         # a sentence that denies what a point asserts covers nothing of it, however close its words
         asked, names = denied_by(q.text), compared(q.text)
         claims = [point_clauses(p.text, p.label) for p in q.points]
@@ -161,13 +164,10 @@ class Grader:
         if across:
             # in the other language no shared word points at the claim: a long sentence that chains several claims
             # ("只看固定长度的上下文，难以处理长距离依赖，参数少，…") is read claim by claim too
-            parts = [(i, c) for i, s in enumerate(sents) for c in clauses(s) if len(clauses(s)) > 1 and tokenize(c)]
+            split = [clauses(s) for s in sents]
+            parts = [(i, c) for i, cs in enumerate(split) if len(cs) > 1 for c in cs if tokenize(c)]
             if parts:
-                texts = [c for _, c in parts]
-                by_clause = np.maximum(
-                    self._margins(q, texts),
-                    self._margins(q, [self.index.analyzer.translate(c, q.chinese) for c in texts]),
-                )
+                by_clause = self._margins_across(q, [c for _, c in parts])
                 owner_denies = denies[[i for i, _ in parts]]
                 semantic = np.maximum(
                     semantic, np.where(owner_denies, 0.0, np.clip(by_clause / SEMANTIC_SPAN, 0, 1)).max(axis=0)

@@ -43,6 +43,8 @@ SUITES = {
     "graded-4": (ROOT / "bench" / "corpora" / "graded-4", ROOT / "bench" / "data" / "graded-4.jsonl"),
     # held out: notes by new authors, written without reading the grader, measured once before tuning (its .README)
     "graded-5": (ROOT / "bench" / "corpora" / "graded-5", ROOT / "bench" / "data" / "graded-5.jsonl"),
+    # held out: notes by new authors, written without reading the grader, measured once before tuning (its .README)
+    "graded-6": (ROOT / "bench" / "corpora" / "graded-6", ROOT / "bench" / "data" / "graded-6.jsonl"),
 }
 
 

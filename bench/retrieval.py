@@ -14,6 +14,9 @@ Suites (notes folder, question set):
   dl500-more    bench/corpora/dl500-more (held out)        bench/data/dl500-more.jsonl
   fresh-notes   bench/corpora/fresh-notes (held out)       bench/data/fresh-notes.jsonl
   heldout-3     bench/corpora/heldout-3 (held out)         bench/data/heldout-3.jsonl
+  heldout-4     bench/corpora/heldout-4 (held out)         bench/data/heldout-4.jsonl
+  heldout-5     bench/corpora/heldout-5 (held out)         bench/data/heldout-5.jsonl
+  heldout-6     bench/corpora/heldout-6 (held out)         bench/data/heldout-6.jsonl
 
 The naive baseline: RecursiveCharacterTextSplitter(500, 50) over each file, FAISS exact search, top-1
 similarity, the same embedder, no abstention.
@@ -61,6 +64,10 @@ SUITES = {
     # notes by two more authors (Chinese optimizer and loss-function interview notes with LaTeX, an English
     # deep-learning Q&A page) and a set written before the tutor was first run on them; held out: measure, do not tune
     "heldout-5": (ROOT / "bench" / "corpora" / "heldout-5", ROOT / "bench" / "data" / "heldout-5.jsonl"),
+    # notes by three more authors (a Chinese deep-learning question bank full of `- [ ] TODO` headings, Chinese ML
+    # quiz notes with front matter and <details> answers, English ML Q&A in bold lines) and a set written before the
+    # tutor was first run on them; held out: measure, do not tune on it
+    "heldout-6": (ROOT / "bench" / "corpora" / "heldout-6", ROOT / "bench" / "data" / "heldout-6.jsonl"),
 }
 
 

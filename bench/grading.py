@@ -53,6 +53,8 @@ def missing_files(corpus: Path, qset: Path) -> list[str]:
     licence; bench/corpora/fresh-notes/README.md says where to get them)."""
     rows = [json.loads(line) for line in qset.read_text(encoding="utf-8").splitlines() if line.strip()]
     return sorted({r["file"] for r in rows if r.get("file") and not (corpus / r["file"]).is_file()})
+
+
 PAIRS = [
     ("full", "partial"),
     ("partial", "wrong"),

@@ -173,7 +173,15 @@ def chat_subprocesses(
 
 
 COLD_QUESTION = "什么是dropout"
-HEAVY = ("torch", "sentence_transformers", "transformers", "langchain_core", "httpx", "gradio", "tutor.interview.interviewer")
+HEAVY = (
+    "torch",
+    "sentence_transformers",
+    "transformers",
+    "langchain_core",
+    "httpx",
+    "gradio",
+    "tutor.interview.interviewer",
+)
 
 
 def cold_ask(trees: dict[str, tuple[list[str], Path]], env: dict, runs: int = 5) -> dict:

@@ -53,6 +53,18 @@ def is_chinese(text: str) -> bool:
     return cjk > 0 and cjk >= latin
 
 
+# a formula, displayed or inline: no language of its own ("$$W=W-\\alpha\\frac{dW}{\\sqrt{S_{dW}}}$$")
+FORMULA_RE = re.compile(r"\$\$.*?(?:\$\$|\Z)|\$[^$\n]+\$", re.S)
+
+
+def prose_chinese(text: str) -> bool | None:
+    """Is the prose of a passage Chinese? None when, once its formulas are out, it holds no words to tell by."""
+    prose = FORMULA_RE.sub(" ", text)
+    if not CJK_RE.search(prose) and len(re.findall(r"[A-Za-z]{2,}", prose)) < 2:
+        return None
+    return is_chinese(prose)
+
+
 def sentences(text: str) -> list[str]:
     """Sentences and list items of a passage, punctuation kept, blank pieces dropped."""
     out = []

@@ -15,7 +15,7 @@ from typing import Protocol
 from tutor.index.calibrate import Calibration
 from tutor.index.store import Index
 from tutor.terms import Analyzer, aspect_terms
-from tutor.text import data_lines, is_chinese
+from tutor.text import data_lines, is_chinese, prose_chinese
 from tutor.types import Chunk, Hit, Status
 
 # in calibrated units (1 unit: the cosine gap from a typical unrelated question to a typical answered one) and in
@@ -84,8 +84,17 @@ class Relevance:
 
     def cross_lingual(self, query: str, passage: Chunk) -> bool:
         """A question in another language than the passage that would answer it: English on Chinese notes, or the
-        reverse. Notes that mix in an English file answer English questions there like any others."""
-        return is_chinese(query) != is_chinese(passage.text)
+        reverse. Notes that mix in an English file answer English questions there like any others. A passage that is
+        only a formula is in the language of its section's text."""
+        return is_chinese(query) != self.passage_chinese(passage)
+
+    def passage_chinese(self, passage: Chunk) -> bool:
+        own = prose_chinese(passage.text)
+        if own is not None:
+            return own
+        rows = self.index.chunks_by_section.get(passage.section_id, [])
+        around = prose_chinese("\n".join([self.index.chunks[i].text for i in rows] + list(passage.heading_path)))
+        return is_chinese(passage.text) if around is None else around
 
     def relevant_across(self, query: str, dense: float, tokens: list[str], passage: Chunk) -> bool:
         """The decision for a question in the other language. Its cosines sit lower than a same-language scale
@@ -97,7 +106,7 @@ class Relevance:
         # it, they lack it ("kernel trick" is 核技巧 whichever way it is written). Any other word counts only where
         # the notes use it in the passage's language: "position" in "位置编码（Position encoding）" does, while
         # "actually" or "necessary" from an English file beside Chinese notes says nothing of a Chinese section
-        written = self.vocabulary_in(is_chinese(passage.text))
+        written = self.vocabulary_in(self.passage_chinese(passage))
         known = [t for t in dict.fromkeys(tokens) if t in self.analyzer.canonical or t in written]
         # what is asked about ("fix", "why") is no evidence of a subject: "How do I fix a flat tire?" shares only
         # 解决 with notes on gradients

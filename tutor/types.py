@@ -21,7 +21,7 @@ ChunkKind = Literal["question", "heading", "body", "link", "reference"]
 
 
 # a heading's own numbering besides plain digits: "一、", "（3）", "Q1:" (tutor/notes/lines.py reads it too)
-NUMBER_MARKS = r"[一二三四五六七八九十百]+[、.．]|[（(]\s*(?:\d+|[一二三四五六七八九十]+)\s*[)）]|(?:q|question|问题?)\s*\d*\s*[:：.]"
+NUMBER_MARKS = r"[一二三四五六七八九十百]+[、.．]|[（(]\s*(?:\d+|[一二三四五六七八九十]+)\s*[)）]|(?:q|question|问题?)\s*(?:\d+\s*(?:[:：.\-–—)）]|\s)|[:：.])"
 # ... and "21. ", "4.2.1 ", "10.6.5.": digits must end in a mark or a space, so "3D卷积" and "1x1卷积" keep theirs
 HEADING_NUMBER_RE = re.compile(rf"^\s*(?:\d+(?:\.\d+)*(?:[.、)）]|\s)|{NUMBER_MARKS})\s*", re.IGNORECASE)
 

@@ -163,6 +163,96 @@ def test_a_reference_list_never_gives_body_chunks(title):
     )  # the prose above is still a body chunk
 
 
+@pytest.mark.parametrize("label", ["**参考资料**", "**References:**"])
+def test_a_labelled_list_of_sources_is_no_answer(label):
+    """A bold label over links ("**参考资料**" / "- [title](url)" / "- <url>") points elsewhere: a question with only
+    that under it has no answer, and the links are never body chunks, however long the list."""
+    links = [f"- [《第{n}篇：卷积核为什么用奇数尺寸[CNN]》](https://example.org/post/{n})" for n in range(12)]
+    lines = ["# CNN", "", "## 为什么卷积核一般用奇数尺寸？", "", label, "", "- <https://example.org/q/321773456>", "",
+             "## 空洞卷积", "", "空洞卷积在不改变卷积核大小的条件下增大感受野。", "", label, "", *links]  # fmt: skip
+    sections, chunks = parse(lines)
+    assert section_titled(sections, "奇数尺寸？").kind == "question_only"
+    first = line_of(lines, "/q/321773456")
+    listed = [c for c in chunks if c.line_end >= first and not c.is_heading and "不改变卷积核" not in c.text]
+    assert listed and all(c.kind == "link" for c in listed), f"links cited as answers: {spans(listed)}"
+    assert_cited_at(chunks, "不改变卷积核", line_of(lines, "不改变卷积核"))
+
+
+def test_a_topic_opening_with_a_question_line_answers_that_question():
+    """Quiz notes: the heading names the topic, the first line asks, options and the answer follow."""
+    lines = ["## Q11 - 皮尔逊相关系数", "", "两个变量的 Pearson 相关系数为零，这两个变量仍可能相关吗？", "",
+             "- A 正确", "- B 错误", "", "答案：A。Pearson 相关系数只衡量线性相关，y=x^2 这样的非线性关系它看不出来。"]  # fmt: skip
+    sections, chunks = parse(lines)
+    q = section_titled(sections, "仍可能相关吗")
+    assert q.is_question and q.kind == "answered"
+    assert [c.kind for c in chunks if c.line_start == line_of(lines, "仍可能相关吗")] == ["question"]
+    assert_cited_at(chunks, "非线性关系", line_of(lines, "非线性关系"))
+
+
+@pytest.mark.parametrize(
+    "opening", ["信息熵度量一个随机变量的不确定性。", "> 三种算法唯一的区别在于每次迭代用的数据量"]
+)
+def test_a_statement_opening_a_topic_stays_its_text(opening):
+    lines = ["## 信息熵", "", opening, "", "H(X) = -sum(p log p)，均匀分布时最大。"]
+    sections, _ = parse(lines)
+    assert not [s for s in sections if s.is_question], [s.title for s in sections]
+
+
+@pytest.mark.parametrize("mark", ["Q3-", "Q3 -", "Q3", "Q3)", "Q3:"])
+def test_q_numbers_written_many_ways_number_a_bold_question(mark):
+    lines = [f"**{mark} Explain how a ROC curve works.**", "", "A ROC curve plots the true positive rate against "
+             "the false positive rate at every threshold."]  # fmt: skip
+    sections, _ = parse(["# Interview questions", "", *lines])
+    assert section_titled(sections, "ROC curve works").kind == "answered"
+
+
+def test_a_bold_question_with_its_answer_on_the_next_line_is_answered():
+    lines = ["## Theory", "", "**Q8- What's the difference between Type I and Type II error?**",
+             "Type I errors are false positives.", "Type II errors are false negatives.", "",
+             "**Q9 Which cross-validation would you use on a time series?**", "Forward chaining: train on the past, "
+             "test on the next fold, never the other way round."]  # fmt: skip
+    sections, chunks = parse(lines)
+    for title, answer in (("Type I and Type II", "false positives"), ("time series", "Forward chaining")):
+        q = section_titled(sections, title)
+        assert q.is_question and q.kind == "answered"
+        assert q.line_start == line_of(lines, title) and q.line_end >= line_of(lines, answer)
+    assert_cited_at(chunks, "Forward chaining", line_of(lines, "Forward chaining"))
+
+
+@pytest.mark.parametrize("label", ["### 参考回答：", "### 答案", "#### Answer:", "#### Sample answer"])
+def test_a_heading_that_only_labels_the_answer_keeps_it_with_its_question(label):
+    lines = ["## attention机制", "", label, "", "Attention 就是权重分配：给输入的每个词一个权重，再加权求和。", "",
+             "##RNN/CNN/Transformer", "", "RNN 只能按时间步依次计算，难以并行。"]  # fmt: skip
+    sections, chunks = parse(lines)
+    attention = section_titled(sections, "attention机制")
+    assert attention.line_end == line_of(lines, "权重分配"), [(s.title, s.line_start, s.line_end) for s in sections]
+    assert not [s for s in sections if s.title.rstrip("：:").lower().endswith(("回答", "答案", "answer"))]
+    rnn = section_titled(sections, "RNN/CNN/Transformer")  # two marks and no space: still the heading meant
+    assert rnn.line_start == line_of(lines, "##RNN") and rnn.heading_path == ("RNN/CNN/Transformer",)
+    assert_cited_at(chunks, "难以并行", line_of(lines, "难以并行"))
+
+
+def test_one_mark_without_a_space_is_text_not_a_heading():
+    sections, _ = parse(["## Notes", "", "#todo", "", "Adam keeps running averages of the gradient."])
+    assert [s.title for s in sections] == ["Notes"]
+
+
+def test_headings_under_an_unanswered_bold_question_answer_it_and_the_next_bold_question_is_a_sibling():
+    lines = ["## Algorithms", "", "**Q2 How is KNN different from k-means clustering?**", "", "##### KNN",
+             "KNN is a supervised learner: a point takes the label of its k nearest neighbours.", "", "##### K Means",
+             "K-means is unsupervised: it splits the data into k clusters around their means.", "",
+             "**Q3- Explain how a ROC curve works.**", "", "A ROC curve plots the true positive rate against the "
+             "false positive rate.", "", "**Q5- Define precision and recall.**", "", "Precision is TP/(TP+FP)."]  # fmt: skip
+    sections, _ = parse(lines)
+    knn = section_titled(sections, "KNN different")
+    assert knn.kind == "answered"
+    assert (knn.line_start, knn.line_end) == (line_of(lines, "KNN different"), line_of(lines, "around their means"))
+    for title in ("ROC curve works", "precision and recall"):
+        s = section_titled(sections, title)
+        assert s.is_question and s.heading_path == ("Algorithms", s.title), s.heading_path
+    assert section_titled(sections, "K Means").heading_path[-2] == knn.title
+
+
 # 4. math and tables stay whole
 
 PARA = ("批归一化在每个小批量上估计均值和方差，并用它们把每一层的输入标准化，使得后续层看到的分布更加稳定；"
@@ -240,7 +330,10 @@ def test_a_line_of_only_noise_gives_no_chunk(noise):
     assert_cited_at(chunks, "Weight decay shrinks", line_of(lines, "Weight decay shrinks"))
 
 
-@pytest.mark.parametrize("placeholder", ["Answer here", "TODO", "待补充", "<br/>", "[TODO]", "【待补充】", "(TBD)"])
+@pytest.mark.parametrize(
+    "placeholder",
+    ["Answer here", "TODO", "待补充", "<br/>", "[TODO]", "【待补充】", "(TBD)", "- [ ] TODO", "* [x] 待补充"],
+)
 def test_a_question_with_only_a_placeholder_is_question_only(placeholder):
     sections, _ = parse(["# 二、CNN", "", "## 1x1卷积有什么作用？", "", placeholder])
     q = section_titled(sections, "1x1卷积")

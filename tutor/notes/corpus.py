@@ -30,7 +30,7 @@ from tutor.types import Chunk, Section
 log = logging.getLogger(__name__)
 
 # the version of the parse in lines.py, tree.py and markdown.py: an index chunked by another is rebuilt
-CHUNKING_VERSION = "21"  # 21: an HTML <img> is a figure; 20: a heading that is only a cue ("优缺点：") is no question; 19: a line citing a book chapter is a pointer; 18: table-of-contents lines (links to anchors in the file) are dropped; 17: images with brackets in their alt text; 16: figure captions, local link lines and link definitions are no content; 15: a bold parenthetical aside is no run-in heading; 14: headings embedded without numbering
+CHUNKING_VERSION = "23"  # 23: "##Title" (no space, two or more marks) is a heading, "### 参考回答：" only labels its parent's answer, a bold question may have its answer on the next line; 22: "- [ ] TODO" is a placeholder, a labelled list of sources ("**参考资料**") is no answer, "Q3-"/"Q2 " number a question, a topic's opening question line is its question, deeper headings under an unanswered bold question answer it; 21: an HTML <img> is a figure; 20: a heading that is only a cue ("优缺点：") is no question; 19: a line citing a book chapter is a pointer; 18: table-of-contents lines (links to anchors in the file) are dropped; 17: images with brackets in their alt text; 16: figure captions, local link lines and link definitions are no content; 15: a bold parenthetical aside is no run-in heading; 14: headings embedded without numbering
 
 
 @dataclass

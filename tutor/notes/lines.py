@@ -58,6 +58,8 @@ QUESTION_CUES = re.compile("|".join(f"(?:{line})" for line in data_lines("questi
 BOLD_RE = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
 CODE_RE = re.compile(r"`([^`]*)`")
 LINK_RE = re.compile(r"\[([^\]]*)\]\((https?://[^)]*)\)")
+# a list marker and a task box ("- [ ] ", "* [x] "): what a placeholder item ("- [ ] TODO") is written under
+TASK_MARK_RE = re.compile(r"^(?:(?:[-*+•]|\d+[.)、])\s+)?(?:\[[ xX]?\]\s*)?")
 
 
 def clean_line(raw: str) -> str:
@@ -76,7 +78,7 @@ def clean_line(raw: str) -> str:
         text = SPACES_RE.sub(" ", text)
         text = EMOJI_RE.sub("", text)
     text = ANSWER_MARK_RE.sub(r"\1", text)
-    body = text.strip().strip("*_>` ").strip()
+    body = TASK_MARK_RE.sub("", text.strip().strip("*_>` ")).strip()
     if not body or PLACEHOLDER_RE.fullmatch(body):
         return ""
     return text.rstrip()

@@ -24,12 +24,14 @@ BIB_ENTRY_RE = re.compile(
 )
 
 # a line, or list item, of nothing but links whose targets match the given pattern
-LINK_LINE = r"(?:[-*+]\s+|\d+[.)、]\s+)?(?:\[[^\]]*\]\({target}\)[\s,，、|]*)+$"
-# a line that is only links ("- [全部代码](/K-Means/K-Menas.py)", "> [神经语言模型](./A-自然语言处理基础#nplm)"): it points
-# at files, it says nothing itself
-LINKS_ONLY_RE = re.compile(r"^(?:>\s*)*" + LINK_LINE.format(target=r"[^)]*"))
+LINK_LINE = r"(?:[-*+]\s+|\d+[.)、]\s+)?(?:{link}[\s,，、|]*)+$"
+# a line that is only links ("- [全部代码](/K-Means/K-Menas.py)", "> [神经语言模型](./A-自然语言处理基础#nplm)",
+# "- <https://www.zhihu.com/question/321773456>"): it points at pages or files, it says nothing itself
+LINKS_ONLY_RE = re.compile(
+    r"^(?:>\s*)*" + LINK_LINE.format(link=r"(?:\[(?:[^\[\]]|\[[^\]]*\])*\]\([^)]*\)|<https?://[^>\s]+>)")
+)  # link text may hold brackets of its own: "[Feature Extractor[ResNet v2]](…)"
 # a line of a table of contents: only links to places in the same file ("- [GloVe 的基本思想](#glove-的基本思想)")
-TOC_LINE_RE = re.compile("^" + LINK_LINE.format(target=r"#[^)\s]*"))
+TOC_LINE_RE = re.compile("^" + LINK_LINE.format(link=r"\[[^\]]*\]\(#[^)\s]*\)"))
 # a line that cites a chapter of a book ("> 《深度学习》 5.2 容量、过拟合和欠拟合"): where to read, not what it says
 CHAPTER_CITATION_RE = re.compile(
     r"^(?:>\s*)*《[^》]+》\s*第?[0-9一二三四五六七八九十]+(?:\.[0-9]+)*\s*[章节]?\s*[^，。,.!?！？]{0,30}$"
@@ -57,8 +59,20 @@ def _bounds(node: Node) -> tuple[int, int]:
 
 
 def _has_answer(node: Node, leads: frozenset[int]) -> bool:
-    prose = [raw for no, raw in node.body if raw.strip() and not URL_RE.fullmatch(raw.strip()) and no not in leads]
-    return bool(prose) or any(_has_answer(c, leads) for c in node.children if not c.is_question or not c.pseudo)
+    """Does the node hold text of its own, not only links, lead-ins and a list of sources?"""
+    prose = [
+        raw
+        for no, raw in node.body
+        if raw.strip()
+        and not URL_RE.fullmatch(raw.strip())
+        and not LINKS_ONLY_RE.match(raw.strip())
+        and no not in leads
+    ]
+    return bool(prose) or any(
+        _has_answer(c, leads)
+        for c in node.children
+        if (not c.is_question or not c.pseudo) and not is_reference_heading(c.title)
+    )
 
 
 def _links(node: Node) -> tuple[str, ...]:
@@ -84,14 +98,15 @@ def _text_chunks(
     lines = [(no, raw.strip()) for no, raw in block]
     text = "\n".join(t for _, t in lines)
     whole = text.startswith("$$") or all(t.startswith("|") for _, t in lines)  # a formula or a table
+    # a bare link, or a reference title with its link, points elsewhere: it is not an answer itself
+    # so does an entry of a bibliography ("[1] Platt, John. "Sequential minimal optimization…" (1998).")
+    # and so does a line that only introduces a figure, and a list of sources under its label ("**参考资料**")
+    links_only = all(
+        no in leads or LINKS_ONLY_RE.match(t) or CHAPTER_CITATION_RE.match(t) or is_reference_heading(readable(t))
+        for no, t in lines
+    )
     if len(text) <= MAX_CHUNK_CHARS or (whole and len(text) <= MAX_WHOLE_CHARS):
-        # a bare link, or a reference title with its link, points elsewhere: it is not an answer itself
-        # so does an entry of a bibliography ("[1] Platt, John. "Sequential minimal optimization…" (1998).")
-        # and so does a line that only introduces a figure
-        pointer = URL_RE.search(text) and len(URL_RE.sub("", text).strip()) < 40
-        pointer = pointer or all(
-            no in leads or LINKS_ONLY_RE.match(t) or CHAPTER_CITATION_RE.match(t) for no, t in lines
-        )
+        pointer = links_only or (URL_RE.search(text) and len(URL_RE.sub("", text).strip()) < 40)
         kind = "link" if pointer or all(BIB_ENTRY_RE.match(t) for _, t in lines) else "body"
         return [_chunk(source, path, lines[0][0], lines[-1][0], readable(text), kind, section_id, **extra)]
     from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -114,7 +129,8 @@ def _text_chunks(
         end = begin + len(doc.page_content) - 1
         first = lines[bisect_right(offsets, begin) - 1][0]
         last = lines[bisect_right(offsets, end) - 1][0]
-        out.append(_chunk(source, path, first, last, readable(doc.page_content), "body", section_id, **extra))
+        kind = "link" if links_only else "body"
+        out.append(_chunk(source, path, first, last, readable(doc.page_content), kind, section_id, **extra))
     return out
 
 

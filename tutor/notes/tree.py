@@ -81,6 +81,13 @@ def _gap_before(lines: list[tuple[int, str]], block: list[tuple[int, str]]) -> i
     return blank
 
 
+ANSWER_HEADING_RE = re.compile(
+    r"^(?:(?:参考|标准|示例)?(?:答案|回答|解答|答)|(?:reference |sample |suggested |model )?(?:answers?|solutions?))\s*[:：]?$",
+    re.IGNORECASE,
+)
+UNSPACED_HEADING_RE = re.compile(r"^(#{2,6})([^\s#].{0,120})$")
+
+
 def _headings(text: str) -> tuple[dict[int, tuple[int, str]], set[int], set[int]]:
     """CommonMark's headings: line -> (level, title), the setext underline lines, and the fenced-code lines."""
     from markdown_it import MarkdownIt
@@ -96,6 +103,12 @@ def _headings(text: str) -> tuple[dict[int, tuple[int, str]], set[int], set[int]
             found[start + 1] = (int(tok.tag[1]), title.replace("\n", " "))
             if tok.markup in ("=", "-"):  # setext: the title line(s), then the underline
                 underlines.update(range(start + 2, end + 1))
+        elif tok.type == "paragraph_open" and tok.map and tok.level == 0 and tok.map[1] - tok.map[0] == 1:
+            # "##RNN/CNN/Transformer": no space after the marks, which CommonMark reads as text; alone as a paragraph
+            # of two or more marks it is a heading as its writer meant (one mark may be a tag: "#todo")
+            unspaced = UNSPACED_HEADING_RE.match(tokens[i + 1].content) if i + 1 < len(tokens) else None
+            if unspaced:
+                found[tok.map[0] + 1] = (len(unspaced.group(1)), unspaced.group(2).strip())
         elif tok.type == "fence" and tok.map:
             code.update(range(tok.map[0] + 1, tok.map[1] + 1))
     return found, underlines, code
@@ -172,7 +185,9 @@ def _parse_tree(text: str) -> tuple[Node, frozenset[int]]:
             stack[-1].body.append((no, raw if no in code else clean_line(raw)))
             continue
         level, title = heading[0], readable(clean_line(heading[1]))
-        if not title:  # a heading that is only an emoji or an image is no heading
+        # a heading that is only an emoji or an image is no heading; one that only says "here is the answer"
+        # ("### 参考回答：", "#### Answer") labels its parent's answer: its text belongs to the question above
+        if not title or ANSWER_HEADING_RE.match(title):
             stack[-1].body.append((no, ""))
             continue
         if not _nest_by_number(stack, title):
@@ -217,16 +232,27 @@ def _split_run_ins(node: Node, blocks: list[list[tuple[int, str]]], under_questi
     bold_starts = {
         b[0][0]: BOLD_LINE_RE.match(b[0][1]) or NUMBERED_LEAD_RE.match(b[0][1]) for b in blocks if len(b) == 1
     }
+    if not (under_question or node.is_question):
+        # a bold line that asks starts its question even when the answer begins on the very next line
+        # ("**Q8- What's the difference between Type I and Type II error?**" / "Type I errors are …")
+        bold_starts.update(
+            (b[0][0], m)
+            for b in blocks
+            if len(b) > 1 and (m := BOLD_LINE_RE.match(b[0][1])) and is_question_text(readable(m.group(1)))
+        )
     # "Q: …" starts a question wherever it stands, its answer ("A: …") on the lines below
     qa_starts = {no: m for no, raw in node.body if (m := QA_LINE_RE.match(raw))}
     # after run-in headings, a lead-in line closes the last one ("解决办法：" is not part of "（2）激活函数角度")
     lead_ins = {b[0][0]: LEAD_IN_RE.match(b[0][1]) for b in blocks if len(b) == 1}
+    asked = _opening_question(node, blocks, under_question)
     pseudo: list[Node] = []
     own: list[tuple[int, str]] = []
     for no, raw in node.body:  # blank lines stay with their unit: gaps matter to _detach_trailing_questions
         bold, lead, qa = bold_starts.get(no), lead_ins.get(no), qa_starts.get(no)
         if qa:
             pseudo.append(_pseudo(node, (no, qa.group(1)), question=True))
+        elif no == asked:
+            pseudo.append(_pseudo(node, (no, raw.strip()), question=True))
         elif bold:
             # a bold line that asks, with its answer under it, is a question ("**为什么要用BN？**"); under a
             # question it is one of that question's points
@@ -241,6 +267,22 @@ def _split_run_ins(node: Node, blocks: list[list[tuple[int, str]]], under_questi
             own.append((no, raw))
     node.body = own
     node.children = pseudo + node.children
+
+
+QUESTION_MARK_END_RE = re.compile(r"[？?]\s*(?:\*\*|__)?\s*$")  # a sentence that asks ends so; "…的区别在于…" does not
+
+
+def _opening_question(node: Node, blocks: list[list[tuple[int, str]]], under_question: bool) -> int | None:
+    """The line of a topic's first paragraph when it is one short sentence that asks (a question mark) and more follows: the question the
+    section answers ("## Q11 - 皮尔逊相关系数" / "两个变量的 Pearson 相关性系数为零，但……可以相关？" / options / answer),
+    not a line of the answer."""
+    if not node.level or node.is_question or under_question or len(blocks) < 2 or len(blocks[0]) != 1:
+        return None
+    no, raw = blocks[0][0]
+    line = raw.strip()
+    if len(line) > MAX_QUESTION_LINE or LIST_RE.match(line) or URL_RE.search(line) or BOLD_LINE_RE.match(line):
+        return None
+    return no if QUESTION_MARK_END_RE.search(line) and is_question_text(readable(line)) else None
 
 
 def _pseudo(parent: Node, line: tuple[int, str], question: bool) -> Node:
@@ -274,6 +316,45 @@ def _detach_trailing_questions(root: Node) -> None:
             top.children.append(_pseudo(top, last[0], question=True))
 
 
+def _repath(node: Node, parent: Node) -> None:
+    node.path = parent.path + (node.title,)
+    for child in node.children:
+        _repath(child, node)
+
+
+def _adopt_sub_headings(node: Node) -> None:
+    """A bold question with nothing under it, followed by deeper headings, is answered by them ("**Q2 How is KNN
+    different from k-means?**" / "##### KNN" / "##### K Means"); the bold questions written after them, which
+    markdown puts under the last of those headings, are the next questions of the same list, not parts of it."""
+    for child in node.children:
+        _adopt_sub_headings(child)
+    units = sorted(node.children, key=lambda c: c.line)
+    out: list[Node] = []
+    adopted = False
+    i = 0
+    while i < len(units):
+        unit = units[i]
+        out.append(unit)
+        i += 1
+        unanswered = unit.pseudo and unit.is_question and not unit.children
+        if not unanswered or any(raw.strip() for _, raw in unit.body):
+            continue
+        lifted: list[Node] = []
+        while i < len(units) and not units[i].pseudo:
+            heading = units[i]
+            i += 1
+            lifted += [c for c in heading.children if c.pseudo and c.is_question]
+            heading.children = [c for c in heading.children if not (c.pseudo and c.is_question)]
+            unit.children.append(heading)
+            _repath(heading, unit)
+            adopted = True
+        for question in lifted:
+            _repath(question, node)
+        units[i:i] = lifted
+    if adopted:  # otherwise the children keep their order (run-in units first, then headings)
+        node.children = out
+
+
 def _empty_topics_ask(node: Node) -> None:
     """A heading with nothing under it ("## Densenet" between answered sections) is a topic the notes pose and have
     not answered yet: it is asked, like a question heading with no answer, not lost."""
@@ -288,6 +369,7 @@ def outline(text: str) -> tuple[Node, frozenset[int]]:
     """The heading tree of a file with its run-in units split out, and its figure lead-in lines."""
     root, leads = _parse_tree(text)
     _split_pseudo(root)
+    _adopt_sub_headings(root)
     _detach_trailing_questions(root)
     _empty_topics_ask(root)
     return root, leads

@@ -228,3 +228,28 @@ def test_an_english_question_is_judged_by_the_language_of_the_passage_that_would
     english = next(c for c in qa.index.chunks if c.kind == "body")
     assert qa.retriever.cross_lingual("What does the learning rate control?", english) is False
     assert qa.retriever.cross_lingual("学习率控制什么？", english) is True
+
+
+FORMULAS = """# 优化算法
+
+## RMSprop
+
+RMSprop 对梯度的平方做指数加权平均，更新时用它的平方根去除学习率，梯度大的方向步子小。
+
+$$
+S_{dW}=\\beta S_{dW}+\\left(1-\\beta\\right)dW^{2}
+$$
+
+$$
+W=W-\\alpha\\frac{dW}{\\sqrt{S_{dW}}}
+$$
+"""
+
+
+def test_a_formula_is_in_the_language_of_the_text_around_it(tmp_path_factory):
+    with isolated_dirs(tmp_path_factory, "formulas"):
+        notes = notes_tutor(tmp_path_factory, "optim", FORMULAS)
+        formula = next(c for c in notes.index.chunks if c.text.startswith("$$") and "sqrt" in c.text)
+        assert notes.retriever.cross_lingual("RMSprop 的参数更新公式是什么样的？", formula) is False
+        assert notes.retriever.cross_lingual("How does RMSprop update the weights?", formula) is True
+        assert notes.ask("RMSprop 的参数更新公式是什么样的？").status == "answered"

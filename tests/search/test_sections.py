@@ -53,3 +53,28 @@ def test_a_run_in_part_under_the_top_section_leads_when_it_holds_more_of_the_que
     # a question under the section is a section of its own: it does not take the lead this way
     clipping = _hit(retriever, "阈值", 1.0)
     assert retriever._best_in_section([cause, clipping])[0] is cause
+
+
+READING = """## U-Net
+
+U-Net 是编码器-解码器结构的分割网络，跳跃连接把编码器的特征拼接到解码器。
+
+**参考资料**
+
+- [U-Net 论文笔记](https://example.org/unet)
+- [U-Net 详解](https://example.org/unet-2)
+"""
+
+
+def test_a_list_of_sources_answers_only_a_question_that_asks_for_reading(tmp_path):
+    make_corpus(tmp_path, {"n.md": READING}, notes=False)
+    settings = settings_for(tmp_path, embeddings="hash:64")
+    build_index(settings)
+    retriever = Tutor.load(settings).retriever
+    listed = next(c for c in retriever.index.chunks if "example.org/unet" in c.text)
+    prose = next(c for c in retriever.index.chunks if "跳跃连接" in c.text)
+    assert listed.kind == "link"
+    assert retriever.only_a_reading_list("U-Net 训练时用什么损失函数？", listed)
+    assert not retriever.only_a_reading_list("U-Net 有哪些参考资料？", listed)
+    assert not retriever.only_a_reading_list("Any good articles on U-Net?", listed)
+    assert not retriever.only_a_reading_list("U-Net 训练时用什么损失函数？", prose)

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from tutor.index.calibrate import Calibration
 from tutor.index.store import Index
+from tutor.notes.lines import is_reference_heading
 from tutor.terms import Analyzer, aspect_terms
 from tutor.text import data_lines, is_chinese, prose_chinese
 from tutor.types import Chunk, Hit, Status
@@ -34,6 +35,13 @@ SENTENCE_START = re.compile(r"(?:^|[.!?。！？]\s*)$")
 # a number a passage states, not a list item's or a heading's numbering ("- 1 ", "3. ", "10.6.5.")
 STATED_NUMBER_RE = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:\.\d+)?(?!\.\d)")
 LIST_NUMBER_RE = re.compile(r"(?m)^[\s>*+\-]*(?:\d+(?:\.\d+)*[.、)）]?\s|[（(]\d+[)）])")
+
+
+# a question that asks for sources to read: a list of them answers it
+READING_RE = re.compile(
+    r"参考|资料|文章|链接|论文|博客|教程|推荐|\b(?:references?|reading|articles?|links?|papers?|blogs?|tutorials?|sources?)\b",
+    re.I,
+)
 
 
 @lru_cache(maxsize=1)
@@ -192,6 +200,13 @@ class Relevance:
         text = LIST_NUMBER_RE.sub("", text)
         return not STATED_NUMBER_RE.search(text)
 
+    def only_a_reading_list(self, query: str, passage: Chunk) -> bool:
+        """The best the notes have is an entry of a list of sources ("**参考资料**" / "- [U-Net 论文笔记](…)"): where to
+        read about the topic, not what the question asks. It answers only a question that asks for reading."""
+        section = self.index.section_by_id.get(passage.section_id)
+        listed = section is not None and is_reference_heading(section.title)
+        return passage.kind == "link" and listed and not READING_RE.search(query)
+
     def _decide(self, query: str, hits: list[Hit], tokens: list[str], coverage: float) -> Status:
         names = self.names(query)  # read once: both name checks below use them
         if not hits or self.missing_names(names):
@@ -204,5 +219,7 @@ class Relevance:
         if not ok or self.states_no_quantity(query, top.chunk.section_id):
             return "not_found"
         if not self.close(query, top.dense) and self.lacks_rarest_name(names, top.chunk.section_id):
+            return "not_found"
+        if self.only_a_reading_list(query, top.chunk):
             return "not_found"
         return "question_only" if self._unanswered(top.chunk) else "answered"

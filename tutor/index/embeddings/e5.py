@@ -6,7 +6,7 @@ import numpy as np
 
 from tutor.backends import Spec
 from tutor.index.embeddings.base import EMBEDDERS, EmbedderError
-from tutor.index.embeddings.worker import EmbeddingWorker, brief_spinning
+from tutor.index.embeddings.worker import EmbeddingWorker
 
 
 class E5SmallQ4:
@@ -21,8 +21,7 @@ class E5SmallQ4:
         self._worker.submit(self._warm_up)
 
     def _warm_up(self) -> None:
-        with brief_spinning():
-            self._e5.get_model()
+        self._e5.get_model()
         self._set_threads(1)  # paging the model in needs no team: the other core is the caller's, loading the index
         self._query_batch(["warm up"])
 

@@ -210,6 +210,14 @@ VOCAB = {
         ([("深度可分离卷积是怎么做的？",) * 2], "那计算量能省多少？", "计算量能省多少 深度可分离卷积"),
         # a pronoun that is not the subject refers to the message's own term
         ([("What is dropout?",) * 2], "Why does warmup help it?", "Why does warmup help it?"),
+        # asking for an example names no subject: it borrows one, and the next turn never borrows "举个" back
+        ([("dropout为什么能防止过拟合？",) * 2], "能举个具体的例子吗？", "能举个具体的例子 dropout 过拟合"),
+        ([("What is dropout?",) * 2], "Can you give a concrete example?", "Can you give a concrete example dropout"),
+        (
+            [("dropout为什么能防止过拟合？",) * 2, ("能举个具体的例子吗？", "能举个具体的例子 dropout 过拟合")],
+            "那warmup用公式怎么写？",
+            "warmup用公式怎么写",
+        ),
     ],
 )
 def test_standalone_query_dialogues(history, message, expected):

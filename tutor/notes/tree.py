@@ -273,9 +273,9 @@ QUESTION_MARK_END_RE = re.compile(r"[？?]\s*(?:\*\*|__)?\s*$")  # a sentence th
 
 
 def _opening_question(node: Node, blocks: list[list[tuple[int, str]]], under_question: bool) -> int | None:
-    """The line of a topic's first paragraph when it is one short sentence that asks (a question mark) and more follows: the question the
-    section answers ("## Q11 - 皮尔逊相关系数" / "两个变量的 Pearson 相关性系数为零，但……可以相关？" / options / answer),
-    not a line of the answer."""
+    """The line of a topic's first paragraph when it is one short sentence that asks (it ends in a question mark)
+    and more follows: the question the section answers ("## Q11 - 皮尔逊相关系数" / "两个变量的 Pearson 相关性系数为零，
+    但……可以相关？" / options / answer), not a line of the answer."""
     if not node.level or node.is_question or under_question or len(blocks) < 2 or len(blocks[0]) != 1:
         return None
     no, raw = blocks[0][0]

@@ -87,8 +87,8 @@ class EmbeddingWorker:
 
     The team's threads wait as libgomp does by default (GOMP_SPINCOUNT 300,000: they spin a moment before they
     sleep). With a brief spin (1,000) they fell asleep between the parallel regions of one call: a query after 20 ms
-    idle took 12.3-13.9 ms against 10.4-11.0 (p50), and `tutor chat` asked in turn with the naive pipeline 21.7 ->
-    17.8 ms. A user's own GOMP_SPINCOUNT or OMP_WAIT_POLICY still applies.
+    idle took 12.3-13.9 ms against 10.4-11.0 (p50). The price is a moment of spinning after each call, which slows a
+    program that runs right then on the same cores. A user's own GOMP_SPINCOUNT or OMP_WAIT_POLICY still applies.
     """
 
     def __init__(

@@ -34,6 +34,11 @@ LINK_DEFINITION_RE = re.compile(
     re.IGNORECASE,
 )
 ANSWER_MARK_RE = re.compile(r"^(\s*)(?:a|ans|answer|答)\s*[:：]\s*", re.IGNORECASE)
+# a heading that only says "here is the answer" ("### 参考回答：", "#### Answer"): it labels its parent's answer
+ANSWER_LABEL_RE = re.compile(
+    r"^(?:(?:参考|标准|示例)?(?:答案|回答|解答|答)|(?:reference |sample |suggested |model )?(?:answers?|solutions?))\s*[:：]?$",
+    re.IGNORECASE,
+)
 # headings that organise or list sources: never a question, and a reference list is never an answer
 REFERENCE_HEADING_RE = re.compile(
     r"^(?:参考(?:文献|资料|链接|来源)?|引用|references?|bibliography|further reading|see also|sources?|links?|"

@@ -60,14 +60,8 @@ def _bounds(node: Node) -> tuple[int, int]:
 
 def _has_answer(node: Node, leads: frozenset[int]) -> bool:
     """Does the node hold text of its own, not only links, lead-ins and a list of sources?"""
-    prose = [
-        raw
-        for no, raw in node.body
-        if raw.strip()
-        and not URL_RE.fullmatch(raw.strip())
-        and not LINKS_ONLY_RE.match(raw.strip())
-        and no not in leads
-    ]
+    lines = [(no, raw.strip()) for no, raw in node.body]
+    prose = [t for no, t in lines if t and not URL_RE.fullmatch(t) and not LINKS_ONLY_RE.match(t) and no not in leads]
     return bool(prose) or any(
         _has_answer(c, leads)
         for c in node.children

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from tutor.notes.lines import (
+    ANSWER_LABEL_RE,
     BOLD_LINE_RE,
     IMAGE_RE,
     LEAD_IN_RE,
@@ -81,10 +82,6 @@ def _gap_before(lines: list[tuple[int, str]], block: list[tuple[int, str]]) -> i
     return blank
 
 
-ANSWER_HEADING_RE = re.compile(
-    r"^(?:(?:参考|标准|示例)?(?:答案|回答|解答|答)|(?:reference |sample |suggested |model )?(?:answers?|solutions?))\s*[:：]?$",
-    re.IGNORECASE,
-)
 UNSPACED_HEADING_RE = re.compile(r"^(#{2,6})([^\s#].{0,120})$")
 
 
@@ -187,7 +184,7 @@ def _parse_tree(text: str) -> tuple[Node, frozenset[int]]:
         level, title = heading[0], readable(clean_line(heading[1]))
         # a heading that is only an emoji or an image is no heading; one that only says "here is the answer"
         # ("### 参考回答：", "#### Answer") labels its parent's answer: its text belongs to the question above
-        if not title or ANSWER_HEADING_RE.match(title):
+        if not title or ANSWER_LABEL_RE.match(title):
             stack[-1].body.append((no, ""))
             continue
         if not _nest_by_number(stack, title):

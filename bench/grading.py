@@ -45,6 +45,8 @@ SUITES = {
     "graded-5": (ROOT / "bench" / "corpora" / "graded-5", ROOT / "bench" / "data" / "graded-5.jsonl"),
     # held out: notes by new authors, written without reading the grader, measured once before tuning (its .README)
     "graded-6": (ROOT / "bench" / "corpora" / "graded-6", ROOT / "bench" / "data" / "graded-6.jsonl"),
+    # held out: notes by new authors, written without reading the grader, measured once before tuning (its .README)
+    "graded-7": (ROOT / "bench" / "corpora" / "graded-7", ROOT / "bench" / "data" / "graded-7.jsonl"),
 }
 
 

@@ -17,6 +17,7 @@ Suites (notes folder, question set):
   heldout-4     bench/corpora/heldout-4 (held out)         bench/data/heldout-4.jsonl
   heldout-5     bench/corpora/heldout-5 (held out)         bench/data/heldout-5.jsonl
   heldout-6     bench/corpora/heldout-6 (held out)         bench/data/heldout-6.jsonl
+  heldout-7     bench/corpora/heldout-7 (held out)         bench/data/heldout-7.jsonl
 
 The naive baseline: RecursiveCharacterTextSplitter(500, 50) over each file, FAISS exact search, top-1
 similarity, the same embedder, no abstention.
@@ -68,6 +69,10 @@ SUITES = {
     # quiz notes with front matter and <details> answers, English ML Q&A in bold lines) and a set written before the
     # tutor was first run on them; held out: measure, do not tune on it
     "heldout-6": (ROOT / "bench" / "corpora" / "heldout-6", ROOT / "bench" / "data" / "heldout-6.jsonl"),
+    # notes by three more authors (Chinese CV interview notes with repeated numbering and empty headings, a Chinese
+    # blog page of bold-numbered questions with blockquote answers, an English data-science FAQ with setext title and
+    # indented answers) and a set written before the tutor was first run on them; held out: measure, do not tune on it
+    "heldout-7": (ROOT / "bench" / "corpora" / "heldout-7", ROOT / "bench" / "data" / "heldout-7.jsonl"),
 }
 
 

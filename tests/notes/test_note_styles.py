@@ -232,6 +232,23 @@ def test_a_heading_that_only_labels_the_answer_keeps_it_with_its_question(label)
     assert_cited_at(chunks, "难以并行", line_of(lines, "难以并行"))
 
 
+def test_a_bold_number_opens_a_question_whose_blockquote_answer_keeps_its_lead_ins():
+    lines = ["## 一、AI算法基础", "", "**1.** 防止 overfitting 的几条方向", "", "> 1). get more data", "> 2). Dropout", "",
+             "**2.** 样本不平衡有哪些解决方法？", "", "> 1）上采样和子采样；", "> 2）修改损失函数的权重；", "",
+             "**3.** 交叉熵与最大似然有什么关系？", "", "> 二分类:", "> 意义：表征真实标签和预测概率之间的差值", "",
+             "> 最小化交叉熵就是最大化对数似然。", "", "**7. Random Forest**", "", "> RF 是多棵决策树的组合。"]  # fmt: skip
+    sections, chunks = parse(lines)
+    imbalance = section_titled(sections, "样本不平衡")
+    assert imbalance.is_question and imbalance.kind == "answered"
+    assert imbalance.line_end >= line_of(lines, "修改损失函数")
+    topic = section_titled(sections, "overfitting")  # numbered, but it does not ask: a topic of its own
+    assert not topic.is_question and topic.line_end >= line_of(lines, "Dropout")
+    cross = section_titled(sections, "交叉熵")  # "> 二分类:" is a line of its answer, not a part after it
+    assert cross.line_end >= line_of(lines, "最大化对数似然"), [(s.title, s.line_start, s.line_end) for s in sections]
+    assert not [s for s in sections if s.title.startswith(">")]
+    assert section_titled(sections, "Random Forest").line_start == line_of(lines, "**7. Random Forest**")
+
+
 def test_one_mark_without_a_space_is_text_not_a_heading():
     sections, _ = parse(["## Notes", "", "#todo", "", "Adam keeps running averages of the gradient."])
     assert [s.title for s in sections] == ["Notes"]
@@ -547,6 +564,15 @@ def test_a_line_of_only_links_to_files_is_a_pointer():
     kind = kind_at(chunks)
     assert kind[line_of(lines, "[全部代码]")] == "link", spans(chunks)
     assert kind[line_of(lines, "随机初始化")] == "body", spans(chunks)
+
+
+@pytest.mark.parametrize("pointer", ["见supervised.md", "See optimizer.md.", "详见 `notes/pca.md`"])
+def test_a_line_that_only_names_another_file_is_a_pointer_and_its_question_is_unanswered(pointer):
+    lines = ["##### (7) LDA和PCA的区别？", pointer, "", "", "##### (8) 什么是AUC？", "ROC 曲线下的面积，越大越好。"]
+    sections, chunks = parse(lines)
+    assert kind_at(chunks)[2] == "link", spans(chunks)
+    assert section_titled(sections, "LDA和PCA").kind == "question_only"
+    assert section_titled(sections, "AUC").kind == "answered"
 
 
 def test_a_table_of_contents_is_no_content_and_a_quoted_link_is_a_pointer():

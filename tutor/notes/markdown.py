@@ -37,6 +37,13 @@ CHAPTER_CITATION_RE = re.compile(
     r"^(?:>\s*)*《[^》]+》\s*第?[0-9一二三四五六七八九十]+(?:\.[0-9]+)*\s*[章节]?\s*[^，。,.!?！？]{0,30}$"
 )
 
+# a line that only sends the reader to another file ("见supervised.md", "See optimizer.md.")
+FILE_POINTER_RE = re.compile(
+    r"^(?:>\s*)*(?:见|参见|详见|参考|请看|请参考|see(?: also)?|refer to)\s*[:：]?\s*[`\"'《]?[^\s`\"'》]{1,80}"
+    r"\.(?:md|markdown|pdf|ipynb|txt|html?|docx?)[`\"'》]?\s*[。.]?$",
+    re.IGNORECASE,
+)
+
 
 def _without_contents(node: Node) -> None:
     """Drop table-of-contents lines from every section: they repeat the headings, and a question about a section
@@ -59,9 +66,11 @@ def _bounds(node: Node) -> tuple[int, int]:
 
 
 def _has_answer(node: Node, leads: frozenset[int]) -> bool:
-    """Does the node hold text of its own, not only links, lead-ins and a list of sources?"""
+    """Does the node hold text of its own, not only links, pointers to other files, lead-ins and a list of
+    sources?"""
     lines = [(no, raw.strip()) for no, raw in node.body]
-    prose = [t for no, t in lines if t and not URL_RE.fullmatch(t) and not LINKS_ONLY_RE.match(t) and no not in leads]
+    pointers = (URL_RE.fullmatch, LINKS_ONLY_RE.match, FILE_POINTER_RE.match)
+    prose = [t for no, t in lines if t and not any(p(t) for p in pointers) and no not in leads]
     return bool(prose) or any(
         _has_answer(c, leads)
         for c in node.children
@@ -96,7 +105,11 @@ def _text_chunks(
     # so does an entry of a bibliography ("[1] Platt, John. "Sequential minimal optimization…" (1998).")
     # and so does a line that only introduces a figure, and a list of sources under its label ("**参考资料**")
     links_only = all(
-        no in leads or LINKS_ONLY_RE.match(t) or CHAPTER_CITATION_RE.match(t) or is_reference_heading(readable(t))
+        no in leads
+        or LINKS_ONLY_RE.match(t)
+        or CHAPTER_CITATION_RE.match(t)
+        or FILE_POINTER_RE.match(t)
+        or is_reference_heading(readable(t))
         for no, t in lines
     )
     if len(text) <= MAX_CHUNK_CHARS or (whole and len(text) <= MAX_WHOLE_CHARS):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from tutor.notes.lines import (
     ANSWER_LABEL_RE,
     BOLD_LINE_RE,
+    BOLD_NUMBER_RE,
     IMAGE_RE,
     LEAD_IN_RE,
     LIST_RE,
@@ -213,29 +214,23 @@ def _split_pseudo(node: Node, under_question: bool = False) -> None:
 
 def _only_questions(blocks: list[list[tuple[int, str]]]) -> bool:
     """Is every paragraph one short line that asks (not a list item, a run-in heading or a link)?"""
-    single = all(
-        len(b) == 1
-        and not LIST_RE.match(b[0][1])
-        and not BOLD_LINE_RE.match(b[0][1])
-        and not NUMBERED_LEAD_RE.match(b[0][1])
-        for b in blocks
-    )
+    single = all(len(b) == 1 and not LIST_RE.match(b[0][1]) and _run_in_title(b[0][1]) is None for b in blocks)
     short = all(len(b[0][1].strip()) <= MAX_QUESTION_LINE and not URL_RE.search(b[0][1]) for b in blocks)
     return single and short and all(is_question_text(b[0][1]) for b in blocks)
 
 
 def _split_run_ins(node: Node, blocks: list[list[tuple[int, str]]], under_question: bool) -> None:
     """Q: lines, bold or numbered run-in headings and the lead-ins after them start units of their own."""
-    bold_starts = {
-        b[0][0]: BOLD_LINE_RE.match(b[0][1]) or NUMBERED_LEAD_RE.match(b[0][1]) for b in blocks if len(b) == 1
-    }
+    bold_starts = {b[0][0]: title for b in blocks if len(b) == 1 and (title := _run_in_title(b[0][1]))}
     if not (under_question or node.is_question):
         # a bold line that asks starts its question even when the answer begins on the very next line
         # ("**Q8- What's the difference between Type I and Type II error?**" / "Type I errors are …")
         bold_starts.update(
-            (b[0][0], m)
+            (b[0][0], title)
             for b in blocks
-            if len(b) > 1 and (m := BOLD_LINE_RE.match(b[0][1])) and is_question_text(readable(m.group(1)))
+            if len(b) > 1
+            and (title := _run_in_title(b[0][1], numbered_lead=False))
+            and is_question_text(readable(title))
         )
     # "Q: …" starts a question wherever it stands, its answer ("A: …") on the lines below
     qa_starts = {no: m for no, raw in node.body if (m := QA_LINE_RE.match(raw))}
@@ -253,9 +248,9 @@ def _split_run_ins(node: Node, blocks: list[list[tuple[int, str]]], under_questi
         elif bold:
             # a bold line that asks, with its answer under it, is a question ("**为什么要用BN？**"); under a
             # question it is one of that question's points
-            asks = not (under_question or node.is_question) and is_question_text(readable(bold.group(1)))
-            pseudo.append(_pseudo(node, (no, bold.group(1)), question=asks))
-        elif pseudo and lead:
+            asks = not (under_question or node.is_question) and is_question_text(readable(bold))
+            pseudo.append(_pseudo(node, (no, bold), question=asks))
+        elif pseudo and lead and not pseudo[-1].is_question:  # a question's answer may have lead-ins of its own
             pseudo.append(_pseudo(node, (no, lead.group(1)), question=False))
             pseudo[-1].line_text = raw.strip()
         elif pseudo:
@@ -264,6 +259,17 @@ def _split_run_ins(node: Node, blocks: list[list[tuple[int, str]]], under_questi
             own.append((no, raw))
     node.body = own
     node.children = pseudo + node.children
+
+
+def _run_in_title(line: str, numbered_lead: bool = True) -> str | None:
+    """The title of a run-in heading line: a bold line, a bold number and its title ("**2.** 样本不平衡的 4 个解决
+    方法？"), or (numbered_lead) a short numbered lead line ("（2）激活函数角度")."""
+    if m := BOLD_LINE_RE.match(line):
+        return m.group(1)
+    if m := BOLD_NUMBER_RE.match(line):
+        return f"{m.group(1)} {m.group(2)}"
+    m = NUMBERED_LEAD_RE.match(line) if numbered_lead else None
+    return m.group(1) if m else None
 
 
 QUESTION_MARK_END_RE = re.compile(r"[？?]\s*(?:\*\*|__)?\s*$")  # a sentence that asks ends so; "…的区别在于…" does not
@@ -277,7 +283,7 @@ def _opening_question(node: Node, blocks: list[list[tuple[int, str]]], under_que
         return None
     no, raw = blocks[0][0]
     line = raw.strip()
-    if len(line) > MAX_QUESTION_LINE or LIST_RE.match(line) or URL_RE.search(line) or BOLD_LINE_RE.match(line):
+    if len(line) > MAX_QUESTION_LINE or LIST_RE.match(line) or URL_RE.search(line) or _run_in_title(line, False):
         return None
     return no if QUESTION_MARK_END_RE.search(line) and is_question_text(readable(line)) else None
 

@@ -171,6 +171,15 @@ VOCAB = {
     "chang",
     "updat",
     "rule",
+    "随机森林",
+    "梯度提升",
+    "异常值",
+    "word2vec",
+    "fasttext",
+    "tf",
+    "idf",
+    "hierarchical",
+    "softmax",
 }
 
 
@@ -217,6 +226,21 @@ VOCAB = {
             [("dropout为什么能防止过拟合？",) * 2, ("能举个具体的例子吗？", "能举个具体的例子 dropout 过拟合")],
             "那warmup用公式怎么写？",
             "warmup用公式怎么写",
+        ),
+        # a plural pronoun stands for the two names set side by side, not for the last turn's subject
+        (
+            [("随机森林和 GBDT 有什么区别？",) * 2, ("哪个对异常值更敏感？",) * 2],
+            "那它们分别是靠降低方差还是降低偏差？",
+            "那随机森林和 GBDT分别是靠降低方差还是降低偏差？",
+        ),
+        # "say" is how the question is put, never the subject a later pronoun stands for
+        (
+            [
+                ("What do the notes say about word2vec versus tf-idf?",) * 2,
+                ("And how is fastText different from word2vec?",) * 2,
+            ],
+            "Why does it use hierarchical softmax there?",
+            "Why does fastText use hierarchical softmax there?",
         ),
     ],
 )

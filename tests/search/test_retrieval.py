@@ -107,6 +107,32 @@ def test_a_close_passage_whose_section_holds_more_of_the_subject_goes_first(tmp_
     assert r._prefer_covering(asked, [Hit(metrics, 1.0), Hit(faq, 1.0 - 0.1 * unit)])[0].chunk is metrics
 
 
+def test_a_bare_question_gives_way_to_a_passage_that_answers_as_much_in_its_own_words(tmp_path):
+    """ "GBDT 跟 xgboost 差在哪": one file only asks it, another answers it; the answer, close behind, goes first. A
+    passage that holds the question's words only through its heading ("先理解标准卷积" under "反卷积与GBDT…") does
+    not."""
+    from tutor.types import Hit
+
+    asked = "# 面经\n\n## GBDT跟xgboost对比？\n\n## 其他\n\n随便说说。\n"
+    answered = (
+        "# 算法\n\n## GBDT vs xgboost\n\nxgboost 相比 GBDT 用了二阶导数，并加了正则项。\n\n"
+        "## GBDT与xgboost的实现\n\n先理解标准卷积的计算过程。\n"
+    )
+    tutor = _tutor_on(tmp_path, {"a.md": asked, "b.md": answered})
+    r, chunks = tutor.retriever, tutor.index.chunks
+    tokens = r.analyzer.tokenize("GBDT 跟 xgboost 差在哪")
+
+    def hit(snippet: str, score: float) -> Hit:
+        i = next(n for n, c in enumerate(chunks) if snippet in c.text)
+        return Hit(chunks[i], score, lexical=r._coverage(tokens, r.doc_tokens[i]))
+
+    bare = hit("对比", 1.0)
+    assert r._unanswered(bare.chunk), [(c.kind, c.text) for c in chunks]
+    assert r._prefer_an_answer(tokens, [bare, hit("二阶导数", 1.0 - 0.3 * r.unit)])[0].chunk.text.startswith("xgboost")
+    assert r._prefer_an_answer(tokens, [bare, hit("二阶导数", 1.0 - 3 * r.unit)])[0] is bare  # too far behind
+    assert r._prefer_an_answer(tokens, [bare, hit("标准卷积", 1.0 - 0.3 * r.unit)])[0] is bare  # only its heading
+
+
 def test_a_topic_heading_over_nothing_but_captioned_figures_is_question_only(tmp_path):
     """ "7、程序运行结果" holds a caption over each figure and nothing the tutor can quote: asked about, the notes
     name it and answer nothing, and the caption is not served as the answer."""

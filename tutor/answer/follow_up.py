@@ -17,7 +17,12 @@ LEAD_CUES = re.compile(
     re.IGNORECASE,
 )
 TAIL_CUES = re.compile(r"(?:的话)?\s*(?:呢|吗|么)?\s*[？?。.!！]*\s*$")
-PRONOUNS = re.compile(r"它们|它|这个方法|这种方法|这个|该方法|其|\b(?:it|its|this|that|they|them)\b", re.IGNORECASE)
+PRONOUNS = re.compile(
+    r"它们|两者|二者|它|这个方法|这种方法|这个|该方法|其|\b(?:it|its|this|that|they|them)\b", re.IGNORECASE
+)
+PLURAL = re.compile(r"它们|两者|二者|\b(?:they|them)\b", re.IGNORECASE)  # stands for two things or more
+# two names side by side: "随机森林和 GBDT", "word2vec versus tf-idf", "L1/L2"
+PAIR_GLUE = re.compile(r"\s*(?:和|与|跟|及|以及|还是|或|、|/|and|or|vs\.?|versus)\s*", re.IGNORECASE)
 # an English auxiliary right before a pronoun makes the pronoun the sentence's subject: "does it", "are they"
 AUXILIARY_BEFORE = re.compile(
     r"\b(?:do|does|did|is|are|was|were|can|could|will|would|should|shall|may|might|must|has|have|had)\s+$", re.I
@@ -126,6 +131,18 @@ def _topic_phrase(query: str, topic: list[str], topics: Topics) -> str:
     return query[start:end]
 
 
+def _pair(history: list[tuple[str, str]], topics: Topics) -> str | None:
+    """What a plural pronoun ("它们", "they") stands for: the newest two names the conversation set side by side
+    ("随机森林和 GBDT"), not the last turn's subject ("哪个对异常值更敏感？" is asked of the pair)."""
+    for _, query in reversed(history):
+        forms = [f for t in topics.known(query) if (f := topics.surface(query, t))]
+        spans = sorted((at, at + len(f)) for f in dict.fromkeys(forms) if (at := query.find(f)) >= 0)
+        for (a, a_end), (b, b_end) in zip(spans, spans[1:], strict=False):
+            if PAIR_GLUE.fullmatch(query[a_end:b]):
+                return query[a:b_end]
+    return None
+
+
 def _new_name(term: str, topics: Topics) -> bool:
     """A term the notes never use that names something: a Latin word or a term of the table (not a value)."""
     if term in topics.vocabulary or VALUE_RE.fullmatch(term):
@@ -163,7 +180,8 @@ def standalone_query(message: str, history: list[tuple[str, str]], topics: Topic
     # "为什么它能防止过拟合？": the pronoun stands for the topic
     pronoun = _pronoun_refers_back(message, topics)
     if pronoun is not None:
-        stand_in = _topic_phrase(topic_query, topic, topics)
+        pair = _pair(history, topics) if PLURAL.fullmatch(pronoun.group(0)) else None
+        stand_in = pair or _topic_phrase(topic_query, topic, topics)
         return message[: pronoun.start()] + stand_in + message[pronoun.end() :]
     leans = bool(FOLLOW_CUES.search(PRONOUNS.sub(" ", message)))  # its own pronouns lean on nothing earlier
     # "今天天气怎么样", "Different question: how does PCA pick its components?": a subject of its own, no lean

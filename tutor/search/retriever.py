@@ -252,8 +252,10 @@ class Retriever(Relevance):
         return (1 - SECTION_SHARE) * own + SECTION_SHARE * by_chunk
 
     def _prefer_an_answer(self, tokens: list[str], hits: list[Hit]) -> list[Hit]:
-        """A question the notes only pose, barely ahead of a passage that answers more of the query, gives way to it:
-        "relu能缓解梯度消失吗" matches 1.1's bare heading (relu) and 1.5's remedies (梯度消失, 激活函数) alike."""
+        """A question the notes only pose, barely ahead of a passage that answers more of the query (or as much, in its
+        own words), gives way to it: "relu能缓解梯度消失吗" matches 1.1's bare heading (relu) and 1.5's remedies (梯度消失, 激活函数)
+        alike, and "GBDT 跟 xgboost 差在哪" an empty "GBDT跟xgboost对比?" in one file and "GBDT vs Xgboost" with its
+        answer in another."""
         if not hits or not self._unanswered(hits[0].chunk):
             return hits
         covered = self._coverage(tokens, self.section_tokens(hits[0].chunk.section_id))
@@ -264,13 +266,20 @@ class Retriever(Relevance):
             if hit.score >= tie
             and hit.chunk.kind in ("body", "reference")
             and not self._unanswered(hit.chunk)
-            and self._coverage(tokens, self.section_tokens(hit.chunk.section_id)) > covered
+            and self._answers_as_much(tokens, hit, covered)
         ]
         if answering:
             # of the near-tied answering passages, the one that shares most of the query's terms goes first
             n = max(answering, key=lambda i: (hits[i].lexical, -i))
             return [hits[n], *hits[:n], *hits[n + 1 :]]
         return hits
+
+    def _answers_as_much(self, tokens: list[str], hit: Hit, covered: float) -> bool:
+        """Does the hit's section cover more of the query than the bare question's, or as much, with the passage
+        itself covering that much too ("5.15.1 Standard Convolution" under a heading on the checkerboard effect
+        covers its words only through the heading)?"""
+        section = self._coverage(tokens, self.section_tokens(hit.chunk.section_id))
+        return section > covered or (section == covered and hit.lexical >= covered)
 
     def _prefer_covering(self, tokens: list[str], hits: list[Hit]) -> list[Hit]:
         """A passage close behind the top one whose section holds every subject term of the query the top's holds

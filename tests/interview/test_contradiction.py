@@ -5,13 +5,17 @@ from __future__ import annotations
 import pytest
 
 from tutor.interview.contradiction import (
+    Rubric,
     clauses,
     compared,
     contradicts,
     denied_by,
+    numbers,
+    opposite,
     point_clauses,
     read_clause,
     sentence_contradicts,
+    sentence_opposes,
     sentence_swaps,
 )
 from tutor.terms import tokenize
@@ -104,3 +108,60 @@ def test_saying_of_one_compared_name_what_the_notes_say_of_the_other_contradicts
     assert not sentence_swaps("它只有两个门，更新门和重置门，而LSTM有遗忘门、输入门、输出门三个门。", point, names)
     # one shared word is no claim about the same thing
     assert not sentence_swaps("LSTM的隐藏状态很重要。", point, names)
+
+
+EXPLODING = point_clauses("网络层之间的梯度（值大于 1.0）重复相乘导致的指数级增长会产生梯度爆炸。")
+GPT3 = point_clauses("GPT-3 has significantly more parameters: 175 billion parameters, released in 2020.")
+
+
+def rubric_of(question: str, *points: list) -> Rubric:
+    return Rubric.of(question, list(points))
+
+
+def test_opposite_words_are_listed_pairs_or_words_alike_but_for_opposite_characters() -> None:
+    assert opposite("大于", "小于") and opposite("前", "后") and opposite("过拟合", "欠拟合")
+    assert opposite(tokenize("increase")[0], tokenize("decrease")[0])
+    assert not opposite("大于", "大于") and not opposite("大于", "等于") and not opposite("梯度", "小于")
+
+
+def test_saying_the_opposite_word_of_the_same_terms_contradicts_a_point() -> None:
+    rubric = rubric_of("什么是梯度爆炸？", EXPLODING)
+    assert sentence_opposes("梯度爆炸是层与层之间小于1的梯度反复相乘造成的。", EXPLODING, rubric)
+    assert not sentence_opposes("层与层之间大于1的梯度反复相乘，梯度指数级增长。", EXPLODING, rubric)
+
+
+def test_an_opposite_word_the_notes_use_elsewhere_or_a_second_flip_is_no_contradiction() -> None:
+    c_point = point_clauses("sklearn 里参数是 C，C 越小正则越强。")
+    rubric = rubric_of("参数C和正则化强度是什么关系？", c_point)
+    assert not sentence_opposes("C越大正则越弱。", c_point, rubric)  # both flipped: the same claim
+    assert sentence_opposes("C越大正则越强。", c_point, rubric)
+    gan = point_clauses("判别器的目标是最小化交叉熵损失，生成器的目标是最小化生成数据分布和真实数据分布的JS散度。")
+    said_both = "生成器最小化判别器目标函数的最大值，这个最大值对应的是真实数据分布和生成数据分布之间的JS散度。"
+    assert not sentence_opposes(said_both, gan, rubric_of("GAN的目标函数和交叉熵有什么区别？", gan))
+    both = rubric_of("什么是梯度爆炸？", EXPLODING, point_clauses("值小于 1 时梯度消失。"))
+    assert not sentence_opposes("层与层之间小于1的梯度反复相乘。", EXPLODING, both)
+
+
+def test_a_quantity_the_notes_never_state_for_the_question_contradicts_a_point_that_states_one() -> None:
+    rubric = rubric_of("How many parameters did GPT-3 have?", GPT3)
+    assert sentence_opposes("GPT-3 had 1.75 trillion parameters.", GPT3, rubric)
+    assert not sentence_opposes("GPT-3 had 175B parameters and came out in 2020.", GPT3, rubric)
+    assert not sentence_opposes("It has 96 layers.", GPT3, rubric)  # not about what the point says
+    tanh = point_clauses("tanh 比 sigmoid 好一些，但是它的导数仍然小于1。")
+    # within a bound the notes state, a quantity agrees with them; code ("tf.add(8,9)") states none
+    assert not sentence_opposes(
+        "sigmoid 的导数最大只有 0.25，tanh 的导数也很小。", tanh, rubric_of("为什么会梯度消失？", tanh)
+    )
+    assert sentence_opposes(
+        "tanh 的导数最大能到 4，所以 tanh 比 sigmoid 好。", tanh, rubric_of("为什么会梯度消失？", tanh)
+    )
+    assert not numbers("比如 tf.add(8,9) 打印出来只是一个张量")
+    # an added quantity beside the point's own adds to it
+    assert not sentence_opposes("GPT-3 had 175 billion parameters, over 100 times GPT-2's.", GPT3, rubric)
+
+
+def test_numbers_are_read_as_values_with_their_scale_and_list_marks_are_no_numbers() -> None:
+    assert {2.5e9} <= set().union(*numbers("2,500M words")) and {2.5e9} <= set().union(*numbers("25亿"))
+    assert numbers("80%") == {frozenset({80.0, 0.8})}
+    assert numbers("1）学习率取 0.01") == {frozenset({0.01})}
+    assert numbers("GRU 有两层") == {frozenset({2.0})} and not numbers("这两个问题：一个 L1 正则, ResNet50, GPT-3")

@@ -43,6 +43,10 @@ class Clause:
     may_deny: frozenset[str]  # every term after a negation: all a misread scope could make it deny
     asks: bool  # a question or a check ("……了吗？"): it asserts nothing
     first: str | None  # its first term: a negation before it ("不可能 Loss 一直降到…") denies the whole clause
+    words: frozenset[str] = frozenset()  # every word, function words too ("小于", "前", "更多")
+    numbers: frozenset[frozenset[float]] = frozenset()  # the quantities it states ("8", "800M", "20万", "三层"),
+    # each as the values it may stand for ("80%" is 80 or 0.8)
+    bounds: frozenset[tuple[str, float]] = frozenset()  # the bounds among them ("小于1": ("<", 1.0))
 
 
 def clauses(text: str) -> list[str]:
@@ -67,7 +71,69 @@ def read_clause(clause: str) -> Clause:
             denies.add(whole[0])
             may_deny.add(whole[0])
     first = tokenize(NEGATION_RE.sub(" ", text))[:1]
-    return Clause(frozenset(tokenize(text)), frozenset(denies), frozenset(may_deny), asks, first[0] if first else None)
+    return Clause(
+        frozenset(tokenize(text)),
+        frozenset(denies),
+        frozenset(may_deny),
+        asks,
+        first[0] if first else None,
+        frozenset(tokenize(text, keep_stopwords=True)),
+        numbers(clause),
+        bounds(clause),
+    )
+
+
+# a number on its own (not part of a name: "L1", "ResNet50", "GPT-3", "x2"), with its scale word; a Chinese numeral
+# counts before a measure word ("两层", "三种"; not before 个: "这两个问题" counts nothing the notes say, and not 一, mostly "a")
+NUMBER_RE = re.compile(
+    r"(?<![A-Za-z0-9_.\-])(\d+(?:,\d{3})+|\d+(?:\.\d+)?)\s*(%|万|亿|千|百万|[kKMB]\b|thousand|million|billion|trillion)?"
+    r"|([二两三四五六七八九十])(?=[种层组步次倍类维头])",
+    re.I,
+)
+LIST_MARK_RE = re.compile(r"^\s*(?:[（(]?\d{1,2}[)）.、](?!\d)|step\s*\d+|第?\d{1,2}\s*[步点条])", re.I)
+SCALE = {"%": 0.01, "万": 1e4, "亿": 1e8, "千": 1e3, "百万": 1e6, "k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6}
+SCALE |= {"b": 1e9, "billion": 1e9, "trillion": 1e12}
+CHINESE_DIGITS = {c: n for n, c in enumerate("二三四五六七八九十", 2)} | {"两": 2}  # "一个" is mostly "a"
+CALL_RE = re.compile(r"[A-Za-z_][\w.]*\([^()]*\)")  # code ("tf.add(8,9)", "PE(pos,2i)") states no quantity
+# a bound, not a value: "导数小于1" holds for 0.25 too
+BELOW_RE = re.compile(
+    r"(?:小于|低于|少于|不超过|不到|不大于|<=?|≤|less than|lower than|smaller than|below|at most)\s*$", re.I
+)
+ABOVE_RE = re.compile(
+    r"(?:大于|高于|多于|超过|不小于|>=?|≥|more than|greater than|larger than|higher than|above|at least)\s*$", re.I
+)
+
+
+def numbers(text: str) -> frozenset[frozenset[float]]:
+    """The quantities a clause states, each as the values it may stand for (an enumeration mark "1）", "Step 2", or
+    a number in code is no quantity): "2,500M" and "25亿" share a value, and "80%" is 80 or 0.8."""
+    return frozenset(forms for forms, _ in _quantities(text))
+
+
+def bounds(text: str) -> frozenset[tuple[str, float]]:
+    """The bounds a clause states ("小于1" is ("<", 1.0), "more than 10" is (">", 10.0))."""
+    return frozenset((op, min(forms)) for forms, op in _quantities(text) if op)
+
+
+def _quantities(text: str) -> list[tuple[frozenset[float], str]]:
+    text = CALL_RE.sub(" ", LIST_MARK_RE.sub(" ", text))
+    out = []
+    for m in NUMBER_RE.finditer(text):
+        if m.group(3):
+            out.append((frozenset([float(CHINESE_DIGITS[m.group(3)])]), ""))
+            continue
+        value = float(m.group(1).replace(",", ""))
+        scale = (m.group(2) or "").lower()
+        forms = {round(value, 6)} | ({float(f"{value * SCALE[scale]:.6g}")} if scale else set())
+        before = text[max(0, m.start() - 16) : m.start()]
+        op = "<" if BELOW_RE.search(before) else ">" if ABOVE_RE.search(before) else ""
+        out.append((frozenset(forms), op))
+    return out
+
+
+def _within(value: float, bound: tuple[str, float]) -> bool:
+    op, limit = bound
+    return value < limit if op == "<" else value > limit
 
 
 def _denied(rest: str) -> str | None:
@@ -113,6 +179,89 @@ def denied_by(question: str) -> frozenset[str]:
 
 def sentence_contradicts(sentence: str, point: list[Clause], asked: frozenset[str] = frozenset()) -> bool:
     return any(contradicts(read_clause(c), point, asked) for c in clauses(sentence))
+
+
+@dataclass(frozen=True)
+class Rubric:
+    """Every word and number of a question's key points and of the question itself."""
+
+    words: frozenset[str]
+    numbers: frozenset[float]
+    bounds: frozenset[tuple[str, float]] = frozenset()
+
+    @classmethod
+    def of(cls, question: str, points: list[list[Clause]]) -> Rubric:
+        asked = read_clause(question)
+        every = [c for point in points for c in point]
+        values = {v for c in [asked, *every] for forms in c.numbers for v in forms}
+        limits = {b for c in [asked, *every] for b in c.bounds}
+        return cls(asked.words.union(*(c.words for c in every)), frozenset(values), frozenset(limits))
+
+    def allows(self, forms: frozenset[float]) -> bool:
+        """Is the quantity one the notes state for this question, or within a bound they state?"""
+        return not forms.isdisjoint(self.numbers) or any(_within(v, b) for v in forms for b in self.bounds)
+
+
+@lru_cache(maxsize=1)
+def _opposites() -> tuple[frozenset[frozenset[str]], frozenset[frozenset[str]]]:
+    """Opposite characters (opposites.txt) and opposite words (opposite_words.txt), as the tokenizer reads them."""
+    chars = frozenset(frozenset(line.split()) for line in data_lines("opposites.txt"))
+    words = set()
+    for line in data_lines("opposite_words.txt"):
+        a, b = (tokenize(w, keep_stopwords=True) for w in line.split())
+        if len(a) == len(b) == 1 and a != b:
+            words.add(frozenset((a[0], b[0])))
+    return chars, frozenset(words)
+
+
+def opposite(a: str, b: str) -> bool:
+    """Do two words say opposite things: a listed pair, or Chinese words alike but for characters that name the two
+    sides of one thing ("大于" and "小于", "前" and "后", "过拟合" and "欠拟合")?"""
+    chars, words = _opposites()
+    if frozenset((a, b)) in words:
+        return True
+    if a == b or len(a) != len(b) or not all(CJK_RE.match(ch) for ch in a + b):
+        return False
+    return all(frozenset((x, y)) in chars for x, y in zip(a, b, strict=True) if x != y)
+
+
+def opposes(answer_clause: Clause, point_clause: Clause, rubric: Rubric, said: frozenset[str] = frozenset()) -> bool:
+    """Does the answer's clause say of what the point's clause is about (two or more of its terms) the opposite
+    word, one the notes never use for this question, and (`said`: the words of its whole sentence) not the point's
+    word as well? "层与层之间小于1的梯度反复相乘" against "网络层之间的梯度（值大于 1.0）重复相乘"; but "最小化判别器目标
+    函数的最大值，这个最大值对应JS散度" says both."""
+    if answer_clause.asks or point_clause.asks:
+        return False
+    shared = {t for t in answer_clause.terms & point_clause.terms if len(t) > 1 and not NUMERIC_RE.match(t)}
+    flips = [
+        (a, b)
+        for a in answer_clause.words - point_clause.words - rubric.words
+        for b in point_clause.words - answer_clause.words - said
+        if opposite(a, b)
+    ]
+    # two flips agree ("C越大正则越弱" with "C越小正则越强")
+    return len(flips) == 1 and len(shared - {flips[0][0]}) >= 2
+
+
+NUMERIC_RE = re.compile(r"^[\d.,]+$")
+
+
+def sentence_opposes(sentence: str, point: list[Clause], rubric: Rubric) -> bool:
+    """Does a clause of the sentence say the opposite of a clause of the point, or does the sentence, about what the
+    point is about (two or more of its terms), put a quantity the notes never use for this question where the point
+    states one ("GPT-3 had 1.75 trillion parameters" against "GPT-3 … 175 billion parameters")? A sentence that also
+    states the point's own quantity adds to it ("sigmoid 的导数最大只有 0.25 … 导数仍小于 1")."""
+    said = [read_clause(c) for c in clauses(sentence)]
+    words = frozenset().union(*(a.words for a in said))
+    if any(opposes(a, p, rubric, words) for a in said for p in point):
+        return True
+    stated = {v for a in said for forms in a.numbers for v in forms}
+    invented = any(not rubric.allows(forms) for a in said for forms in a.numbers)
+    theirs = [forms for p in point for forms in p.numbers]
+    if not invented or not theirs or any(not forms.isdisjoint(stated) for forms in theirs):
+        return False
+    shared = frozenset().union(*(a.terms for a in said)) & frozenset().union(*(p.terms for p in point))
+    return len({t for t in shared if len(t) > 1 and not NUMERIC_RE.match(t)}) >= 2
 
 
 LATIN_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-]*[A-Za-z0-9+]")

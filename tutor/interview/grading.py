@@ -16,11 +16,13 @@ from tutor.index.embeddings import Embedder
 from tutor.index.embeddings import embed_queries as query_vectors
 from tutor.index.store import Index
 from tutor.interview.contradiction import (
+    Rubric,
     clauses,
     compared,
     denied_by,
     point_clauses,
     sentence_contradicts,
+    sentence_opposes,
     sentence_swaps,
 )
 from tutor.interview.key_points import answer_chunks
@@ -155,8 +157,15 @@ class Grader:
         # a sentence that denies what a point asserts covers nothing of it, however close its words
         asked, names = denied_by(q.text), compared(q.text)
         claims = [point_clauses(p.text, p.label) for p in q.points]
+        rubric = Rubric.of(q.text, claims)  # every word and quantity the notes use for the question
         denies = np.array(
-            [[sentence_contradicts(s, c, asked) or sentence_swaps(s, c, names) for c in claims] for s in sents]
+            [
+                [
+                    sentence_contradicts(s, c, asked) or sentence_swaps(s, c, names) or sentence_opposes(s, c, rubric)
+                    for c in claims
+                ]
+                for s in sents
+            ]
         )
         spans = [(i, k) for k in (1, 2, 3) for i in range(len(sents) - k + 1)]  # the first len(windows) are windows
         span_denies = np.array([denies[i : i + k].any(axis=0) for i, k in spans])

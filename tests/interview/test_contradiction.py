@@ -156,6 +156,12 @@ def test_a_quantity_the_notes_never_state_for_the_question_contradicts_a_point_t
         "tanh 的导数最大能到 4，所以 tanh 比 sigmoid 好。", tanh, rubric_of("为什么会梯度消失？", tanh)
     )
     assert not numbers("比如 tf.add(8,9) 打印出来只是一个张量")
+    svc = point_clauses("SVC 的训练时间随样本数平方级增长，不适合训练超过10000的样本。")
+    svc_rubric = rubric_of("SVC 样本超过多少就不适合？", svc)
+    assert not sentence_opposes("SVC 训练时间平方级增长，不适合超过一万（10,000）个样本。", svc, svc_rubric)
+    assert sentence_opposes("SVC 训练时间平方级增长，不适合超过 500 个样本。", svc, svc_rubric)
+    # 0 and 1 are formula constants, never a quantity of their own ("the factor goes towards 0")
+    assert not sentence_opposes("For easy GPT-3 parameters the factor goes towards 0.", GPT3, rubric)
     # an added quantity beside the point's own adds to it
     assert not sentence_opposes("GPT-3 had 175 billion parameters, over 100 times GPT-2's.", GPT3, rubric)
 

@@ -19,8 +19,9 @@ from functools import lru_cache
 from tutor.terms import tokenize
 from tutor.text import CJK_RE, data_lines
 
-CLAUSE_RE = re.compile(
-    r"[，,；;。！？!?\n：:、→]+|\.\s+|\s+(?:but|while|whereas)\s+|而且|但是|然而|(?<![然从因进])而(?![且言])", re.I
+CLAUSE_RE = re.compile(  # a comma inside a number ("10,000") splits nothing
+    r"(?:[，；;。！？!?\n：:、→]|,(?!\d{3}(?!\d)))+|\.\s+|\s+(?:but|while|whereas)\s+|而且|但是|然而|(?<![然从因进])而(?![且言])",
+    re.I,
 )
 # "有没有", "是不是", "是否", "whether" ask, they do not deny
 ASKING_RE = re.compile(r"([\u3400-\u9fff])[不没]\1|有没有|是否|whether|\bif\b", re.I)
@@ -256,7 +257,8 @@ def sentence_opposes(sentence: str, point: list[Clause], rubric: Rubric) -> bool
     if any(opposes(a, p, rubric, words) for a in said for p in point):
         return True
     stated = {v for a in said for forms in a.numbers for v in forms}
-    invented = any(not rubric.allows(forms) for a in said for forms in a.numbers)
+    # 0 and 1 are the constants of every formula and probability ("(1 − p_t)^γ", "goes towards 0"): never invented
+    invented = any(not rubric.allows(forms) and not forms <= {0.0, 1.0} for a in said for forms in a.numbers)
     theirs = [forms for p in point for forms in p.numbers]
     if not invented or not theirs or any(not forms.isdisjoint(stated) for forms in theirs):
         return False

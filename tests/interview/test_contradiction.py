@@ -169,5 +169,8 @@ def test_a_quantity_the_notes_never_state_for_the_question_contradicts_a_point_t
 def test_numbers_are_read_as_values_with_their_scale_and_list_marks_are_no_numbers() -> None:
     assert {2.5e9} <= set().union(*numbers("2,500M words")) and {2.5e9} <= set().union(*numbers("25亿"))
     assert numbers("80%") == {frozenset({80.0, 0.8})}
+    assert numbers("初始化为0或者一个负数，比如-1") == {frozenset({0.0}), frozenset({-1.0})} and not numbers(
+        "k-1, GPT-3"
+    )
     assert numbers("1）学习率取 0.01") == {frozenset({0.01})}
     assert numbers("GRU 有两层") == {frozenset({2.0})} and not numbers("这两个问题：一个 L1 正则, ResNet50, GPT-3")

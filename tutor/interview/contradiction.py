@@ -84,10 +84,12 @@ def read_clause(clause: str) -> Clause:
     )
 
 
-# a number on its own (not part of a name: "L1", "ResNet50", "GPT-3", "x2"), with its scale word; a Chinese numeral
-# counts before a measure word ("两层", "三种"; not before 个: "这两个问题" counts nothing the notes say, and not 一, mostly "a")
+# a number on its own (not part of a name: "L1", "ResNet50", "GPT-3", "x2"; "-1" is minus one), with its scale
+# word; a Chinese numeral counts before a measure word ("两层", "三种"; not before 个: "这两个问题" counts nothing the
+# notes say, and not 一, mostly "a")
 NUMBER_RE = re.compile(
-    r"(?<![A-Za-z0-9_.\-])(\d+(?:,\d{3})+|\d+(?:\.\d+)?)\s*(%|万|亿|千|百万|[kKMB]\b|thousand|million|billion|trillion)?"
+    r"(?<![A-Za-z0-9_.\-])(-?\d+(?:,\d{3})+|-?\d+(?:\.\d+)?)\s*"
+    r"(%|万|亿|千|百万|[kKMB]\b|thousand|million|billion|trillion)?"
     r"|([二两三四五六七八九十])(?=[种层组步次倍类维头])",
     re.I,
 )

@@ -228,6 +228,9 @@ def opposite(a: str, b: str) -> bool:
     return all(frozenset((x, y)) in chars for x, y in zip(a, b, strict=True) if x != y)
 
 
+NUMERIC_RE = re.compile(r"^[\d.,]+$")
+
+
 def opposes(answer_clause: Clause, point_clause: Clause, rubric: Rubric, said: frozenset[str] = frozenset()) -> bool:
     """Does the answer's clause say of what the point's clause is about (two or more of its terms) the opposite
     word, one the notes never use for this question, and (`said`: the words of its whole sentence) not the point's
@@ -242,11 +245,7 @@ def opposes(answer_clause: Clause, point_clause: Clause, rubric: Rubric, said: f
         for b in point_clause.words - answer_clause.words - said
         if opposite(a, b)
     ]
-    # two flips agree ("C越大正则越弱" with "C越小正则越强")
-    return len(flips) == 1 and len(shared - {flips[0][0]}) >= 2
-
-
-NUMERIC_RE = re.compile(r"^[\d.,]+$")
+    return len(flips) == 1 and len(shared) >= 2  # two flips agree ("C越大正则越弱" with "C越小正则越强")
 
 
 def sentence_opposes(sentence: str, point: list[Clause], rubric: Rubric) -> bool:

@@ -72,6 +72,7 @@ def read_clause(clause: str) -> Clause:
             denies.add(whole[0])
             may_deny.add(whole[0])
     first = tokenize(NEGATION_RE.sub(" ", text))[:1]
+    quantities = _quantities(clause)
     return Clause(
         frozenset(tokenize(text)),
         frozenset(denies),
@@ -79,8 +80,8 @@ def read_clause(clause: str) -> Clause:
         asks,
         first[0] if first else None,
         frozenset(tokenize(text, keep_stopwords=True)),
-        numbers(clause),
-        bounds(clause),
+        frozenset(forms for forms, _ in quantities),
+        frozenset((op, min(forms)) for forms, op in quantities if op),
     )
 
 
@@ -108,17 +109,14 @@ ABOVE_RE = re.compile(
 
 
 def numbers(text: str) -> frozenset[frozenset[float]]:
-    """The quantities a clause states, each as the values it may stand for (an enumeration mark "1）", "Step 2", or
-    a number in code is no quantity): "2,500M" and "25亿" share a value, and "80%" is 80 or 0.8."""
+    """The quantities a clause states (`read_clause` keeps them as `Clause.numbers`)."""
     return frozenset(forms for forms, _ in _quantities(text))
 
 
-def bounds(text: str) -> frozenset[tuple[str, float]]:
-    """The bounds a clause states ("小于1" is ("<", 1.0), "more than 10" is (">", 10.0))."""
-    return frozenset((op, min(forms)) for forms, op in _quantities(text) if op)
-
-
 def _quantities(text: str) -> list[tuple[frozenset[float], str]]:
+    """Each quantity the text states, as the values it may stand for, and the bound it sets ("<" after "小于", ">"
+    after "more than", else ""). An enumeration mark ("1）", "Step 2") or a number in code is no quantity; "2,500M"
+    and "25亿" share a value, and "80%" is 80 or 0.8."""
     text = CALL_RE.sub(" ", LIST_MARK_RE.sub(" ", text))
     out = []
     for m in NUMBER_RE.finditer(text):

@@ -45,6 +45,11 @@ FILE_POINTER_RE = re.compile(
 )
 
 
+def _points_elsewhere(line: str) -> bool:
+    """A line of only links, or one that only names another file: it points, it says nothing itself."""
+    return bool(LINKS_ONLY_RE.match(line) or FILE_POINTER_RE.match(line))
+
+
 def _without_contents(node: Node) -> None:
     """Drop table-of-contents lines from every section: they repeat the headings, and a question about a section
     that says nothing ("# WordRank TODO") must not be answered from its entry in the contents."""
@@ -69,8 +74,7 @@ def _has_answer(node: Node, leads: frozenset[int]) -> bool:
     """Does the node hold text of its own, not only links, pointers to other files, lead-ins and a list of
     sources?"""
     lines = [(no, raw.strip()) for no, raw in node.body]
-    pointers = (URL_RE.fullmatch, LINKS_ONLY_RE.match, FILE_POINTER_RE.match)
-    prose = [t for no, t in lines if t and not any(p(t) for p in pointers) and no not in leads]
+    prose = [t for no, t in lines if t and not URL_RE.fullmatch(t) and not _points_elsewhere(t) and no not in leads]
     return bool(prose) or any(
         _has_answer(c, leads)
         for c in node.children
@@ -105,11 +109,7 @@ def _text_chunks(
     # so does an entry of a bibliography ("[1] Platt, John. "Sequential minimal optimization…" (1998).")
     # and so does a line that only introduces a figure, and a list of sources under its label ("**参考资料**")
     links_only = all(
-        no in leads
-        or LINKS_ONLY_RE.match(t)
-        or CHAPTER_CITATION_RE.match(t)
-        or FILE_POINTER_RE.match(t)
-        or is_reference_heading(readable(t))
+        no in leads or _points_elsewhere(t) or CHAPTER_CITATION_RE.match(t) or is_reference_heading(readable(t))
         for no, t in lines
     )
     if len(text) <= MAX_CHUNK_CHARS or (whole and len(text) <= MAX_WHOLE_CHARS):

@@ -47,6 +47,8 @@ SUITES = {
     "graded-6": (ROOT / "bench" / "corpora" / "graded-6", ROOT / "bench" / "data" / "graded-6.jsonl"),
     # held out: notes by new authors, written without reading the grader, measured once before tuning (its .README)
     "graded-7": (ROOT / "bench" / "corpora" / "graded-7", ROOT / "bench" / "data" / "graded-7.jsonl"),
+    # held out: notes by new authors, written without reading the grader, measured once before tuning (its .README)
+    "graded-8": (ROOT / "bench" / "corpora" / "graded-8", ROOT / "bench" / "data" / "graded-8.jsonl"),
 }
 
 

@@ -18,6 +18,7 @@ Suites (notes folder, question set):
   heldout-5     bench/corpora/heldout-5 (held out)         bench/data/heldout-5.jsonl
   heldout-6     bench/corpora/heldout-6 (held out)         bench/data/heldout-6.jsonl
   heldout-7     bench/corpora/heldout-7 (held out)         bench/data/heldout-7.jsonl
+  heldout-8     bench/corpora/heldout-8 (held out)         bench/data/heldout-8.jsonl
 
 The naive baseline: RecursiveCharacterTextSplitter(500, 50) over each file, FAISS exact search, top-1
 similarity, the same embedder, no abstention.
@@ -73,6 +74,10 @@ SUITES = {
     # blog page of bold-numbered questions with blockquote answers, an English data-science FAQ with setext title and
     # indented answers) and a set written before the tutor was first run on them; held out: measure, do not tune on it
     "heldout-7": (ROOT / "bench" / "corpora" / "heldout-7", ROOT / "bench" / "data" / "heldout-7.jsonl"),
+    # notes by three more authors (a Chinese/English lecture notebook of one-line semicolon fragments per lecture, an
+    # English Zettelkasten file with wikilinks and the author's open questions in blockquotes, Chinese LLM interview
+    # notes with bold numbered questions) and a set written before the tutor was first run on them; held out
+    "heldout-8": (ROOT / "bench" / "corpora" / "heldout-8", ROOT / "bench" / "data" / "heldout-8.jsonl"),
 }
 
 

@@ -27,6 +27,11 @@ PAIR_GLUE = re.compile(r"\s*(?:和|与|跟|及|以及|还是|或|、|/|and|or|vs
 AUXILIARY_BEFORE = re.compile(
     r"\b(?:do|does|did|is|are|was|were|can|could|will|would|should|shall|may|might|must|has|have|had)\s+$", re.I
 )
+# an English preposition right before a pronoun makes the pronoun its object: "on top of it", "compared with them"
+PREPOSITION_BEFORE = re.compile(
+    r"\b(?:of|on|to|with|than|from|over|about|for|into|onto|against|versus|vs\.?|like|beyond|after|before)\s+$", re.I
+)
+CLAUSE_BREAK = re.compile(r"[,;，；、:：]|\b(?:and|or|but|while|whereas|because|since|when|if)\b", re.I)
 FOLLOW_CUES = re.compile(
     r"^\s*(?:那|还有|另外|and\b|what about|how about|then\b|so\b)|呢\s*[？?]?\s*$|\b(?:it|its|this|that|they|them)\b|它|这个|其"
     r"|角度|方面|\b(?:view|perspective|side)\b",
@@ -100,6 +105,14 @@ def _pronoun_refers_back(message: str, topics: Topics) -> re.Match | None:
         return None
     if AUXILIARY_BEFORE.search(message[: match.start()]) and match.group(0).lower() in ("it", "they"):
         return match  # the sentence's subject ("which activations does it use"): what came before is its object
+    before = message[: match.start()]
+    if PREPOSITION_BEFORE.search(before) and match.group(0).lower() in ("it", "them"):
+        # the object of a preposition in the clause that names the message's subject is something else: "what does
+        # QLoRA add on top of it" (not "on top of itself"); in another clause it may be that subject ("what is
+        # dropout, and what is the idea behind it")
+        clause = CLAUSE_BREAK.split(before)[-1]
+        if topics.known(clause):
+            return match
     return None if topics.known(message[: match.start()]) else match
 
 

@@ -149,6 +149,29 @@ def test_a_topic_heading_over_nothing_but_captioned_figures_is_question_only(tmp
     assert not tutor.retriever._unanswered(body)
 
 
+def test_a_quoted_block_of_open_questions_is_no_answer(tmp_path):
+    """A blockquote of nothing but questions is what the author left open: asked about, the notes pose it and answer
+    nothing there, however long the quote (one chunk or several). A question in the prose, followed by its answer,
+    and a quote that states something stay answers."""
+    long_quote = "> " + " ".join(f"Does dropout variant {n} help more than weight decay number {n}?" for n in range(60))
+    notes = (
+        "# Dropout\n\nRandomly inactivate half of the units at every training step.\n\n"
+        "> Is dropout in any way similar to an ensemble? Are ensembles and regularization the same thing?\n\n"
+        f"{long_quote}\n\n"
+        "Why does it work? Each unit learns to be useful without the others.\n\n"
+        "> Dropout was found in 2012.\n"
+    )
+    tutor = _tutor_on(tmp_path, {"n.md": notes})
+    r = tutor.retriever
+    chunks = [c for c in tutor.index.chunks if c.kind == "body"]
+    asked = next(c for c in chunks if "similar to an ensemble" in c.text)
+    assert r._unanswered(asked)
+    quoted = [c for c in chunks if "variant" in c.text]
+    assert len(quoted) > 1 and all(r._unanswered(c) for c in quoted), [c.text[:40] for c in quoted]
+    for snippet in ("Randomly inactivate", "Each unit learns", "found in 2012"):
+        assert not r._unanswered(next(c for c in chunks if snippet in c.text)), snippet
+
+
 def test_across_languages_only_words_the_passages_language_uses_are_asked_of_it(tmp_path):
     """An English question on a Chinese section is held to the terms that section could hold: the glossary's (next
     sentence prediction is NSP) and words the Chinese notes use. "really" and "essential" from an English file in the

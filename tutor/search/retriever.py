@@ -15,7 +15,7 @@ from tutor.index.store import Index
 from tutor.search.bm25 import BM25
 from tutor.search.relevance import Relevance
 from tutor.terms import aspect_terms
-from tutor.text import URL_TERM_RE, data_lines, is_chinese, normalize
+from tutor.text import URL_TERM_RE, data_lines, is_chinese, normalize, sentences
 from tutor.types import Chunk, Hit, Section, Status
 from tutor.urls import URL_RE
 
@@ -34,6 +34,16 @@ COVER_TIE_UNITS = 0.5  # how far a passage whose section holds more of the query
 ANSWER_TIE_UNITS = 0.8  # how far an answering passage may trail a question the notes only pose and still go first
 
 SECTION_CACHE = 4096  # sections whose terms are kept between queries
+QUOTE_RE = re.compile(r"\s*>")
+# a sentence that ends by asking, markup after the mark aside ("_Is it to avoid overtraining?_")
+ASKED_RE = re.compile(r"[?？][\s_*)）\"”」’']*$")
+
+
+def asks_only(text: str) -> bool:
+    """Is every sentence of the text a question (addresses aside: their "?" starts a query string)?"""
+    bare = URL_RE.sub(" ", re.sub(r"(?m)^\s*>\s?", "", text)).strip()
+    said = [s for s in sentences(bare) if s.strip()]
+    return bool(said) and all(ASKED_RE.search(s) for s in said)
 
 
 @lru_cache(maxsize=1)
@@ -308,6 +318,8 @@ class Retriever(Relevance):
             return False
         if section.kind in ("question_only", "link_only"):
             return True
+        if chunk.kind == "body" and self._quoted_questions(chunk):
+            return True
         # a heading that organises ("7、程序运行结果") and holds only pointers to what the tutor cannot read (figure
         # captions, links to files): the notes name it and answer nothing under it. A list of web links does answer
         # "which articles do the notes recommend".
@@ -315,6 +327,18 @@ class Retriever(Relevance):
             return False
         own = [self.index.chunks[i] for i in self.index.chunks_by_section.get(section.id, [])]
         return not any(c.kind == "body" or URL_RE.search(c.text) for c in own)
+
+    def _quoted_questions(self, chunk: Chunk) -> bool:
+        """A blockquote of questions only, set apart from the text around it ("> Is this intuition even true? Is
+        dropout in any way similar to ensemble?"): the questions the author left open, not an answer. A long quote is
+        cut into several chunks; each of them is the quote's."""
+        if not asks_only(chunk.text):
+            return False
+        rows = self.index.chunks_by_section.get(chunk.section_id, [])
+        return any(
+            self.index.chunks[i].line_start == chunk.line_start and QUOTE_RE.match(self.index.chunks[i].text)
+            for i in rows
+        )
 
     def section_tokens(self, section_id: str) -> frozenset[str]:
         """What a section is about, for the relevance decision: the terms of its chunks and their heading paths."""

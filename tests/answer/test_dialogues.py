@@ -222,7 +222,11 @@ VOCAB = {
         # ... but the object of a preposition in the clause that names it is something else: the earlier topic
         ([("What is dropout?",) * 2], "What does warmup add on top of it?", "What does warmup add on top of dropout?"),
         # in another clause it may be the message's own subject
-        ([("What is dropout?",) * 2], "What is warmup, and what is the idea behind it?", "What is warmup, and what is the idea behind it?"),
+        (
+            [("What is dropout?",) * 2],
+            "What is warmup, and what is the idea behind it?",
+            "What is warmup, and what is the idea behind it?",
+        ),
         # asking for an example names no subject: it borrows one, and the next turn never borrows "举个" back
         ([("dropout为什么能防止过拟合？",) * 2], "能举个具体的例子吗？", "能举个具体的例子 dropout 过拟合"),
         ([("What is dropout?",) * 2], "Can you give a concrete example?", "Can you give a concrete example dropout"),

@@ -188,3 +188,14 @@ def test_across_languages_only_words_the_passages_language_uses_are_asked_of_it(
     # the section's own terms still decide: a question about something else is not answered by it
     other = "Is a learning rate warmup actually necessary for Adam?"
     assert not r.relevant_across(other, 1.0, r.analyzer.tokenize(other), nsp)
+
+
+def test_two_names_the_notes_write_as_one_word_are_one_name(tmp_path):
+    """ "value head" is the notes' "valuehead": the name is in the notes, not missing; two names the notes never join
+    stay two."""
+    notes = "# SFT\n\n一般 decoder-only 架构的模型不需要添加valuehead。\n\n# RM\n\nreward model 给回答打分。\n"
+    r = _tutor_on(tmp_path, {"n.md": notes}).retriever
+    names = r.names("SFT 阶段要不要加 value head？")
+    assert ("value head", ["valuehead"]) in names and not r.missing_names(names)
+    assert [w for w, _ in r.names("reward model 怎么训练？")] == ["reward", "model"]
+    assert r.missing_names(r.names("critic head 有什么用？")) == ["critic", "head"]  # "critichead" is no word of theirs

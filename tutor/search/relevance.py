@@ -165,8 +165,21 @@ class Relevance:
                 continue
             if re.search(r"[\-.+]", word):
                 forms = forms[:1]  # "Q-learning" is one name: the notes' "learning" says nothing of it
-            found.append((word, forms))
-        return found
+            found.append((word, forms, match.span()))
+        return self._joined(query, found)
+
+    def _joined(self, query: str, found: list[tuple[str, list[str], tuple[int, int]]]) -> list[tuple[str, list[str]]]:
+        """Two names side by side that the notes write as one word are one name: "value head" is the notes'
+        "valuehead", "drop out" their "dropout"."""
+        out: list[tuple[str, list[str], tuple[int, int]]] = []
+        for word, forms, span in found:
+            if out and not query[out[-1][2][1] : span[0]].strip():
+                joined = self.analyzer.tokenize(out[-1][0] + word)
+                if len(joined) == 1 and joined[0] in self.vocabulary():
+                    out[-1] = (f"{out[-1][0]} {word}", joined, (out[-1][2][0], span[1]))
+                    continue
+            out.append((word, forms, span))
+        return [(word, forms) for word, forms, _ in out]
 
     def missing_names(self, names: list[tuple[str, list[str]]]) -> list[str]:
         """Names the query asks about that these notes never use: "BERT的预训练任务", "Xavier初始化的方差公式",

@@ -43,6 +43,11 @@ NOTES = (
     + "    x = tf.placeholder(tf.float32)\n```\n\n计算节点之间流动的是张量数据。\n"
     + "\n## 位置编码是怎么算的？\n\n位置编码和词向量相加后输入模型。\n\n$$\nPE_{(pos,2i)} = \\sin\\left(\\frac{pos}{10000^{2i/d}}\\right)\n$$\n\n"
     + "1. 奇数维：用余弦函数 ![](https://latex.codecogs.com/gif.latex?\\cos(x)) 计算。\n"
+    + "\n## What is tokenization?\n\n**Answer**:\n\nTokenization splits text into smaller units.\n\n"
+    + "- **Word**: split on spaces and punctuation.\n- **Subword**: break words into pieces.\n"
+    + "  - **Why**: subwords handle rare words.\n"
+    + "\n## 什么是过拟合，如何解决？\n\n> 训练集误差下降，验证集误差反而上升。\n>\n"
+    + "> 1. L1正则化：让权重变得稀疏。\n> 2. 提前终止：取验证误差最小的模型。\n"
 )
 
 
@@ -101,3 +106,23 @@ def test_the_budget_is_shared_among_parts_by_their_size() -> None:
 def test_a_display_formula_and_an_image_are_no_part_of_a_key_point(bank) -> None:
     q = bank["位置编码是怎么算的？"]
     assert [p.text for p in q.points] == ["位置编码和词向量相加后输入模型。", "奇数维：用余弦函数 计算。"], q.points
+
+
+def test_a_label_over_the_whole_answer_divides_nothing(bank) -> None:
+    """ "**Answer**:" above everything is no sub-point holding the whole answer: its sentences are the points."""
+    q = bank["What is tokenization?"]
+    assert [p.text for p in q.points] == [
+        "Tokenization splits text into smaller units.",
+        "Word: split on spaces and punctuation.",
+        "Subword: break words into pieces.",
+        "Why: subwords handle rare words.",
+    ], q.points
+
+
+def test_a_quote_mark_and_a_list_number_are_no_part_of_a_key_point(bank) -> None:
+    q = bank["什么是过拟合，如何解决？"]
+    assert [p.text for p in q.points] == [
+        "训练集误差下降，验证集误差反而上升。",
+        "L1正则化：让权重变得稀疏。",
+        "提前终止：取验证误差最小的模型。",
+    ]

@@ -98,12 +98,14 @@ def key_points(
     drafts: list[_Draft] = []
     run_ins: dict[str, _Draft] = {}  # bold sub-point section id -> its key point
     seen: set[tuple[int, str]] = set()
-    for chunk in answer_chunks(index, section):
+    chunks = answer_chunks(index, section)
+    whole = _whole_answer_label(index, section, chunks)
+    for chunk in chunks:
         owner = index.section_by_id.get(chunk.section_id)
         if chunk.kind == "reference":
             drafts.append(_Draft(chunk.text, chunk.line_start, chunk.line_end, chunk, group=chunk.id))
             contexts[chunk.id] = chunk.text
-        elif owner is not None and (owner.id in run_ins or _is_run_in(owner, chunk)):
+        elif owner is not None and owner.id != whole and (owner.id in run_ins or _is_run_in(owner, chunk)):
             # 4.1's checklist: a bold sub-point and its paragraph (however many chunks) are one key point
             if owner.id in run_ins:
                 draft = run_ins[owner.id]
@@ -131,6 +133,17 @@ def key_points(
     return tuple(points), contexts
 
 
+def _whole_answer_label(index: Index, section: Section, chunks: list[Chunk]) -> str | None:
+    """The bold run-in heading under the question that holds its whole answer ("**Answer**:" above everything), if
+    there is one: it divides nothing, so its text is read sentence by sentence like any answer, not as one
+    sub-point. (A run-in asked about itself, "**BERT缺点**", is read as it always is.)"""
+    body = [c for c in chunks if c.kind == "body"]
+    if len({c.section_id for c in body}) != 1 or body[0].section_id == section.id:
+        return None
+    owner = index.section_by_id.get(body[0].section_id)
+    return owner.id if owner is not None and _is_run_in(owner, body[0]) else None
+
+
 def _is_run_in(owner: Section, chunk: Chunk) -> bool:
     """A bold run-in sub-heading (not a "（1）…角度" or "解决办法：" lead line) whose chunk starts with its title."""
     return (
@@ -140,6 +153,10 @@ def _is_run_in(owner: Section, chunk: Chunk) -> bool:
         and not NUMBERED_LEAD_RE.match(owner.title)
         and not PART_LEAD_IN_RE.match(chunk.text.split("\n", 1)[0])  # "解决办法：" announces a list of points
     )
+
+
+# what opens a line without being part of what it says: a quote's ">", a bullet, a list number ("> 2. L1正则化：…")
+LINE_MARK_RE = re.compile(r"^\s*(?:>\s*)*(?:(?:[-*+•]|\d+[.)、])\s+)?")
 
 
 def _sentences_with_lines(chunk: Chunk, lines: list[str] | None) -> list[tuple[str, int, int]]:
@@ -153,7 +170,7 @@ def _sentences_with_lines(chunk: Chunk, lines: list[str] | None) -> list[tuple[s
             continue  # a line of a display formula ("PE_{(pos,2i)} = \\sin…" between $$ lines) is no point
         text = re.sub(r"\s{2,}", " ", strip_markup(clean_line(lines[no - 1])))  # no image, tag or entity in a point
         for s in sentences(text):
-            out.append((re.sub(r"^\s*(?:[-*+•]|\d+[.)、])\s+", "", s), no, no))
+            out.append((LINE_MARK_RE.sub("", s), no, no))
     return out
 
 

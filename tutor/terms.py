@@ -19,7 +19,10 @@ from tutor.text import CJK_RE, URL_TERM_RE, data_lines, glossary, normalize, sto
 from tutor.variants import VariantPattern
 
 # the modules whose code decides how text splits into terms: an index tokenised by other code is rebuilt
-TOKENIZER_FILES = tuple(Path(__file__).with_name(name) for name in ("text.py", "variants.py", "terms.py"))
+TOKENIZER_FILES = (
+    *(Path(__file__).with_name(name) for name in ("text.py", "variants.py", "terms.py")),
+    Path(__file__).with_name("data") / "jieba_words.txt",
+)
 TOKEN_RE = re.compile(r"[a-z0-9][a-z0-9.+\-]*[a-z0-9+]|[a-z0-9]|[\u3400-\u9fff]+")
 # an English contraction's tail ("it's", "don't") is no word of its own
 CONTRACTION_RE = re.compile(r"['’](?:s|t|d|m|ll|re|ve)\b")
@@ -256,6 +259,8 @@ def jieba_tokenizer():
     for word in glossary():
         if CJK_RE.search(word):
             tokenizer.add_word(word, freq=200000)
+    for word in data_lines("jieba_words.txt"):
+        tokenizer.add_word(word, freq=200000)
     return tokenizer
 
 

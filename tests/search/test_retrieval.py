@@ -199,3 +199,25 @@ def test_two_names_the_notes_write_as_one_word_are_one_name(tmp_path):
     assert ("value head", ["valuehead"]) in names and not r.missing_names(names)
     assert [w for w, _ in r.names("reward model 怎么训练？")] == ["reward", "model"]
     assert r.missing_names(r.names("critic head 有什么用？")) == ["critic", "head"]  # "critichead" is no word of theirs
+
+
+def test_across_languages_a_scale_too_narrow_to_trust_vetoes_nothing(tmp_path):
+    """With an embedder whose Chinese cosines do not separate answers from unrelated questions (MiniLM), a Chinese
+    question on an English passage is decided by the shared terms alone, as in the same language; a trusted scale
+    still vetoes a cosine far below anything unrelated."""
+    import dataclasses
+
+    from tutor.index.calibrate import LangScale
+
+    tutor = _tutor_on(tmp_path, {"n.md": "# Pooling\n\nGlobal pooling turns the entire tensor into one vector.\n"})
+    r = tutor.retriever
+    passage = next(c for c in tutor.index.chunks if "Global pooling" in c.text)
+    query = "global pooling 有什么用？"
+    tokens = r.analyzer.tokenize(query)
+    narrow = LangScale(negative=0.63, spread=0.08, positive=0.67, measured=True)
+    assert not narrow.reliable
+    r.calibration = dataclasses.replace(r.calibration, zh=narrow)
+    assert r.relevant_across(query, 0.20, tokens, passage)  # 5 units below its "unrelated"
+    r.calibration = dataclasses.replace(r.calibration, zh=LangScale(0.80, 0.01, 0.90, True))
+    assert not r.relevant_across(query, 0.20, tokens, passage)
+    assert r.relevant_across(query, 0.85, tokens, passage)

@@ -123,7 +123,8 @@ class Relevance:
         if self._coverage(known, self.section_tokens(passage.section_id)) < COVERAGE_MIN:
             return False
         scale = self.calibration.scale(query) if self.calibration else None
-        return scale is None or scale.gap <= 0 or scale.units(dense) >= _floor(scale)
+        # a scale too narrow to trust (MiniLM on Chinese questions) vetoes nothing, as in `relevant`
+        return scale is None or not scale.reliable or scale.gap <= 0 or scale.units(dense) >= _floor(scale)
 
     def vocabulary(self) -> set[str]:
         """Every term of the passages and their headings, in either language."""

@@ -18,7 +18,7 @@ from tutor.config import get_settings
 from tutor.text import CJK_RE, URL_TERM_RE, data_lines, glossary, normalize, stopwords
 from tutor.variants import VariantPattern
 
-# the modules whose code decides how text splits into terms: an index tokenised by other code is rebuilt
+# the modules and word list that decide how text splits into terms: an index tokenised by other ones is rebuilt
 TOKENIZER_FILES = (
     *(Path(__file__).with_name(name) for name in ("text.py", "variants.py", "terms.py")),
     Path(__file__).with_name("data") / "jieba_words.txt",

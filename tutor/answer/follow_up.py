@@ -103,17 +103,15 @@ def _pronoun_refers_back(message: str, topics: Topics) -> re.Match | None:
     match = PRONOUNS.search(message)
     if match is None:
         return None
-    if AUXILIARY_BEFORE.search(message[: match.start()]) and match.group(0).lower() in ("it", "they"):
+    before, word = message[: match.start()], match.group(0).lower()
+    if AUXILIARY_BEFORE.search(before) and word in ("it", "they"):
         return match  # the sentence's subject ("which activations does it use"): what came before is its object
-    before = message[: match.start()]
-    if PREPOSITION_BEFORE.search(before) and match.group(0).lower() in ("it", "them"):
+    if PREPOSITION_BEFORE.search(before) and word in ("it", "them") and topics.known(CLAUSE_BREAK.split(before)[-1]):
         # the object of a preposition in the clause that names the message's subject is something else: "what does
         # QLoRA add on top of it" (not "on top of itself"); in another clause it may be that subject ("what is
         # dropout, and what is the idea behind it")
-        clause = CLAUSE_BREAK.split(before)[-1]
-        if topics.known(clause):
-            return match
-    return None if topics.known(message[: match.start()]) else match
+        return match
+    return None if topics.known(before) else match
 
 
 # what may stand between two nouns of one phrase: "BERT的mask方式", "learning rate", "GAN's loss"

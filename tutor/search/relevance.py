@@ -171,7 +171,7 @@ class Relevance:
 
     def _joined(self, query: str, found: list[tuple[str, list[str], tuple[int, int]]]) -> list[tuple[str, list[str]]]:
         """Two names side by side that the notes write as one word are one name: "value head" is the notes'
-        "valuehead", "drop out" their "dropout"."""
+        "valuehead", "word piece" their "WordPiece". (A function word is no name: "drop out" stays "drop".)"""
         out: list[tuple[str, list[str], tuple[int, int]]] = []
         for word, forms, span in found:
             if out and not query[out[-1][2][1] : span[0]].strip():

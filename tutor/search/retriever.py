@@ -95,6 +95,7 @@ class Retriever(Relevance):
         self.unit = home.gap if home and home.reliable else LEXICAL_ONLY_WEIGHT / LEXICAL_UNITS
         self.lexical_weight = LEXICAL_UNITS * self.unit
         self.doc_tokens = index.tokens
+        self.row_of = {c.id: i for i, c in enumerate(index.chunks)}
         self._heading_terms = lru_cache(maxsize=SECTION_CACHE)(lambda path: tuple(index.terms(" ".join(path))))
         self.bm25 = BM25(self.doc_tokens)
         # the language of what the embedder saw for each chunk (a bare link is in its heading's language)
@@ -197,7 +198,7 @@ class Retriever(Relevance):
         hits = []
         for i in ranked:
             hits.append(Hit(chunks[i], scores[i], dense=cos[i], lexical=self._coverage(tokens, self.doc_tokens[i])))
-        hits = self._best_in_section(hits)
+        hits = self._best_in_section(tokens, hits)
         hits = self._prefer_an_answer(tokens, hits)
         hits = self._prefer_covering(tokens, hits)
         top_section = sections.get(hits[0].chunk.section_id) if hits else None
@@ -223,20 +224,46 @@ class Retriever(Relevance):
             return 0
         return 1 if own & asked else -1
 
-    def _best_in_section(self, hits: list[Hit]) -> list[Hit]:
+    def _best_in_section(self, tokens: list[str], hits: list[Hit]) -> list[Hit]:
         """The section is chosen with its pooled terms; the paragraph inside it by its own: after "dropout" the
         follow-up "从bagging的角度" leads with the paragraph that says bagging. The parts under the section's heading
-        are its paragraphs too: "有哪些办法可以缓解梯度消失" leads with 1.5's "解决办法：" list, not its causes."""
+        are its paragraphs too: "有哪些办法可以缓解梯度消失" leads with 1.5's "解决办法：" list, not its causes.
+        What the question asks beyond the section's subject decides first: "边框回归的输入是什么" leads with the
+        paragraph that says 输入, not the one that repeats "边框回归是什么"."""
         if not hits:
             return hits
         top = self.index.section_by_id.get(hits[0].chunk.section_id)
         same = [n for n, h in enumerate(hits) if not h.chunk.is_heading and self._within(h.chunk, top)]
         if len(same) < 2:
             return hits
+        narrowing = self._narrowing(tokens, top, [hits[n].chunk for n in same])
+
+        def narrows(n: int) -> float:
+            return self._coverage(narrowing, self.doc_tokens[self.row_of[hits[n].chunk.id]]) if narrowing else 0.0
+
         # shared terms decide between paragraphs under one heading; meaning breaks ties; a link or a bibliography
         # entry only points elsewhere, so a paragraph of the section's own comes before it
-        best = max(same, key=lambda n: (hits[n].chunk.kind != "link", round(hits[n].lexical, 2), hits[n].dense))
+        best = max(
+            same,
+            key=lambda n: (hits[n].chunk.kind != "link", round(narrows(n), 1), round(hits[n].lexical, 2), hits[n].dense),
+        )
         return [hits[best], *hits[:best], *hits[best + 1 :]] if best else hits
+
+    def _narrowing(self, tokens: list[str], section: Section | None, chunks: list[Chunk]) -> list[str]:
+        """The query's terms that pick a paragraph inside the section: not in its heading path (its subject), and
+        held by some of the section's paragraphs but not most of them."""
+        if section is None:
+            return []
+        heading = set(self._heading_terms(section.heading_path))
+        rows = [self.doc_tokens[i] for i in self.index.chunks_by_section.get(section.id, [])]
+        out = []
+        for t in dict.fromkeys(tokens):
+            if t in heading:
+                continue
+            df = sum(t in row for row in rows)
+            if df and 2 * df <= max(len(rows), 2):
+                out.append(t)
+        return out
 
     def _within(self, chunk: Chunk, section: Section | None) -> bool:
         """Is the chunk in this section, or in a part under its heading that asks nothing of its own ("解决办法：",

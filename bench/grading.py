@@ -49,6 +49,8 @@ SUITES = {
     "graded-7": (ROOT / "bench" / "corpora" / "graded-7", ROOT / "bench" / "data" / "graded-7.jsonl"),
     # held out: notes by new authors, written without reading the grader, measured once before tuning (its .README)
     "graded-8": (ROOT / "bench" / "corpora" / "graded-8", ROOT / "bench" / "data" / "graded-8.jsonl"),
+    # held out: notes by new authors, written without reading the grader, measured once before tuning (its .README)
+    "graded-9": (ROOT / "bench" / "corpora" / "graded-9", ROOT / "bench" / "data" / "graded-9.jsonl"),
 }
 
 

@@ -19,6 +19,7 @@ Suites (notes folder, question set):
   heldout-6     bench/corpora/heldout-6 (held out)         bench/data/heldout-6.jsonl
   heldout-7     bench/corpora/heldout-7 (held out)         bench/data/heldout-7.jsonl
   heldout-8     bench/corpora/heldout-8 (held out)         bench/data/heldout-8.jsonl
+  heldout-9     bench/corpora/heldout-9 (held out)         bench/data/heldout-9.jsonl
 
 The naive baseline: RecursiveCharacterTextSplitter(500, 50) over each file, FAISS exact search, top-1
 similarity, the same embedder, no abstention.
@@ -78,6 +79,10 @@ SUITES = {
     # English Zettelkasten file with wikilinks and the author's open questions in blockquotes, Chinese LLM interview
     # notes with bold numbered questions) and a set written before the tutor was first run on them; held out
     "heldout-8": (ROOT / "bench" / "corpora" / "heldout-8", ROOT / "bench" / "data" / "heldout-8.jsonl"),
+    # notes by three more authors (Chinese LLM notes under ###### headings with a table, quotes and code; English notes
+    # on a video as a blog post of deeply nested bullets; English lecture notes full of the author's own questions)
+    # and a set written before the tutor was first run on them; held out
+    "heldout-9": (ROOT / "bench" / "corpora" / "heldout-9", ROOT / "bench" / "data" / "heldout-9.jsonl"),
 }
 
 

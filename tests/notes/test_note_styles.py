@@ -624,3 +624,41 @@ def test_a_bold_parenthetical_aside_is_no_run_in_heading():
     assert any(t.startswith("（1）语言模型") for t in titles), titles  # a numbered bold lead still is one
     answer = [c for c in chunks if "梯度消失的问题比sigmoid轻" in c.text]
     assert answer and answer[0].heading_path == ("3.4.12 tanh收敛速度比sigmoid快吗？",), spans(chunks)
+
+
+def test_quoted_numbered_questions_over_details_answers_are_questions_and_their_siblings_topics():
+    """Notes with no headings at all: "> 1、…" lines, each over a <details> answer. A numbered line that asks is a
+    question; once two of them ask, a numbered line that only names a topic ("> 2、… 的机制") is a unit too."""
+    lines = ["> 1、Transformer为什么除以根号d_k", "<details>", "  <summary>答案</summary>",
+             "  softmax 的输入太大时输出接近 one-hot，梯度趋于 0，所以除以根号 dk 把方差稳定在 1。", "</details>", "",
+             "> 2、Transformer self attn的机制", "<details>", "  <summary>答案</summary>",
+             "  输入乘 Wq、Wk、Wv 得到 Q、K、V，QK 转置相乘除以根号 dk 再过 softmax，对 V 加权。", "</details>", "",
+             "> 3、dropout训练和测试的差别？", "<details>", "  <summary>答案</summary>",
+             "  训练时按概率 p 随机丢弃神经元，测试时不丢弃，输出乘以 1-p 保持期望一致。", "</details>"]  # fmt: skip
+    sections, chunks = parse(lines)
+    first = section_titled(sections, "除以根号d_k")
+    assert first.kind == "answered" and first.line_start == 1
+    assert section_titled(sections, "dropout训练和测试").kind == "answered"
+    mechanism = section_titled(sections, "self attn的机制")
+    assert not mechanism.is_question and mechanism.line_start == line_of(lines, "self attn的机制")
+    assert_cited_at(chunks, "对 V 加权", line_of(lines, "对 V 加权"))
+    owner = next(c for c in chunks if "one-hot" in c.text)
+    assert owner.section_id == first.id
+
+
+def test_numbered_lines_that_do_not_ask_stay_text():
+    """Numbered steps under a topic are its text, not units of their own."""
+    lines = ["## PCA的流程", "", "1. 去中心化", "", "先对每个特征减去均值。", "", "2. 求协方差矩阵",
+             "", "再对协方差矩阵做特征分解，取前 k 个特征向量。"]  # fmt: skip
+    sections, _ = parse(lines)
+    assert [s.title for s in sections] == ["PCA的流程"]
+
+
+@pytest.mark.parametrize("label", ["**参考资料**：", "Paper: ", "原文链接："])
+def test_a_labelled_line_of_links_is_a_pointer(label):
+    lines = ["## 15. Addition 和 Concatenate 的区别？", "Addition 把同维度特征图逐点相加，Concatenate 沿通道拼接。",
+             "", f"{label}[The difference between concat and add (feature fusion)](https://example.org/a/1)"]  # fmt: skip
+    _, chunks = parse(lines)
+    kind = kind_at(chunks)
+    assert kind[4] == "link", spans(chunks)
+    assert kind[2] == "body", spans(chunks)

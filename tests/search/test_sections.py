@@ -49,10 +49,40 @@ def test_a_run_in_part_under_the_top_section_leads_when_it_holds_more_of_the_que
     remedies = _hit(retriever, "预训练加微调", 0.72)
     # after a run-in lead ("（1）深层网络角度"), "解决办法：" starts a part of its own under 1.5
     assert remedies.chunk.section_id != cause.chunk.section_id
-    assert retriever._best_in_section([cause, remedies])[0] is remedies
+    assert retriever._best_in_section([], [cause, remedies])[0] is remedies
     # a question under the section is a section of its own: it does not take the lead this way
     clipping = _hit(retriever, "阈值", 1.0)
-    assert retriever._best_in_section([cause, clipping])[0] is cause
+    assert retriever._best_in_section([], [cause, clipping])[0] is cause
+
+
+BOX = """# 目标检测
+
+## 边框回归
+
+边框回归是什么？窗口一般用四维向量表示，边框回归让预测框更接近真实框。
+
+线性回归给定特征向量，学习一组参数，使回归后的值接近真实值。
+
+输入是候选框对应的卷积特征，不是框的四个坐标。
+
+损失函数是平方误差，加上正则项。
+"""
+
+
+def test_what_the_question_asks_beyond_the_sections_subject_picks_the_paragraph(tmp_path):
+    make_corpus(tmp_path, {"n.md": BOX}, notes=False)
+    settings = settings_for(tmp_path, embeddings="hash:64")
+    build_index(settings)
+    retriever = Tutor.load(settings).retriever
+    opening = _hit(retriever, "边框回归是什么", 0.9)
+    regression = _hit(retriever, "线性回归", 0.5)
+    inputs = _hit(retriever, "输入是候选框", 0.3)
+    tokens = retriever.analyzer.tokenize("边框回归的输入是什么？")
+    # the opening repeats the heading's subject; "输入" is what this question asks of it
+    assert retriever._best_in_section(tokens, [opening, regression, inputs])[0] is inputs
+    # a question that asks only what the heading names keeps the paragraph with most of its terms
+    bare = retriever.analyzer.tokenize("边框回归是什么？")
+    assert retriever._best_in_section(bare, [regression, opening, inputs])[0] is opening
 
 
 READING = """## U-Net

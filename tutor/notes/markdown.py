@@ -24,7 +24,8 @@ BIB_ENTRY_RE = re.compile(
 )
 
 # a line, or list item, of nothing but links whose targets match the given pattern
-LINK_LINE = r"(?:[-*+]\s+|\d+[.)、]\s+)?(?:{link}[\s,，、|]*)+$"
+# a short label may lead the links ("**参考资料**：[…](…)", "Paper: […](…)"): they still only point
+LINK_LINE = r"(?:[-*+]\s+|\d+[.)、]\s+)?(?:(?:\*\*)?[^:：\[\]()*]{{1,20}}(?:\*\*)?\s*[:：]\s*)?(?:{link}[\s,，、|]*)+$"
 # a line that is only links ("- [全部代码](/K-Means/K-Menas.py)", "> [神经语言模型](./A-自然语言处理基础#nplm)",
 # "- <https://www.zhihu.com/question/321773456>"): it points at pages or files, it says nothing itself
 LINKS_ONLY_RE = re.compile(

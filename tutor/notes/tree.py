@@ -27,6 +27,8 @@ QA_LINE_RE = re.compile(r"^\s*(?:\*\*)?(?:q|question|问|问题)\s*\d*\s*[:：.]
 SECTION_NUMBER_RE = re.compile(r"^\s*(\d+(?:\.\d+)+)(?![\d%])\.?")
 CLAUSE_END_RE = re.compile(r"[。！？!?；;，,]|\.\s")
 MAX_QUESTION_LINE = 80
+# a numbered line, quoted or not: "> 1、Transformer为什么除以根号d_k", "3. Why does dropout work?", "（2）为什么…"
+NUMBERED_LINE_RE = re.compile(r"^\s*(?:>\s*)*((?:\d+\s*[、.．)）]|[（(]\s*\d+\s*[)）])\s*\S.*?)\s*$")
 DETACH_GAP = 3  # a line after this many blank lines has left the sub-section above it
 
 
@@ -232,6 +234,19 @@ def _split_run_ins(node: Node, blocks: list[list[tuple[int, str]]], under_questi
             and (title := _run_in_title(b[0][1], numbered_lead=False))
             and is_question_text(readable(title))
         )
+        # a numbered line alone in its paragraph, with its answer in the next one, is a unit of its own when it asks
+        # ("> 1、Transformer为什么除以根号d_k" over its <details> answer); where two or more such lines ask, the
+        # ones that do not ask are units too, topics ("> 2、Transformer self attn的机制")
+        numbered = {
+            b[0][0]: title
+            for b, after in zip(blocks, blocks[1:], strict=False)
+            if len(b) == 1
+            and b[0][0] not in bold_starts
+            and (title := _numbered_line(b[0][1]))
+            and not _numbered_line(after[0][1])
+        }
+        asking = {no: title for no, title in numbered.items() if is_question_text(readable(title))}
+        bold_starts.update(numbered if len(asking) >= 2 else asking)
     # "Q: …" starts a question wherever it stands, its answer ("A: …") on the lines below
     qa_starts = {no: m for no, raw in node.body if (m := QA_LINE_RE.match(raw))}
     # after run-in headings, a lead-in line closes the last one ("解决办法：" is not part of "（2）激活函数角度")
@@ -270,6 +285,14 @@ def _run_in_title(line: str, numbered_lead: bool = True) -> str | None:
         return f"{m.group(1)} {m.group(2)}"
     m = NUMBERED_LEAD_RE.match(line) if numbered_lead else None
     return m.group(1) if m else None
+
+
+def _numbered_line(line: str) -> str | None:
+    """The text of a short numbered line ("> 1、Transformer为什么除以根号d_k"), else None."""
+    m = NUMBERED_LINE_RE.match(line)
+    if not m or len(m.group(1)) > MAX_QUESTION_LINE or URL_RE.search(line):
+        return None
+    return m.group(1)
 
 
 QUESTION_MARK_END_RE = re.compile(r"[？?]\s*(?:\*\*|__)?\s*$")  # a sentence that asks ends so; "…的区别在于…" does not

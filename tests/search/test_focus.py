@@ -133,6 +133,46 @@ def test_a_sentence_that_leans_on_earlier_text_does_not_lead(bn_tutor):
     assert [p.line_start for p in answer.more] == [line("As mentioned above")]
 
 
+QUIZ = [
+    "> 17、过拟合的表现",
+    "<details>",
+    "  <summary>答案</summary>",
+    "  1、训练集上损失一直下降，验证集上准确率却下降。",
+    "  </details>",
+    "",
+    "> 18、过拟合的解决办法",
+    "<details>",
+    "  <summary>答案</summary>",
+    "  1、增加更多数据<br>",
+    "  2、加入数据增强<br>",
+    "  3、加dropout，丢弃不同的神经元就等同于训练不同的网络。<br>",
+    "  </details>",
+    "",
+    "> 19、L1正则化为什么能产生稀疏解？",
+    "<details>",
+    "  <summary>答案</summary>",
+    "  L1 的惩罚对所有参数一样，会把一部分权重压到 0。",
+    "  </details>",
+    "",
+    "> 20、dropout训练和测试有什么区别？",
+    "<details>",
+    "  <summary>答案</summary>",
+    "  训练时随机丢弃神经元，测试时不丢弃，输出按保留概率缩放。",
+    "  </details>",
+]
+
+
+def test_a_units_own_title_line_and_its_answer_label_are_never_the_answer(tmp_path_factory):
+    """Quiz notes without headings: "> 18、…" over a <details> answer labelled "答案". The answer quotes what is
+    under the label, not the unit's title line or the label."""
+    tutor = lines_tutor(tmp_path_factory, "quiz", QUIZ)
+    answer = tutor.ask("过拟合一般怎么解决？")
+    assert answer.status == "answered"
+    cited = [QUIZ[c.line_start - 1] for c in answer.citations]
+    assert cited and all("答案" not in t and "18、" not in t for t in cited), cited
+    assert any("增加更多数据" in t for t in cited), cited
+
+
 def test_more_is_an_additive_field_of_the_answer_object(notes_tutor):
     d = notes_tutor.ask("从bagging的角度怎么理解dropout").to_dict()
     assert list(d)[:10] == ["question", "query", "status", "answer", "citations", "hits", "generator",

@@ -16,7 +16,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from tutor.notes.lines import LEAD_IN_RE, NUMBERED_LEAD_RE, PLACEHOLDER_RE, clean_line, strip_markup
+from tutor.notes.lines import (
+    ANSWER_LABEL_RE,
+    LEAD_IN_RE,
+    NUMBERED_LEAD_RE,
+    PLACEHOLDER_RE,
+    clean_line,
+    strip_markup,
+)
 from tutor.terms import Analyzer, aspect_terms
 from tutor.text import data_lines, sentences
 from tutor.types import Chunk
@@ -73,6 +80,8 @@ def section_sentences(chunks: Sequence[Chunk], analyzer: Analyzer) -> list[Sente
             for sent in sentences(line):
                 if re.fullmatch(r"\*\*.*\*\*", sent) or "`" in sent or NUMBERED_LEAD_RE.match(sent) or is_noise(sent):
                     continue  # a bold run-in or "（2）激活函数角度" is in the heading path already
+                if ANSWER_LABEL_RE.match(sent) or (chunk.heading_path and sent == chunk.heading_path[-1]):
+                    continue  # "答案" only labels the answer; a run-in unit's own title line is its heading
                 terms = frozenset(analyzer.tokenize(sent))
                 # "解决办法：", "主要特点：" label what follows; "某个模式出现大量重复样本，例如：" claims something
                 claims = {t for t in terms - aspect_terms() if not VALUE.fullmatch(t)}

@@ -180,6 +180,9 @@ VOCAB = {
     "idf",
     "hierarchical",
     "softmax",
+    "sft",
+    "chatgpt",
+    "预训练",
 }
 
 
@@ -241,6 +244,14 @@ VOCAB = {
             "那它们分别是靠降低方差还是降低偏差？",
             "那随机森林和 GBDT分别是靠降低方差还是降低偏差？",
         ),
+        # "这" with a measure word stands for what was just said
+        (
+            [("ChatGPT 是怎么一步步训出来的？",) * 2, ("监督微调那一步具体做什么？",) * 2],
+            "这一步比预训练快多少？",
+            "监督微调比预训练快多少？",
+        ),
+        # ... but not where the message names its own subject first
+        ([("dropout为什么能防止过拟合？",) * 2], "预训练这一步要多少数据？", "预训练这一步要多少数据？"),
         # "say" is how the question is put, never the subject a later pronoun stands for
         (
             [

@@ -17,8 +17,11 @@ LEAD_CUES = re.compile(
     re.IGNORECASE,
 )
 TAIL_CUES = re.compile(r"(?:的话)?\s*(?:呢|吗|么)?\s*[？?。.!！]*\s*$")
+# "这" with a measure word stands for what was just said too: "这一步比预训练快多少？" after "监督微调那一步做什么？"
+DEMONSTRATIVE = r"这一?(?:步|层|阶段|部分|种|类|项|些)"
 PRONOUNS = re.compile(
-    r"它们|两者|二者|它|这个方法|这种方法|这个|该方法|其|\b(?:it|its|this|that|they|them)\b", re.IGNORECASE
+    r"它们|两者|二者|它|这个方法|这种方法|这个|该方法|" + DEMONSTRATIVE + r"|其|\b(?:it|its|this|that|they|them)\b",
+    re.IGNORECASE,
 )
 PLURAL = re.compile(r"它们|两者|二者|\b(?:they|them)\b", re.IGNORECASE)  # stands for two things or more
 # two names side by side: "随机森林和 GBDT", "word2vec versus tf-idf", "L1/L2"
@@ -34,7 +37,9 @@ PREPOSITION_BEFORE = re.compile(
 CLAUSE_BREAK = re.compile(r"[,;，；、:：]|\b(?:and|or|but|while|whereas|because|since|when|if)\b", re.I)
 FOLLOW_CUES = re.compile(
     r"^\s*(?:那|还有|另外|and\b|what about|how about|then\b|so\b)|呢\s*[？?]?\s*$|\b(?:it|its|this|that|they|them)\b|它|这个|其"
-    r"|角度|方面|\b(?:view|perspective|side)\b",
+    + "|"
+    + DEMONSTRATIVE
+    + r"|角度|方面|\b(?:view|perspective|side)\b",
     re.IGNORECASE,
 )
 

@@ -241,11 +241,17 @@ class Retriever(Relevance):
         def narrows(n: int) -> float:
             return self._coverage(narrowing, self.doc_tokens[self.row_of[hits[n].chunk.id]]) if narrowing else 0.0
 
-        # shared terms decide between paragraphs under one heading; meaning breaks ties; a link or a bibliography
-        # entry only points elsewhere, so a paragraph of the section's own comes before it
+        # shared terms decide between paragraphs under one heading (what narrows first, to a tenth: a sliver more
+        # of it does not outweigh the rest); meaning breaks ties; a link or a bibliography entry only points
+        # elsewhere, so a paragraph of the section's own comes before it
         best = max(
             same,
-            key=lambda n: (hits[n].chunk.kind != "link", round(narrows(n), 1), round(hits[n].lexical, 2), hits[n].dense),
+            key=lambda n: (
+                hits[n].chunk.kind != "link",
+                round(narrows(n), 1),
+                round(hits[n].lexical, 2),
+                hits[n].dense,
+            ),
         )
         return [hits[best], *hits[:best], *hits[best + 1 :]] if best else hits
 

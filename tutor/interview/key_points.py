@@ -165,7 +165,7 @@ LINE_MARK_RE = re.compile(r"^\s*(?:>\s*)*(?:(?:[-*+•]|\d+[.)、])\s+)?")
 def _sentences_with_lines(chunk: Chunk, lines: list[str] | None) -> list[tuple[str, int, int]]:
     if lines is None or chunk.line_end > len(lines):
         return [(s, chunk.line_start, chunk.line_end) for s in sentences(chunk.text)]
-    out = []
+    out: list[tuple[str, int, int]] = []
     in_math = False  # a chunk keeps a $$ block whole, so it starts outside one
     for no in range(chunk.line_start, chunk.line_end + 1):
         was, in_math = in_math, in_math != (lines[no - 1].count("$$") % 2 == 1)

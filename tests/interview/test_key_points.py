@@ -126,19 +126,3 @@ def test_a_quote_mark_and_a_list_number_are_no_part_of_a_key_point(bank) -> None
         "L1正则化：让权重变得稀疏。",
         "提前终止：取验证误差最小的模型。",
     ]
-
-
-def test_a_run_on_sentence_is_cut_into_claims_at_its_commas() -> None:
-    """A long sentence joined by commas holds several claims; one of ordinary length, or an English one, is one."""
-    from tutor.interview.key_points import CLAIM_CHARS, run_on_claims
-
-    run_on = (
-        "这个问题从attention的公式说起，softmax的输入数值比较大时输出就会接近于one hot的情况，"
-        "根据softmax的导数y*(1-y)，某个输出接近1的话梯度就趋于0了，因此这样会影响参数的更新。"
-    )
-    claims = run_on_claims(run_on)
-    assert len(claims) >= 2 and "".join(claims).replace("，", "") == run_on.replace("，", "")
-    assert all(len(c) >= CLAIM_CHARS for c in claims) and not any(c.endswith("，") for c in claims)
-    assert run_on_claims("dropout在训练时以概率p随机丢弃一部分神经元，测试时不丢弃。") == [
-        "dropout在训练时以概率p随机丢弃一部分神经元，测试时不丢弃。"
-    ]

@@ -20,9 +20,6 @@ from tutor.urls import URL_RE
 MAX_REFERENCE_POINTS = 6  # a fetched article is long; its first chunks stand for its key points
 MIN_TOPIC_POINTS = 2  # a topic heading with fewer checkable points is no question to ask
 MIN_POINT_CHARS = 5  # shorter fragments ("参考", "- BN") carry no checkable point on their own
-RUN_ON_CHARS = 80  # a sentence longer than this, its clauses joined by commas, carries several claims
-CLAIM_CHARS = 30  # each claim cut from it runs to at least this many characters (a clause is often a few words)
-CLAUSE_END_RE = re.compile(r"(?<=[，；;])")
 
 LEAD_IN_RE = re.compile(r"^.{0,20}[:：]$")
 # a sentence that points at a figure the grader cannot see ("上图左侧的蓝色五角星…", "如图4.3所示", "See Figure 2")
@@ -165,7 +162,7 @@ LINE_MARK_RE = re.compile(r"^\s*(?:>\s*)*(?:(?:[-*+•]|\d+[.)、])\s+)?")
 def _sentences_with_lines(chunk: Chunk, lines: list[str] | None) -> list[tuple[str, int, int]]:
     if lines is None or chunk.line_end > len(lines):
         return [(s, chunk.line_start, chunk.line_end) for s in sentences(chunk.text)]
-    out: list[tuple[str, int, int]] = []
+    out = []
     in_math = False  # a chunk keeps a $$ block whole, so it starts outside one
     for no in range(chunk.line_start, chunk.line_end + 1):
         was, in_math = in_math, in_math != (lines[no - 1].count("$$") % 2 == 1)
@@ -173,29 +170,8 @@ def _sentences_with_lines(chunk: Chunk, lines: list[str] | None) -> list[tuple[s
             continue  # a line of a display formula ("PE_{(pos,2i)} = \\sin…" between $$ lines) is no point
         text = re.sub(r"\s{2,}", " ", strip_markup(clean_line(lines[no - 1])))  # no image, tag or entity in a point
         for s in sentences(text):
-            out.extend((claim, no, no) for claim in run_on_claims(LINE_MARK_RE.sub("", s)))
+            out.append((LINE_MARK_RE.sub("", s), no, no))
     return out
-
-
-def run_on_claims(sentence: str) -> list[str]:
-    """A run-on sentence cut at its commas into claims of at least CLAIM_CHARS each ("这个问题从attention的公式说起，…，
-    因此这样会影响参数的更新。" holds the saturation, the derivative and the update): an answer that makes one of them
-    covers one point, not a sliver of one long point. A sentence of ordinary length is one claim."""
-    if len(sentence) <= RUN_ON_CHARS:
-        return [sentence]
-    claims: list[str] = []
-    current = ""
-    for clause in CLAUSE_END_RE.split(sentence):
-        current += clause
-        if len(current.strip()) >= CLAIM_CHARS:
-            claims.append(current.strip())
-            current = ""
-    if current.strip():
-        if claims and len(current.strip()) < CLAIM_CHARS:
-            claims[-1] += current.strip()
-        else:
-            claims.append(current.strip())
-    return [c.rstrip("，；;") for c in claims]
 
 
 def _is_point(text: str, owner: Section | None) -> bool:

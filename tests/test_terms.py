@@ -49,6 +49,9 @@ def test_spelling_variants_read_as_one_term():
     assert a.tokenize("Learning_Rate") == a.tokenize("learning rate") == a.tokenize("ＬＲ")
     assert a.tokenize("bs") == a.tokenize("batch size")
     assert "\u200b" not in "".join(a.tokenize("\u200bdropout"))
+    # a math word and a loss of the field, in either language
+    assert set(a.tokenize("sqrt(d)")) <= set(a.tokenize("除以根号 d")) and a.tokenize("square root") == ["平方根"]
+    assert a.tokenize("aux loss") == a.tokenize("辅助损失") == a.tokenize("auxiliary loss")
 
 
 def _notes(tmp_path, text: str):

@@ -218,6 +218,9 @@ VOCAB = {
             "And which term does it leave unchanged?",
             "And which term does Nadam leave unchanged?",
         ),
+        # so is an everyday English word; a Latin word written as a name starts a new subject
+        ([("What is dropout?",) * 2], "So what do people use in practice?", "what do people use in practice dropout"),
+        ([("What is dropout?",) * 2], "And what about Llama 3?", "what about Llama 3"),
         # an everyday word the notes never use (能省) is how the follow-up is put, not a new subject
         ([("深度可分离卷积是怎么做的？",) * 2], "那计算量能省多少？", "计算量能省多少 深度可分离卷积"),
         # a pronoun that is not the subject refers to the message's own term

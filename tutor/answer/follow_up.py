@@ -159,11 +159,16 @@ def _pair(history: list[tuple[str, str]], topics: Topics) -> str | None:
     return None
 
 
-def _new_name(term: str, topics: Topics) -> bool:
-    """A term the notes never use that names something: a Latin word or a term of the table (not a value)."""
+def _new_name(term: str, topics: Topics, text: str) -> bool:
+    """A term the notes never use that names something: a term of the table, or a Latin word written as a name
+    (a capital or a digit: "GAN", "Llama 3"), not a value. An everyday word the notes never use ("people",
+    "practice" in "So what do people do in practice?") is how the question is put, in English as in Chinese."""
     if term in topics.vocabulary or VALUE_RE.fullmatch(term):
         return False
-    return term.isascii() or term in topics.analyzer.canonical
+    if term in topics.analyzer.canonical:
+        return True
+    form = topics.surface(text, term) or term
+    return term.isascii() and any(ch.isupper() or ch.isdigit() for ch in form)
 
 
 def standalone_query(message: str, history: list[tuple[str, str]], topics: Topics) -> str:
@@ -205,7 +210,7 @@ def standalone_query(message: str, history: list[tuple[str, str]], topics: Topic
         return message
     # "那GAN呢？怎么训练？": a name the notes never use starts a new subject; an everyday Chinese word they never use
     # ("那计算量能省多少？") is how the question is put, not what it is about
-    if any(_new_name(t, topics) for t in topics.content(core)):
+    if any(_new_name(t, topics, core) for t in topics.content(core)):
         return core or message
     # "那怎么解决？" / "从bagging的角度呢？": carry the topic terms the message lacks
     if leans or not own:

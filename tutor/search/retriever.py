@@ -236,7 +236,7 @@ class Retriever(Relevance):
         same = [n for n, h in enumerate(hits) if not h.chunk.is_heading and self._within(h.chunk, top)]
         if len(same) < 2:
             return hits
-        narrowing = self._narrowing(tokens, top, [hits[n].chunk for n in same])
+        narrowing = self._narrowing(tokens, top)
 
         def narrows(n: int) -> float:
             return self._coverage(narrowing, self.doc_tokens[self.row_of[hits[n].chunk.id]]) if narrowing else 0.0
@@ -255,7 +255,7 @@ class Retriever(Relevance):
         )
         return [hits[best], *hits[:best], *hits[best + 1 :]] if best else hits
 
-    def _narrowing(self, tokens: list[str], section: Section | None, chunks: list[Chunk]) -> list[str]:
+    def _narrowing(self, tokens: list[str], section: Section | None) -> list[str]:
         """The query's terms that pick a paragraph inside the section: not in its heading path (its subject), and
         held by some of the section's paragraphs but not most of them."""
         if section is None:

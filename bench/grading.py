@@ -51,6 +51,9 @@ SUITES = {
     "graded-8": (ROOT / "bench" / "corpora" / "graded-8", ROOT / "bench" / "data" / "graded-8.jsonl"),
     # held out: notes by new authors, written without reading the grader, measured once before tuning (its .README)
     "graded-9": (ROOT / "bench" / "corpora" / "graded-9", ROOT / "bench" / "data" / "graded-9.jsonl"),
+    # a chatty Chinese Transformer series under numbered ### headings; an English learner's answers to an interview book
+    # chapter as bold `**N.**` questions, `* i.` sub-questions and `->` answers; held out, first run in its .README
+    "graded-10": (ROOT / "bench" / "corpora" / "graded-10", ROOT / "bench" / "data" / "graded-10.jsonl"),
 }
 
 

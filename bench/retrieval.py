@@ -20,6 +20,7 @@ Suites (notes folder, question set):
   heldout-7     bench/corpora/heldout-7 (held out)         bench/data/heldout-7.jsonl
   heldout-8     bench/corpora/heldout-8 (held out)         bench/data/heldout-8.jsonl
   heldout-9     bench/corpora/heldout-9 (held out)         bench/data/heldout-9.jsonl
+  heldout-10    bench/corpora/heldout-10 (held out)        bench/data/heldout-10.jsonl
 
 The naive baseline: RecursiveCharacterTextSplitter(500, 50) over each file, FAISS exact search, top-1
 similarity, the same embedder, no abstention.
@@ -83,6 +84,9 @@ SUITES = {
     # on a video as a blog post of deeply nested bullets; English lecture notes full of the author's own questions)
     # and a set written before the tutor was first run on them; held out
     "heldout-9": (ROOT / "bench" / "corpora" / "heldout-9", ROOT / "bench" / "data" / "heldout-9.jsonl"),
+    # eight files by three authors (Chinese optimizer notes with LaTeX only as image alt text, a CRLF Typora export on
+    # attention, an English Obsidian vault of six course weeks with wikilinks and embeds); held out, first run in .README
+    "heldout-10": (ROOT / "bench" / "corpora" / "heldout-10", ROOT / "bench" / "data" / "heldout-10.jsonl"),
 }
 
 

@@ -662,3 +662,43 @@ def test_a_labelled_line_of_links_is_a_pointer(label):
     kind = kind_at(chunks)
     assert kind[4] == "link", spans(chunks)
     assert kind[2] == "body", spans(chunks)
+
+
+def test_bold_numbered_topics_with_lettered_sub_questions_nest_them():
+    """An interview book's answers: "**N.** Topic." (or a bare "**N.**") over "* i. …?" sub-questions, each with its
+    answer in the paragraphs below; an English question longer than 80 characters still asks."""
+    lines = ["# 8.1 Questions", "",
+             "**3.** What are the algorithms you’d use when developing the prototype of a fraud detection model?", "",
+             "Autoencoders, clustering algorithms, isolation forests", "",
+             "**4.**", "", "* i. Why do we use feature selection?", "",
+             "-> Reduced required memory", "", "-> Increased training speed", "",
+             "* ii. What are some of the algorithms for feature selection? Pros and cons of each.", "",
+             "-> Tree algorithms: resistant to scale differences, prone to overfitting.", "",
+             "**Boosting**", "-> Sequential learning", "",
+             "* iii. How are they used in deep learning?", "", "Dropout can be seen as bagging of sub-networks."]  # fmt: skip
+    sections, chunks = parse(lines)
+    fraud = section_titled(sections, "fraud detection")
+    assert fraud.kind == "answered" and fraud.line_start == 3
+    why = section_titled(sections, "Why do we use feature selection")
+    assert why.is_question and why.heading_path == ("8.1 Questions", "4.", "i. Why do we use feature selection?")
+    assert_cited_at(chunks, "Increased training speed", line_of(lines, "Increased training speed"))
+    owner = next(c for c in chunks if "Increased training speed" in c.text)
+    assert owner.section_id == why.id
+    algorithms = section_titled(sections, "algorithms for feature selection")
+    assert algorithms.heading_path[:2] == ("8.1 Questions", "4.")
+    # a bold topic inside the answers does not take the next sub-question from its numbered topic
+    deep = section_titled(sections, "How are they used in deep learning")
+    assert deep.heading_path[:2] == ("8.1 Questions", "4.")
+
+
+def test_lines_of_prose_under_a_heading_are_not_question_lines():
+    """An article's opening lines mention 为什么 and 讲一下, but they are sentences: several clauses, no question mark."""
+    lines = ["### 6. NLP任务中layer-norm比BatchNorm好在哪里", "",
+             "本文主要是讲一下，为什么NLP任务中，比如Transformer，使用LayerNorm而不是使用BatchNorm", "",
+             "这个问题其实很有意思，理解的最核心的点在于：为什么LayerNorm单独对一个样本的所有单词做缩放可以起到效果。"]  # fmt: skip
+    sections, _ = parse(lines)
+    assert [s.title for s in sections] == ["6. NLP任务中layer-norm比BatchNorm好在哪里"]
+    # short lines that ask, with or without a question mark, still are questions
+    asked = ["### Normalization", "", "BN和LN有什么区别，分别用在什么场景？", "", "介绍一下BN"]
+    sections, _ = parse(asked)
+    assert sum(s.is_question for s in sections) == 2

@@ -50,7 +50,7 @@ NUMBERING_RE = re.compile(rf"^\s*(?:(?:\d+\.)*\d+[.、)）]?|{NUMBER_MARKS})\s*"
 # a bold line is a run-in heading, unless it is one parenthetical aside ("**（贡献者：某某－某大学）**")
 BOLD_LINE_RE = re.compile(r"^\s*\*\*(?![（(][^（()）]*[)）]\*\*)(.+?)\*\*\s*[:：]?\s*$")
 # a bold number that opens a line of title or question ("**2.** 样本不平衡的 4 个解决方法？"), alone in its paragraph
-BOLD_NUMBER_RE = re.compile(r"^\s*\*\*\s*((?:\d+\.)*\d+[.、)）]?)\s*\*\*\s*([^*\s][^*]{0,79}?)\s*[:：]?\s*$")
+BOLD_NUMBER_RE = re.compile(r"^\s*\*\*\s*((?:\d+\.)*\d+[.、)）]?)\s*\*\*\s*([^*\s][^*]{0,299}?)\s*[:：]?\s*$")
 # a short numbered lead line such as "（2）激活函数角度" works as a run-in heading too
 NUMBERED_LEAD_RE = re.compile(r"^\s*((?:[（(]\s*\d+\s*[)）]|[①②③④⑤⑥⑦⑧⑨])\s*[^。！？!?；;，,]{1,24})\s*[:：]?\s*$")
 # a short lead-in line ("解决办法：", "参考") that, after run-in headings, starts a part of its own

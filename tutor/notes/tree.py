@@ -20,15 +20,30 @@ from tutor.notes.lines import (
     is_reference_heading,
     readable,
 )
+from tutor.text import CJK_RE
 from tutor.urls import URL_RE
 
 QA_LINE_RE = re.compile(r"^\s*(?:\*\*)?(?:q|question|问|问题)\s*\d*\s*[:：.]\s*(.+?)(?:\*\*)?\s*$", re.IGNORECASE)
 # a dotted section number ("10.4", "7.1.2", "10.6.1."): 10.4.1 belongs to 10.4 whatever its # level
 SECTION_NUMBER_RE = re.compile(r"^\s*(\d+(?:\.\d+)+)(?![\d%])\.?")
+CLAUSE_BREAK_RE = re.compile(r"[，,；;。]\s*\S")  # a break between two clauses of one line
 CLAUSE_END_RE = re.compile(r"[。！？!?；;，,]|\.\s")
-MAX_QUESTION_LINE = 80
+MAX_QUESTION_LINE = 80  # a question line's width (`line_width`): 80 Chinese characters, or 40 words
 # a numbered line, quoted or not: "> 1、Transformer为什么除以根号d_k", "3. Why does dropout work?", "（2）为什么…"
-NUMBERED_LINE_RE = re.compile(r"^\s*(?:>\s*)*((?:\d+\s*[、.．)）]|[（(]\s*\d+\s*[)）])\s*\S.*?)\s*$")
+# "1、…", "(2) …", and in a list item also a roman or letter mark: "* ii. What are some of the algorithms …?"
+NUMBERED_LINE_RE = re.compile(
+    r"^\s*(?:>\s*)*(?:((?:\d+\s*[、.．)）]|[（(]\s*\d+\s*[)）])\s*\S.*?)|[-*+]\s+((?:[ivx]+|[a-h])[.)]\s+\S.*?))\s*$",
+    re.IGNORECASE,
+)
+WORD_RE = re.compile(r"[^\W\u3400-\u9fff]+")
+
+
+def line_width(text: str) -> int:
+    """How long a line reads: a Chinese character counts one, a word of any other script two (a word says about
+    what two characters do), so one limit fits question lines in either language."""
+    return len(CJK_RE.findall(text)) + 2 * len(WORD_RE.findall(text))
+
+
 DETACH_GAP = 3  # a line after this many blank lines has left the sub-section above it
 
 
@@ -217,8 +232,17 @@ def _split_pseudo(node: Node, under_question: bool = False) -> None:
 def _only_questions(blocks: list[list[tuple[int, str]]]) -> bool:
     """Is every paragraph one short line that asks (not a list item, a run-in heading or a link)?"""
     single = all(len(b) == 1 and not LIST_RE.match(b[0][1]) and _run_in_title(b[0][1]) is None for b in blocks)
-    short = all(len(b[0][1].strip()) <= MAX_QUESTION_LINE and not URL_RE.search(b[0][1]) for b in blocks)
-    return single and short and all(is_question_text(b[0][1]) for b in blocks)
+    short = all(line_width(b[0][1]) <= MAX_QUESTION_LINE and not URL_RE.search(b[0][1]) for b in blocks)
+    return single and short and all(is_question_text(b[0][1]) and not _prose_line(b[0][1]) for b in blocks)
+
+
+PROSE_END_RE = re.compile(r"[^？?]\s*(?:\*\*|__)?\s*$")
+
+
+def _prose_line(line: str) -> bool:
+    """A line of several clauses that does not end in a question mark is prose, not a question line: "本文主要是讲一下，
+    为什么NLP任务中…使用LayerNorm" opens an article; "BN和LN有什么区别，分别用在哪？" and "介绍一下BN" ask."""
+    return bool(CLAUSE_BREAK_RE.search(line.strip()) and PROSE_END_RE.search(line))
 
 
 def _split_run_ins(node: Node, blocks: list[list[tuple[int, str]]], under_question: bool) -> None:
@@ -247,31 +271,43 @@ def _split_run_ins(node: Node, blocks: list[list[tuple[int, str]]], under_questi
         }
         asking = {no: title for no, title in numbered.items() if is_question_text(readable(title))}
         bold_starts.update(numbered if len(asking) >= 2 else asking)
+    # a list item's roman or letter mark ("* ii. …") numbers a sub-question of the run-in topic above it
+    sub_items = {no for no, raw in node.body if no in bold_starts and (m := NUMBERED_LINE_RE.match(raw)) and m.group(2)}
     # "Q: …" starts a question wherever it stands, its answer ("A: …") on the lines below
     qa_starts = {no: m for no, raw in node.body if (m := QA_LINE_RE.match(raw))}
     # after run-in headings, a lead-in line closes the last one ("解决办法：" is not part of "（2）激活函数角度")
     lead_ins = {b[0][0]: LEAD_IN_RE.match(b[0][1]) for b in blocks if len(b) == 1}
     asked = _opening_question(node, blocks, under_question)
     pseudo: list[Node] = []
+    current: Node | None = None  # the unit the lines belong to
     own: list[tuple[int, str]] = []
     for no, raw in node.body:  # blank lines stay with their unit: gaps matter to _detach_trailing_questions
         bold, lead, qa = bold_starts.get(no), lead_ins.get(no), qa_starts.get(no)
+        numbered_units = [unit for unit in pseudo if unit.title[:1].isdigit()]
+        topic = numbered_units[-1] if numbered_units and not numbered_units[-1].is_question else None
         if qa:
-            pseudo.append(_pseudo(node, (no, qa.group(1)), question=True))
+            current = _pseudo(node, (no, qa.group(1)), question=True)
         elif no == asked:
-            pseudo.append(_pseudo(node, (no, raw.strip()), question=True))
+            current = _pseudo(node, (no, raw.strip()), question=True)
         elif bold:
             # a bold line that asks, with its answer under it, is a question ("**为什么要用BN？**"); under a
             # question it is one of that question's points
             asks = not (under_question or node.is_question) and is_question_text(readable(bold))
-            pseudo.append(_pseudo(node, (no, bold), question=asks))
-        elif pseudo and lead and not pseudo[-1].is_question:  # a question's answer may have lead-ins of its own
-            pseudo.append(_pseudo(node, (no, lead.group(1)), question=False))
-            pseudo[-1].line_text = raw.strip()
-        elif pseudo:
-            pseudo[-1].body.append((no, raw))
+            if no in sub_items and topic is not None:  # "**4.** Feature selection" / "* i. Why do we use it?"
+                topic.children.append(_pseudo(topic, (no, bold), question=asks))
+                current = topic.children[-1]
+                continue
+            current = _pseudo(node, (no, bold), question=asks)
+        elif current is not None and lead and not current.is_question:  # a question's answer may have lead-ins
+            current = _pseudo(node, (no, lead.group(1)), question=False)
+            current.line_text = raw.strip()
+        elif current is not None:
+            current.body.append((no, raw))
+            continue
         else:
             own.append((no, raw))
+            continue
+        pseudo.append(current)
     node.body = own
     node.children = pseudo + node.children
 
@@ -281,7 +317,7 @@ def _run_in_title(line: str, numbered_lead: bool = True) -> str | None:
     方法？"), or (numbered_lead) a short numbered lead line ("（2）激活函数角度")."""
     if m := BOLD_LINE_RE.match(line):
         return m.group(1)
-    if m := BOLD_NUMBER_RE.match(line):
+    if (m := BOLD_NUMBER_RE.match(line)) and line_width(m.group(2)) <= MAX_QUESTION_LINE:
         return f"{m.group(1)} {m.group(2)}"
     m = NUMBERED_LEAD_RE.match(line) if numbered_lead else None
     return m.group(1) if m else None
@@ -290,9 +326,10 @@ def _run_in_title(line: str, numbered_lead: bool = True) -> str | None:
 def _numbered_line(line: str) -> str | None:
     """The text of a short numbered line ("> 1、Transformer为什么除以根号d_k"), else None."""
     m = NUMBERED_LINE_RE.match(line)
-    if not m or len(m.group(1)) > MAX_QUESTION_LINE or URL_RE.search(line):
+    text = m and (m.group(1) or m.group(2))
+    if not text or line_width(text) > MAX_QUESTION_LINE or URL_RE.search(line):
         return None
-    return m.group(1)
+    return text
 
 
 QUESTION_MARK_END_RE = re.compile(r"[？?]\s*(?:\*\*|__)?\s*$")  # a sentence that asks ends so; "…的区别在于…" does not
@@ -306,7 +343,7 @@ def _opening_question(node: Node, blocks: list[list[tuple[int, str]]], under_que
         return None
     no, raw = blocks[0][0]
     line = raw.strip()
-    if len(line) > MAX_QUESTION_LINE or LIST_RE.match(line) or URL_RE.search(line) or _run_in_title(line, False):
+    if line_width(line) > MAX_QUESTION_LINE or LIST_RE.match(line) or URL_RE.search(line) or _run_in_title(line, False):
         return None
     return no if QUESTION_MARK_END_RE.search(line) and is_question_text(readable(line)) else None
 
@@ -337,7 +374,7 @@ def _detach_trailing_questions(root: Node) -> None:
         text = last[0][1].strip()
         detached = len(last) == 1 and len(blocks) > 1 and _gap_before(leaf.body, last) >= DETACH_GAP
         # "batch size对收敛速度的影响。" is a question by its place, even without a question mark
-        if detached and len(text) <= MAX_QUESTION_LINE and (is_question_text(text) or len(text) <= 40):
+        if detached and line_width(text) <= MAX_QUESTION_LINE and (is_question_text(text) or len(text) <= 40):
             leaf.body = [(no, raw) for no, raw in leaf.body if no < last[0][0]]
             top.children.append(_pseudo(top, last[0], question=True))
 

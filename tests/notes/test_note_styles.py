@@ -698,7 +698,8 @@ def test_lines_of_prose_under_a_heading_are_not_question_lines():
              "这个问题其实很有意思，理解的最核心的点在于：为什么LayerNorm单独对一个样本的所有单词做缩放可以起到效果。"]  # fmt: skip
     sections, _ = parse(lines)
     assert [s.title for s in sections] == ["6. NLP任务中layer-norm比BatchNorm好在哪里"]
-    # short lines that ask, with or without a question mark, still are questions
-    asked = ["### Normalization", "", "BN和LN有什么区别，分别用在什么场景？", "", "介绍一下BN"]
+    # lines that ask, with or without a question mark, still are questions
+    asked = ["### Normalization", "", "BN和LN有什么区别，分别用在什么场景？", "", "介绍一下BN。", "",
+             "LSTM中每个gate的作用是什么，为什么跟RNN比起来，LSTM可以防止梯度消失"]  # fmt: skip
     sections, _ = parse(asked)
-    assert sum(s.is_question for s in sections) == 2
+    assert sum(s.is_question for s in sections) == 3

@@ -236,12 +236,13 @@ def _only_questions(blocks: list[list[tuple[int, str]]]) -> bool:
     return single and short and all(is_question_text(b[0][1]) and not _prose_line(b[0][1]) for b in blocks)
 
 
-PROSE_END_RE = re.compile(r"[^？?]\s*(?:\*\*|__)?\s*$")
+PROSE_END_RE = re.compile(r"[。.！!]\s*(?:\*\*|__)?\s*$")  # a statement's end
 
 
 def _prose_line(line: str) -> bool:
-    """A line of several clauses that does not end in a question mark is prose, not a question line: "本文主要是讲一下，
-    为什么NLP任务中…使用LayerNorm" opens an article; "BN和LN有什么区别，分别用在哪？" and "介绍一下BN" ask."""
+    """A line of several clauses that ends as a statement does is prose, not a question line: "这个问题其实很有意思，
+    理解的最核心的点在于：为什么LayerNorm…可以起到效果。"; "LSTM中每个gate的作用是什么，为什么…可以防止梯度消失" and
+    "介绍一下BN。" ask."""
     return bool(CLAUSE_BREAK_RE.search(line.strip()) and PROSE_END_RE.search(line))
 
 

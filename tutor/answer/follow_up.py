@@ -16,7 +16,7 @@ LEAD_CUES = re.compile(
     r"^\s*(?:那么|那|还有|另外|再|那如果|and then|and|so|then|also|what about|how about|but)\b\s*|^\s*(?:那么|那|还有|另外)",
     re.IGNORECASE,
 )
-TAIL_CUES = re.compile(r"(?:的话)?\s*(?:呢|吗|么)?\s*[？?。.!！]*\s*$")
+TAIL_CUES = re.compile(r"(?:的话)?\s*(?:呢|吗|(?<![什怎那这多要])么)?\s*[？?。.!！]*\s*$")  # not 什么's 么
 # "这" with a measure word stands for what was just said too: "这一步比预训练快多少？" after "监督微调那一步做什么？"
 DEMONSTRATIVE = r"这一?(?:步|层|阶段|部分|种|类|项|些)"
 PRONOUNS = re.compile(
@@ -34,6 +34,8 @@ AUXILIARY_BEFORE = re.compile(
 PREPOSITION_BEFORE = re.compile(
     r"\b(?:of|on|to|with|than|from|over|about|for|into|onto|against|versus|vs\.?|like|beyond|after|before)\s+$", re.I
 )
+# and a Chinese one: "Adam 在它基础上多了什么", "和它相比", "比它快"
+ZH_PREPOSITION_BEFORE = re.compile(r"(?:在|比|和|跟|与|同|对|从|相比|相对于|基于|较)\s*$")
 CLAUSE_BREAK = re.compile(r"[,;，；、:：]|\b(?:and|or|but|while|whereas|because|since|when|if)\b", re.I)
 FOLLOW_CUES = re.compile(
     r"^\s*(?:那|还有|另外|and\b|what about|how about|then\b|so\b)|呢\s*[？?]?\s*$|\b(?:it|its|this|that|they|them)\b|它|这个|其"
@@ -111,7 +113,10 @@ def _pronoun_refers_back(message: str, topics: Topics) -> re.Match | None:
     before, word = message[: match.start()], match.group(0).lower()
     if AUXILIARY_BEFORE.search(before) and word in ("it", "they"):
         return match  # the sentence's subject ("which activations does it use"): what came before is its object
-    if PREPOSITION_BEFORE.search(before) and word in ("it", "them") and topics.known(CLAUSE_BREAK.split(before)[-1]):
+    prepositional = (PREPOSITION_BEFORE.search(before) and word in ("it", "them")) or (
+        ZH_PREPOSITION_BEFORE.search(before) and word in ("它", "它们")
+    )
+    if prepositional and topics.known(CLAUSE_BREAK.split(before)[-1]):
         # the object of a preposition in the clause that names the message's subject is something else: "what does
         # QLoRA add on top of it" (not "on top of itself"); in another clause it may be that subject ("what is
         # dropout, and what is the idea behind it")

@@ -174,3 +174,13 @@ def test_numbers_are_read_as_values_with_their_scale_and_list_marks_are_no_numbe
     )
     assert numbers("1）学习率取 0.01") == {frozenset({0.01})}
     assert numbers("GRU 有两层") == {frozenset({2.0})} and not numbers("这两个问题：一个 L1 正则, ResNet50, GPT-3")
+
+
+def test_a_clause_that_gives_the_points_subject_another_quantity_contradicts_it_even_one_the_notes_use() -> None:
+    """graded-10: "窗口设为9，左右各9个，一共19个位置" against "窗口设为4，代表的当前位置左边4个，右边也有4个，再加上
+    自己，就是一共9个位置": 9 is a number the notes give, but not for what the clause says it of."""
+    window = point_clauses("需要注意的是，窗口设为4，代表的当前位置左边4个，右边也有4个，再加上自己，就是一共9个位置。")
+    rubric = rubric_of("RPR里相对位置的窗口设成多少？一共覆盖几个位置？", window)
+    assert sentence_opposes("窗口设为9，左右各9个，一共19个位置。", window, rubric)
+    assert not sentence_opposes("窗口设为4，左右各4个再加上自己，一共9个位置。", window, rubric)
+    assert not sentence_opposes("位置编码一共有两种做法。", window, rubric)  # shares one term: about something else

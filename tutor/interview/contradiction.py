@@ -253,7 +253,7 @@ def sentence_opposes(sentence: str, point: list[Clause], rubric: Rubric) -> bool
     states the point's own quantity adds to it ("sigmoid 的导数最大只有 0.25 … 导数仍小于 1")."""
     said = [read_clause(c) for c in clauses(sentence)]
     words = frozenset().union(*(a.words for a in said))
-    if any(opposes(a, p, rubric, words) for a in said for p in point):
+    if any(opposes(a, p, rubric, words) or restates(a, p, rubric) for a in said for p in point):
         return True
     stated = {v for a in said for forms in a.numbers for v in forms}
     # 0 and 1 are the constants of every formula and probability ("(1 − p_t)^γ", "goes towards 0"): never invented
@@ -263,6 +263,24 @@ def sentence_opposes(sentence: str, point: list[Clause], rubric: Rubric) -> bool
         return False
     shared = frozenset().union(*(a.terms for a in said)) & frozenset().union(*(p.terms for p in point))
     return len({t for t in shared if len(t) > 1 and not NUMERIC_RE.match(t)}) >= 2
+
+
+def restates(answer_clause: Clause, point_clause: Clause, rubric: Rubric) -> bool:
+    """Does the answer's clause give what the point's clause is about (two or more of its terms) a quantity the notes
+    never state for the question, none of the point clause's own and outside its bounds? "一共19个位置" against
+    "一共9个位置", though the sentence says 9 elsewhere ("窗口设为9"). A quantity the notes give for the question is
+    left alone: "三个3x3卷积相当于7x7" beside the point "两个3x3卷积串联相当于5x5" is another of their facts. 0 and 1
+    are formula constants."""
+    if answer_clause.asks or point_clause.asks or not answer_clause.numbers or not point_clause.numbers:
+        return False
+    theirs = {v for forms in point_clause.numbers for v in forms}
+    mine = [forms for forms in answer_clause.numbers if not forms <= {0.0, 1.0} and not rubric.allows(forms)]
+    if not mine or any(not forms.isdisjoint(theirs) for forms in answer_clause.numbers):
+        return False
+    if any(_within(v, b) for forms in mine for v in forms for b in point_clause.bounds):
+        return False
+    shared = {t for t in answer_clause.terms & point_clause.terms if len(t) > 1 and not NUMERIC_RE.match(t)}
+    return len(shared) >= 2
 
 
 LATIN_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-]*[A-Za-z0-9+]")

@@ -228,7 +228,11 @@ VOCAB = {
         # ... but the object of a preposition in the clause that names it is something else: the earlier topic
         ([("What is dropout?",) * 2], "What does warmup add on top of it?", "What does warmup add on top of dropout?"),
         # ... and in Chinese after a preposition ("在它基础上", "和它相比"); "什么" keeps its 么
-        ([("dropout为什么能防止过拟合？",) * 2], "那 warmup 在它基础上又多了什么？", "那 warmup 在dropout基础上又多了什么？"),
+        (
+            [("dropout为什么能防止过拟合？",) * 2],
+            "那 warmup 在它基础上又多了什么？",
+            "那 warmup 在dropout基础上又多了什么？",
+        ),
         ([("dropout为什么能防止过拟合？",) * 2], "warmup 和它相比有什么缺点？", "warmup 和dropout相比有什么缺点？"),
         ([("dropout为什么能防止过拟合？",) * 2], "那它的代价是什么？", "那dropout的代价是什么？"),
         ([("dropout为什么能防止过拟合？",) * 2], "那缺点是什么？", "缺点是什么 dropout 过拟合"),

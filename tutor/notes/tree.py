@@ -281,11 +281,11 @@ def _split_run_ins(node: Node, blocks: list[list[tuple[int, str]]], under_questi
     asked = _opening_question(node, blocks, under_question)
     pseudo: list[Node] = []
     current: Node | None = None  # the unit the lines belong to
+    last_numbered: Node | None = None  # the last unit whose title is numbered ("4.", "12. Naive Bayes classifier.")
     own: list[tuple[int, str]] = []
     for no, raw in node.body:  # blank lines stay with their unit: gaps matter to _detach_trailing_questions
         bold, lead, qa = bold_starts.get(no), lead_ins.get(no), qa_starts.get(no)
-        numbered_units = [unit for unit in pseudo if unit.title[:1].isdigit()]
-        topic = numbered_units[-1] if numbered_units and not numbered_units[-1].is_question else None
+        topic = last_numbered if last_numbered is not None and not last_numbered.is_question else None
         if qa:
             current = _pseudo(node, (no, qa.group(1)), question=True)
         elif no == asked:
@@ -309,6 +309,8 @@ def _split_run_ins(node: Node, blocks: list[list[tuple[int, str]]], under_questi
             own.append((no, raw))
             continue
         pseudo.append(current)
+        if current.title[:1].isdigit():
+            last_numbered = current
     node.body = own
     node.children = pseudo + node.children
 

@@ -229,6 +229,11 @@ def opposite(a: str, b: str) -> bool:
 NUMERIC_RE = re.compile(r"^[\d.,]+$")
 
 
+def about_the_same(terms: frozenset[str], others: frozenset[str]) -> bool:
+    """Do two texts share two or more terms that name something (longer than one character, not a number)?"""
+    return len({t for t in terms & others if len(t) > 1 and not NUMERIC_RE.match(t)}) >= 2
+
+
 def opposes(answer_clause: Clause, point_clause: Clause, rubric: Rubric, said: frozenset[str] = frozenset()) -> bool:
     """Does the answer's clause say of what the point's clause is about (two or more of its terms) the opposite
     word, one the notes never use for this question, and (`said`: the words of its whole sentence) not the point's
@@ -236,14 +241,14 @@ def opposes(answer_clause: Clause, point_clause: Clause, rubric: Rubric, said: f
     函数的最大值，这个最大值对应JS散度" says both."""
     if answer_clause.asks or point_clause.asks:
         return False
-    shared = {t for t in answer_clause.terms & point_clause.terms if len(t) > 1 and not NUMERIC_RE.match(t)}
     flips = [
         (a, b)
         for a in answer_clause.words - point_clause.words - rubric.words
         for b in point_clause.words - answer_clause.words - said
         if opposite(a, b)
     ]
-    return len(flips) == 1 and len(shared) >= 2  # two flips agree ("C越大正则越弱" with "C越小正则越强")
+    # two flips agree ("C越大正则越弱" with "C越小正则越强")
+    return len(flips) == 1 and about_the_same(answer_clause.terms, point_clause.terms)
 
 
 def sentence_opposes(sentence: str, point: list[Clause], rubric: Rubric) -> bool:
@@ -261,8 +266,7 @@ def sentence_opposes(sentence: str, point: list[Clause], rubric: Rubric) -> bool
     theirs = [forms for p in point for forms in p.numbers]
     if not invented or not theirs or any(not forms.isdisjoint(stated) for forms in theirs):
         return False
-    shared = frozenset().union(*(a.terms for a in said)) & frozenset().union(*(p.terms for p in point))
-    return len({t for t in shared if len(t) > 1 and not NUMERIC_RE.match(t)}) >= 2
+    return about_the_same(frozenset().union(*(a.terms for a in said)), frozenset().union(*(p.terms for p in point)))
 
 
 def restates(answer_clause: Clause, point_clause: Clause, rubric: Rubric) -> bool:
@@ -279,8 +283,7 @@ def restates(answer_clause: Clause, point_clause: Clause, rubric: Rubric) -> boo
         return False
     if any(_within(v, b) for forms in mine for v in forms for b in point_clause.bounds):
         return False
-    shared = {t for t in answer_clause.terms & point_clause.terms if len(t) > 1 and not NUMERIC_RE.match(t)}
-    return len(shared) >= 2
+    return about_the_same(answer_clause.terms, point_clause.terms)
 
 
 LATIN_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-]*[A-Za-z0-9+]")

@@ -21,6 +21,7 @@ Suites (notes folder, question set):
   heldout-8     bench/corpora/heldout-8 (held out)         bench/data/heldout-8.jsonl
   heldout-9     bench/corpora/heldout-9 (held out)         bench/data/heldout-9.jsonl
   heldout-10    bench/corpora/heldout-10 (held out)        bench/data/heldout-10.jsonl
+  heldout-11    bench/corpora/heldout-11 (held out)        bench/data/heldout-11.jsonl
 
 The naive baseline: RecursiveCharacterTextSplitter(500, 50) over each file, FAISS exact search, top-1
 similarity, the same embedder, no abstention.
@@ -87,6 +88,9 @@ SUITES = {
     # eight files by three authors (Chinese optimizer notes with LaTeX only as image alt text, a CRLF Typora export on
     # attention, an English Obsidian vault of six course weeks with wikilinks and embeds); held out, first run in .README
     "heldout-10": (ROOT / "bench" / "corpora" / "heldout-10", ROOT / "bench" / "data" / "heldout-10.jsonl"),
+    # three files by three authors (Chinese reading notes on Nielsen's book with `##感知机` headings and CRLF line ends,
+    # Chinese Q&A notes with tables, an English checklist with no headings and `- [ ]` boxes); held out, first run in .README
+    "heldout-11": (ROOT / "bench" / "corpora" / "heldout-11", ROOT / "bench" / "data" / "heldout-11.jsonl"),
 }
 
 

@@ -54,6 +54,9 @@ SUITES = {
     # a chatty Chinese Transformer series under numbered ### headings; an English learner's answers to an interview book
     # chapter as bold `**N.**` questions, `* i.` sub-questions and `->` answers; held out, first run in its .README
     "graded-10": (ROOT / "bench" / "corpora" / "graded-10", ROOT / "bench" / "data" / "graded-10.jsonl"),
+    # a Chinese blog post answering 45 ML interview questions under bold `####` headings; English `###` question notes
+    # on optimizers, activations, losses, LR and SVM; held out, first run in its .README
+    "graded-11": (ROOT / "bench" / "corpora" / "graded-11", ROOT / "bench" / "data" / "graded-11.jsonl"),
 }
 
 

@@ -232,6 +232,20 @@ def test_a_heading_that_only_labels_the_answer_keeps_it_with_its_question(label)
     assert_cited_at(chunks, "难以并行", line_of(lines, "难以并行"))
 
 
+def test_one_mark_without_a_space_is_a_heading_only_where_the_writer_writes_headings_so():
+    lines = ["# 手写数字识别", "", "##感知机", "", "感知机输出0或1。", "", "#梯度下降", "",
+             "梯度下降沿负梯度方向更新参数。"]  # fmt: skip
+    sections, chunks = parse(lines)
+    gd = section_titled(sections, "梯度下降")
+    assert gd.line_start == line_of(lines, "#梯度下降") and gd.heading_path == ("梯度下降",)
+    assert section_titled(sections, "感知机").line_end < line_of(lines, "#梯度下降")
+    assert_cited_at(chunks, "负梯度方向", line_of(lines, "负梯度方向"))
+    # in notes whose headings have their space, a line of one mark is a tag, text of the section it is in
+    tagged = ["## 梯度下降", "", "#todo", "", "梯度下降沿负梯度方向更新参数。"]
+    sections, _ = parse(tagged)
+    assert [s.title for s in sections] == ["梯度下降"]
+
+
 def test_a_bold_number_opens_a_question_whose_blockquote_answer_keeps_its_lead_ins():
     lines = ["## 一、AI算法基础", "", "**1.** 防止 overfitting 的几条方向", "", "> 1). get more data", "> 2). Dropout", "",
              "**2.** 样本不平衡有哪些解决方法？", "", "> 1）上采样和子采样；", "> 2）修改损失函数的权重；", "",
@@ -703,3 +717,63 @@ def test_lines_of_prose_under_a_heading_are_not_question_lines():
              "LSTM中每个gate的作用是什么，为什么跟RNN比起来，LSTM可以防止梯度消失"]  # fmt: skip
     sections, _ = parse(asked)
     assert sum(s.is_question for s in sections) == 3
+
+
+OUTLINE = [
+    "* Data",
+    "  * imbalanced data",
+    "    * oversample the rare class, or undersample the common one",
+    "    * weight the loss of each class by how rare it is",
+    "    * generate synthetic samples of the rare class (SMOTE) between its neighbours",
+    "    * treat the rare class as anomalies and learn what normal data looks like",
+    "    * judge the model by precision, recall and F1, not accuracy",
+    "  * small data",
+    "    * transfer learning from a model trained on a larger dataset",
+    "    * data augmentation: flips, crops, noise",
+    "* Activation function",
+    "  * sigmoid",
+    "    * saturates at both ends, so gradients vanish in deep nets",
+    "    * its output is not zero-centred",
+    "  * relu",
+    "    * cheap, and its gradient does not vanish for positive inputs",
+    "    * a neuron dies when its input stays negative",
+    "* why normalize the input features?",
+    "  * a stable range of features gives stable gradients and faster convergence",
+    "* [a guide to choosing the number of hidden layers](https://example.com/hidden-layers)",
+    " * Residual network",
+    "   * identity mapping, no parameters",
+    "   * why at least two layers?",
+]
+
+
+def test_an_outline_without_headings_is_read_as_the_topics_its_items_name():
+    sections, chunks = parse(OUTLINE)
+    imbalanced = section_titled(sections, "imbalanced data")
+    assert imbalanced.heading_path == ("Data", "imbalanced data")
+    assert (imbalanced.line_start, imbalanced.line_end) == (line_of(OUTLINE, "imbalanced"), line_of(OUTLINE, "F1"))
+    activation = section_titled(sections, "Activation")  # short enough to be read whole
+    assert activation.line_end == line_of(OUTLINE, "dies") and not [s for s in sections if s.title == "relu"]
+    asked = section_titled(sections, "normalize")  # an item that asks, with its answer under it, is a question
+    assert asked.is_question and asked.kind == "answered"
+    # a link stays with the item above it; one space more is still an outer item (CommonMark reads it so)
+    assert asked.line_end == line_of(OUTLINE, "hidden-layers")
+    assert section_titled(sections, "Residual").heading_path == ("Residual network",)
+    # a passage never runs from one topic into the next
+    for c in chunks:
+        owner = [s for s in sections if s.id == c.section_id][0]
+        assert owner.line_start <= c.line_start and c.line_end <= owner.line_end
+    assert_cited_at(chunks, "dies", line_of(OUTLINE, "dies"))
+
+
+def test_a_short_outline_and_a_list_of_sentences_stay_whole():
+    short = ["## 激活函数", "", "- sigmoid", "  - 会饱和", "- relu", "  - 计算快"]
+    sections, _ = parse(short)
+    assert [s.title for s in sections] == ["激活函数"]
+    sentences = ["## Word2Vec", ""] + [
+        "- Word2Vec 本质上也是一个神经语言模型，但是它的目标并不是语言模型本身，而是词向量",
+        "  - 因此，它所作的一系列优化，都是为了更快更好地得到词向量，而不是为了预测下一个词本身",
+        "- 它提供了两套模型，也提供了两套优化方案，分别基于层次 softmax 和负采样",
+        "  - CBOW 用上下文预测中心词，Skip-Gram 用中心词预测上下文，两者都只有一个隐层",
+    ]
+    sections, _ = parse(sentences)
+    assert [s.title for s in sections] == ["Word2Vec"]

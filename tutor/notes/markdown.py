@@ -10,11 +10,10 @@ from bisect import bisect_right
 from pathlib import Path
 
 from tutor.notes.lines import LIST_RE, is_reference_heading, readable
-from tutor.notes.tree import Node, outline, paragraphs
+from tutor.notes.tree import MAX_CHUNK_CHARS, Node, outline, paragraphs
 from tutor.types import Chunk, Section
 from tutor.urls import URL_RE
 
-MAX_CHUNK_CHARS = 320  # e5-small's 512-token window holds this much Chinese with the heading path
 MIN_BLOCK_CHARS = 16  # shorter blocks ("解决办法：", "参考") are glued to the next one
 MAX_WHOLE_CHARS = 3000  # a table or a display formula this long or shorter stays one chunk
 # "[3] K. Simonyan and A. Zisserman. Very Deep Convolutional Networks… 2014.": a numbered entry in Latin script that
@@ -236,7 +235,7 @@ def _walk(
                 group = [(child.line, child.line_text or f"**{child.title}**")] + group
             first_group = False
             chunks.extend(_text_chunks(group, source, child.path, sid, leads, **extra))
-        if child.pseudo and not child.is_question and not body_lines and child.title:
+        if child.pseudo and not child.is_question and not body_lines and not child.children and child.title:
             chunks.append(_chunk(source, child.path, child.line, child.line, child.title, "body", sid, **extra))
         _walk(child, source, topic or child.title, sections, chunks, leads, **extra)
 

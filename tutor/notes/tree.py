@@ -15,6 +15,7 @@ from tutor.notes.lines import (
     LEAD_IN_RE,
     LIST_RE,
     NUMBERED_LEAD_RE,
+    TASK_MARK_RE,
     clean_line,
     is_question_text,
     is_reference_heading,
@@ -100,7 +101,7 @@ def _gap_before(lines: list[tuple[int, str]], block: list[tuple[int, str]]) -> i
     return blank
 
 
-UNSPACED_HEADING_RE = re.compile(r"^(#{2,6})([^\s#].{0,120})$")
+UNSPACED_HEADING_RE = re.compile(r"^(#{1,6})([^\s#].{0,120})$")
 
 
 def _headings(text: str) -> tuple[dict[int, tuple[int, str]], set[int], set[int]]:
@@ -111,21 +112,28 @@ def _headings(text: str) -> tuple[dict[int, tuple[int, str]], set[int], set[int]
     found: dict[int, tuple[int, str]] = {}
     underlines: set[int] = set()
     code: set[int] = set()
+    spaced: dict[int, tuple[int, str]] = {}
+    tag_like: dict[int, tuple[int, str]] = {}  # "#梯度下降": a heading only in a file that writes them unspaced
     for i, tok in enumerate(tokens):
         if tok.type == "heading_open" and tok.map and tok.level == 0:
             start, end = tok.map
             title = tokens[i + 1].content if i + 1 < len(tokens) else ""
-            found[start + 1] = (int(tok.tag[1]), title.replace("\n", " "))
+            found[start + 1] = spaced[start + 1] = (int(tok.tag[1]), title.replace("\n", " "))
             if tok.markup in ("=", "-"):  # setext: the title line(s), then the underline
                 underlines.update(range(start + 2, end + 1))
         elif tok.type == "paragraph_open" and tok.map and tok.level == 0 and tok.map[1] - tok.map[0] == 1:
             # "##RNN/CNN/Transformer": no space after the marks, which CommonMark reads as text; alone as a paragraph
-            # of two or more marks it is a heading as its writer meant (one mark may be a tag: "#todo")
+            # of two or more marks it is a heading as its writer meant. One mark may be a tag ("#todo"): it is a
+            # heading only in a file whose writer puts no space after the marks of its other headings ("##感知机"
+            # over "#梯度下降")
             unspaced = UNSPACED_HEADING_RE.match(tokens[i + 1].content) if i + 1 < len(tokens) else None
             if unspaced:
-                found[tok.map[0] + 1] = (len(unspaced.group(1)), unspaced.group(2).strip())
+                level = len(unspaced.group(1))
+                (found if level > 1 else tag_like)[tok.map[0] + 1] = (level, unspaced.group(2).strip())
         elif tok.type == "fence" and tok.map:
             code.update(range(tok.map[0] + 1, tok.map[1] + 1))
+    if len(found) > len(spaced):
+        found.update(tag_like)
     return found, underlines, code
 
 
@@ -227,6 +235,88 @@ def _split_pseudo(node: Node, under_question: bool = False) -> None:
         node.body = []
         return
     _split_run_ins(node, blocks, under_question)
+    if not (under_question or node.is_question):
+        _split_outline(node)
+
+
+MAX_CHUNK_CHARS = 320  # a passage: e5-small's 512-token window holds this much Chinese with the heading path
+OUTLINE_SHARE = 0.8  # a body is an outline when this share of its lines or more are list items
+LINK_ITEM_RE = re.compile(r"^\[[^\]]*\]\([^)]*\)\s*$")  # an item that is only a link: a contents entry
+
+
+def _indent(raw: str) -> int:
+    return len(raw.expandtabs(4)) - len(raw.expandtabs(4).lstrip())
+
+
+def _split_outline(node: Node) -> None:
+    """A body written as an outline, list items nested under list items with no headings ("* Generalization" /
+    "  * how to improve" / "    * dropout"), is a tree too: each item of its outer level is a unit of its own, and
+    one with items under it is the topic (or the question) they are about, split again the same way. Only an
+    outline longer than a passage holds is split (a short one is read whole), and only where two or more outer
+    items have items under them: a plain list stays one block, and so does a table of contents."""
+    text = [(no, raw) for no, raw in node.body if raw.strip()]
+    listed = [(no, raw) for no, raw in text if LIST_RE.match(raw)]
+    if not listed or len(listed) < OUTLINE_SHARE * len(text):
+        return
+    if len("".join(raw.strip() for _, raw in text)) <= MAX_CHUNK_CHARS:
+        return
+    # the outer items: those less indented than the text of the first outer item (a space or two more is still its
+    # sibling, as CommonMark reads " * Residual network" after "* Dropout")
+    first = min(listed, key=lambda line: _indent(line[1]))[1]
+    content = len(LIST_RE.match(first.expandtabs(4)).group(0))  # type: ignore[union-attr]
+    items = [i for i, (_, raw) in enumerate(node.body) if LIST_RE.match(raw) and _indent(raw) < content]
+    # an item that is only a link points elsewhere: it stays with the item above it, and a list of them is a table
+    # of contents or of sources, no outline
+    starts = [i for i in items if not LINK_ITEM_RE.match(TASK_MARK_RE.sub("", node.body[i][1].strip(), count=1))]
+    if not starts:
+        return
+    if 2 * len(starts) <= len(items):
+        return
+    spans = list(zip(starts, starts[1:] + [len(node.body)], strict=True))
+    nested = [(a, b) for a, b in spans if any(raw.strip() for _, raw in node.body[a + 1 : b])]
+    # the items with items under them name what those are about ("imbalanced data", "ROC 和 AUC"): a sentence
+    # with its details under it ("Word2Vec 本质上也是一个神经语言模型，但是……") is text, and so is the outline; and
+    # they are half the items or more (a list of statements, two of them with a detail under them, is a list)
+    if len(nested) < 2 or 2 * len(nested) < len(spans) or not all(_label(node.body[a][1]) for a, _ in nested):
+        return
+    # sentences before the first topic introduce the outline ("Attention有多种不同的类型：…"): text of the node
+    lead = next(k for k, (a, b) in enumerate(spans) if (a, b) in nested or _label(node.body[a][1]))
+    merged: list[tuple[int, int]] = []
+    for a, b in spans[lead:]:  # an item with no words of its own stays with the one above it
+        if merged and not _title(node.body[a][1]):
+            merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    units: list[Node] = []
+    for a, b in merged:
+        no, raw = node.body[a]
+        unit = _pseudo(node, (no, _title(raw) or raw.strip()), question=is_question_text(_title(raw)))
+        unit.line_text = raw.strip()
+        unit.body = node.body[a + 1 : b]
+        if not unit.is_question:
+            _split_outline(unit)
+        units.append(unit)
+    node.body = node.body[: merged[0][0]]
+    node.children = units + node.children
+
+
+def _title(raw: str) -> str:
+    return readable(TASK_MARK_RE.sub("", raw.strip(), count=1))
+
+
+MAX_LABEL_WIDTH = 40  # a label: 40 Chinese characters or 20 words (`line_width`), half a question line
+
+
+def _label(raw: str) -> bool:
+    """Is a list item a label: short, one clause, not a statement ("计算区域", "imbalanced data"; not "Attention有多种
+    不同的类型：Soft Attention、Hard Attention等等。")?"""
+    text = _title(raw)
+    if not text or line_width(text) > MAX_LABEL_WIDTH or CLAUSE_BREAK_RE.search(text):
+        return False
+    return not PROSE_END_RE.search(text) and not LABEL_COLON_RE.search(text)
+
+
+LABEL_COLON_RE = re.compile(r"[:：]\s*\S")  # "两套模型：CBOW 和 Skip-Gram" says what it names
 
 
 def _only_questions(blocks: list[list[tuple[int, str]]]) -> bool:

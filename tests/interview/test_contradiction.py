@@ -96,6 +96,8 @@ def test_the_names_a_question_compares() -> None:
     assert compared("What are overfitting and underfitting?") == frozenset()
     assert len(compared("Why is ReLU better than L1?")) == 2
     assert compared("什么是dropout？") == frozenset()  # one name compares nothing
+    # in a Chinese question two Latin words may be one name, and an English clause names nothing
+    assert compared("什么是Batch Norm？Why it works? BN的流程是什么？") == frozenset()
 
 
 def test_saying_of_one_compared_name_what_the_notes_say_of_the_other_contradicts() -> None:
@@ -108,6 +110,22 @@ def test_saying_of_one_compared_name_what_the_notes_say_of_the_other_contradicts
     assert not sentence_swaps("它只有两个门，更新门和重置门，而LSTM有遗忘门、输入门、输出门三个门。", point, names)
     # one shared word is no claim about the same thing
     assert not sentence_swaps("LSTM的隐藏状态很重要。", point, names)
+
+
+def test_a_swap_needs_words_the_notes_do_not_say_of_the_answers_own_name() -> None:
+    names = compared("bias和variance分别指的是什么？")
+    bias, variance = (point_clauses(p) for p in ("bias指的是模型的预测结果与真实值之差的期望。",
+                                                 "variance指的是同一个模型在不同训练数据下，对同一个样本的预测结果的方差。"))  # fmt: skip
+    answer = "bias是模型预测结果的期望和真实值之间的差距。"
+    assert sentence_swaps(answer, variance, names)  # 预测, 结果: read alone, a swap
+    assert not sentence_swaps(answer, variance, names, (bias, variance))  # the notes say it of bias
+    # words most of the question's points use say nothing of one name
+    optimizers = [point_clauses(p) for p in ("SGD用当前梯度乘以学习率来更新参数。", "RMSProp用梯度平方的移动平均来更新参数。",
+                                             "Adam同时用梯度的一阶矩和二阶矩来更新参数。")]  # fmt: skip
+    names = compared("SGD、RMSProp和Adam有什么区别？")
+    said = "SGD每次直接用梯度来更新参数，学习率是固定的。"
+    assert sentence_swaps(said, optimizers[1], names)
+    assert not sentence_swaps(said, optimizers[1], names, tuple(optimizers))
 
 
 EXPLODING = point_clauses("网络层之间的梯度（值大于 1.0）重复相乘导致的指数级增长会产生梯度爆炸。")
@@ -184,3 +202,38 @@ def test_a_clause_that_gives_the_points_subject_another_quantity_contradicts_it_
     assert sentence_opposes("窗口设为9，左右各9个，一共19个位置。", window, rubric)
     assert not sentence_opposes("窗口设为4，左右各4个再加上自己，一共9个位置。", window, rubric)
     assert not sentence_opposes("位置编码一共有两种做法。", window, rubric)  # shares one term: about something else
+
+
+GAN_OBJECTIVE = point_clauses(
+    "这个目标函数和交叉熵是一致的，即判别器的目标是最小化交叉熵损失，生成器的目标是最小化生成数据分布和真实数据分布的JS散度。"
+)
+
+
+def test_denying_a_relation_denies_what_it_is_with() -> None:
+    assert "交叉熵" in read_clause("跟交叉熵没有关系").denies
+    assert set(tokenize("深度")) <= read_clause("和深度关系不大").denies
+    assert "上下文" in read_clause("词向量与上下文无关").denies
+    assert read_clause("it has nothing to do with the depth").denies == set(tokenize("depth"))
+    assert sentence_contradicts("判别器的目标是最小化均方误差，跟交叉熵没有关系。", GAN_OBJECTIVE)
+    # the point says the same: no contradiction
+    static = point_clauses("word2vec 的词向量是静态的，与上下文无关。")
+    assert not sentence_contradicts("word2vec 的词向量和上下文无关，每个词只有一个向量。", static)
+
+
+def test_a_short_clause_is_read_with_what_the_words_before_it_are_about() -> None:
+    assert sentence_contradicts("生成器最小化的是两个分布之间的KL散度，而不是JS散度。", GAN_OBJECTIVE)
+    assert not sentence_contradicts("而不是JS散度。", GAN_OBJECTIVE)  # about nothing the point names
+    bn = point_clauses("测试时不再计算batch的均值和方差，而是使用训练时保存的滑动平均值。")
+    asked = frozenset(tokenize("BN在测试时还要计算batch的均值吗？"))
+    assert sentence_contradicts("要计算。", bn, question=asked)  # the answer to a yes/no question
+    assert not sentence_contradicts("不用计算。", bn, question=asked)
+    assert not sentence_contradicts("要计算。", bn)
+
+
+def test_the_second_character_of_a_negation_may_begin_the_word_it_denies() -> None:
+    assert read_clause("这会导致生成器Loss不可导").denies == {"可导"}
+    assert read_clause("无法收敛").denies == {"收敛"}
+    point = point_clauses("RNN输出的是一个概率序列，然后取argmax。这会导致生成器Loss不可导。")
+    assert not sentence_contradicts(
+        "the RNN takes an argmax over its outputs, and the loss is not differentiable", point
+    )

@@ -201,6 +201,14 @@ def test_non_answers_score_near_zero(shared, answer: str) -> None:
         assert fb.score is not None and fb.score <= 10, (start, answer, fb.score)
 
 
+@pytest.mark.parametrize("answer", ["No idea, to be honest.", "不知道，没学过。", "I don't remember how it works."])
+def test_a_non_answer_contradicts_nothing(shared, answer: str) -> None:
+    _, bank, grader = shared
+    for start in ("1.3", "1.5", "4.1"):
+        fb, _ = grade(grader, question(bank, start), answer)
+        assert fb.score is not None and fb.score <= 10 and not fb.contradicted, (start, answer, fb)
+
+
 def test_a_thin_one_liner_scores_well_below_a_full_answer(shared) -> None:
     _, bank, grader = shared
     q = question(bank, "1.5")

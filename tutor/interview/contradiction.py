@@ -13,6 +13,7 @@ or asserts a term one of the point's clauses plainly denies, sharing other words
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -33,6 +34,17 @@ NEGATION_RE = re.compile(
     r"|\b(?:not|no|never|nor|neither|none|without|cannot)\b|n't\b",
     re.I,
 )
+# "跟交叉熵没有关系", "和深度关系不大", "对梯度爆炸没什么效果", "与上下文无关", "has nothing to do with the depth": what
+# follows the preposition is denied, not the word for the relation
+RELATION_DENIAL_RE = re.compile(
+    r"(?:和|跟|与|同|对)(?P<x>[^，。；,;：:]{1,24}?)(?:之间|的)?(?:(?:没有|没什么|没啥|并无|毫无|无|没)(?:什么|太大|多大|任何)?"
+    r"(?:关系|关联|影响|作用|效果|用处|帮助|用)|(?:关系|关联|影响|作用)不大|无关)"
+    r"|\b(?:nothing to do with|unrelated to|independent of|irrelevant to|no (?:effect|impact|influence) on)\s+"
+    r"(?P<y>[^,.;:]{1,40})",
+    re.I,
+)
+FIRST_PERSON_RE = re.compile(r"我|\b(?:I|I'm|I've|I'd|me|my)\b")
+SHORT_CLAUSE_TERMS = 3  # a clause of this few terms ("而不是JS散度", "参与") is about what the words before it name
 BETWEEN = frozenset(w for line in data_lines("negation_between.txt") for w in line.split())
 LATIN_NEGATED_RE = re.compile(r"\b(?:un|in|non|im|ir|il|dis)([a-z]{3,})\b", re.I)  # unstable, insensitive
 
@@ -64,8 +76,16 @@ def read_clause(clause: str) -> Clause:
     for m in NEGATION_RE.finditer(text):
         rest = text[m.end() :]
         term = _denied(rest)
+        if term is None and len(m.group(0)) == 2 and CJK_RE.match(m.group(0)):
+            # the negation's second character may begin the word it denies: "不可导" denies 可导
+            rest = text[m.start() + 1 :]
+            term = _denied(rest)
         denies.update([term] if term else [])
         may_deny.update(tokenize(rest))
+    for m in RELATION_DENIAL_RE.finditer(text):
+        denied = tokenize(m.group("x") or m.group("y"))
+        denies.update(denied)
+        may_deny.update(denied)
     for m in LATIN_NEGATED_RE.finditer(text):  # a prefix that denies a word the term table merged with its opposite
         whole, stem = tokenize(m.group(0)), tokenize(m.group(1))
         if whole and whole == stem:
@@ -147,13 +167,20 @@ def _denied(rest: str) -> str | None:
     return None
 
 
-def contradicts(answer_clause: Clause, point: list[Clause], asked: frozenset[str] = frozenset()) -> bool:
+def contradicts(
+    answer_clause: Clause,
+    point: list[Clause],
+    asked: frozenset[str] = frozenset(),
+    context: frozenset[str] = frozenset(),
+) -> bool:
     """Does the answer's clause deny a term the point asserts (and nowhere may deny), or assert, without any
     negation, a term one clause of the point plainly denies, in words of that clause? A term the question itself
-    denies ("LR 为什么不用 MSE") is the answer echoing the question."""
+    denies ("LR 为什么不用 MSE") is the answer echoing the question. `context`: the terms of what a short clause is
+    about, said before it ("生成器最小化的是KL散度，而不是JS散度")."""
+    about = answer_clause.terms | context
     if answer_clause.denies:
         asserted = {t for c in point if not c.asks for t in c.terms} - {t for c in point for t in c.may_deny}
-        shared = answer_clause.terms & {t for c in point for t in c.terms}
+        shared = about & {t for c in point for t in c.terms}
         return bool((answer_clause.denies & asserted) - asked) and len(shared) >= 2
     if answer_clause.may_deny:
         return False  # a negation whose scope was not read: no claim either way
@@ -161,7 +188,7 @@ def contradicts(answer_clause: Clause, point: list[Clause], asked: frozenset[str
     asserted = {t for c in point if not c.asks for t in c.terms - c.may_deny}
     for c in point:
         denied = (answer_clause.terms & c.denies) - asserted - asked - {c.first}
-        if not c.asks and denied and len(answer_clause.terms & c.terms) >= 2:
+        if not c.asks and denied and len(about & c.terms) >= 2:
             return True
     return False
 
@@ -178,8 +205,24 @@ def denied_by(question: str) -> frozenset[str]:
     return frozenset(t for c in clauses(question) for t in read_clause(c).may_deny)
 
 
-def sentence_contradicts(sentence: str, point: list[Clause], asked: frozenset[str] = frozenset()) -> bool:
-    return any(contradicts(read_clause(c), point, asked) for c in clauses(sentence))
+def sentence_contradicts(
+    sentence: str, point: list[Clause], asked: frozenset[str] = frozenset(), question: frozenset[str] = frozenset()
+) -> bool:
+    """Does a clause of the sentence contradict the point? A short clause is read with what it is about: the clause
+    before it ("…最小化生成分布和真实分布之间的KL散度，而不是JS散度"), or for the first, the question it answers
+    (`question`, its terms: "参与。" to "被丢掉的神经元还参与反向传播吗？")."""
+    parts = clauses(sentence)
+    read = [read_clause(c) for c in parts]
+    for k, clause in enumerate(read):
+        short = len(clause.terms) <= SHORT_CLAUSE_TERMS
+        # a clause about the speaker ("I don't remember how it works") is not about the question's subject
+        if k:
+            context = read[k - 1].terms if short else frozenset()
+        else:
+            context = question if short and not FIRST_PERSON_RE.search(parts[0]) else frozenset()
+        if contradicts(clause, point, asked, context):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -287,6 +330,7 @@ def restates(answer_clause: Clause, point_clause: Clause, rubric: Rubric) -> boo
 
 
 LATIN_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-]*[A-Za-z0-9+]")
+LATIN_RUN_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-]*[A-Za-z0-9+](?:[ \t]+[A-Za-z][A-Za-z0-9+\-]*[A-Za-z0-9+])*")
 
 
 def compared(question: str) -> frozenset[str]:
@@ -295,16 +339,21 @@ def compared(question: str) -> frozenset[str]:
     chinese = bool(CJK_RE.search(question))
     # in a Chinese sentence every Latin word is a name; in an English one a word written with a capital after its
     # first letter or with a digit ("LSTM", "ReLU", "L1"), as "overfitting" and "underfitting" are words
-    words = [
-        m.group(0)
-        for m in LATIN_NAME_RE.finditer(question)
-        if chinese or any(ch.isupper() or ch.isdigit() for ch in m.group(0)[1:])
-    ]
+    if chinese:  # a name may be two words ("Batch Norm"); three or more are an English clause ("Why it works")
+        words = [m.group(0) for m in LATIN_RUN_RE.finditer(question) if len(m.group(0).split()) <= 2]
+    else:
+        words = [
+            m.group(0)
+            for m in LATIN_NAME_RE.finditer(question)
+            if any(ch.isupper() or ch.isdigit() for ch in m.group(0)[1:])
+        ]
     names = frozenset(t for word in words for t in tokenize(word))
     return names if len(names) >= 2 else frozenset()
 
 
-def swaps(answer_clause: Clause, point_clause: Clause, names: frozenset[str]) -> bool:
+def swaps(
+    answer_clause: Clause, point_clause: Clause, names: frozenset[str], common: frozenset[str] = frozenset()
+) -> bool:
     """Does the answer's clause say what the point's clause says of one compared name, of another? "而LSTM是直接把
     隐藏状态传给下一个单元的" against "GRU直接将hidden state传给下一个单元": the same two or more terms besides the
     names, the point's name left out and another put in."""
@@ -312,8 +361,40 @@ def swaps(answer_clause: Clause, point_clause: Clause, names: frozenset[str]) ->
     other = (answer_clause.terms & names) - point_clause.terms
     if not own or not other or answer_clause.terms & own or answer_clause.asks or point_clause.asks:
         return False
-    return len((answer_clause.terms & point_clause.terms) - names) >= 2
+    return len((answer_clause.terms & point_clause.terms) - names - common) >= 2
 
 
-def sentence_swaps(sentence: str, point: list[Clause], names: frozenset[str]) -> bool:
-    return bool(names) and any(swaps(read_clause(c), p, names) for c in clauses(sentence) for p in point)
+def sentence_swaps(
+    sentence: str, point: list[Clause], names: frozenset[str], every: tuple[list[Clause], ...] = ()
+) -> bool:
+    """Does a clause of the sentence say of another name what the point says of its own? `every` holds the clauses
+    of all the question's points: the words most of them use ("梯度", "更新" in every optimizer's point) say nothing
+    of one name, and where the notes say as much of the answer's own name, the answer says what they say ("bias是模型
+    预测结果的期望和真实值之间的差距" shares 预测结果 with "variance…对同一个样本的预测结果的方差", and more with "bias
+    指的是模型的预测结果与Ground Truth之差的期望")."""
+    if not names:
+        return False
+    common = _common_terms(every)
+    for clause in map(read_clause, clauses(sentence)):
+        for p in point:
+            if swaps(clause, p, names, common) and not _said_of_own_name(clause, p, names, every):
+                return True
+    return False
+
+
+def _common_terms(points: tuple[list[Clause], ...]) -> frozenset[str]:
+    """Terms that half or more of three or more points use."""
+    if len(points) < 3:
+        return frozenset()
+    counts = Counter(t for point in points for t in set().union(*(c.terms for c in point)))
+    return frozenset(t for t, n in counts.items() if 2 * n >= len(points))
+
+
+def _said_of_own_name(
+    answer_clause: Clause, point_clause: Clause, names: frozenset[str], every: tuple[list[Clause], ...]
+) -> bool:
+    mine = answer_clause.terms & names
+    swapped = len((answer_clause.terms & point_clause.terms) - names)
+    return any(
+        o.terms & mine and len((answer_clause.terms & o.terms) - names) >= swapped for point in every for o in point
+    )

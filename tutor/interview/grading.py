@@ -49,7 +49,7 @@ PART_COVERED_AT = 0.4
 
 NON_ANSWER_RE = re.compile(
     r"^(?:我?(?:也)?(?:不知道|不清楚|不太清楚|不会|不记得了?|忘了|没学过|不懂)|i ?(?:do ?n[o']?t|dunno) ?know|idk|no idea|"
-    r"pass|skip|跳过|不确定|n/?a|none|\?+|？+)[。.!！]*$",
+    r"pass|skip|跳过|不确定|n/?a|none|\?+|？+)(?:[，,]\s*[^，,。.!！?？]{0,20})?[。.!！]*$",
     re.I,
 )
 
@@ -155,13 +155,15 @@ class Grader:
         across = is_chinese(answer) != q.chinese  # the answer is in the other language than the notes
         margin = self._margins_across(q, windows) if across else self._margins(q, windows)
         # a sentence that denies what a point asserts covers nothing of it, however close its words
-        asked, names = denied_by(q.text), compared(q.text)
+        asked, names, about = denied_by(q.text), compared(q.text), frozenset(tokenize(q.text))
         claims = [point_clauses(p.text, p.label) for p in q.points]
         rubric = Rubric.of(q.text, claims)  # every word and quantity the notes use for the question
         denies = np.array(
             [
                 [
-                    sentence_contradicts(s, c, asked) or sentence_swaps(s, c, names) or sentence_opposes(s, c, rubric)
+                    sentence_contradicts(s, c, asked, about)
+                    or sentence_swaps(s, c, names, tuple(claims))
+                    or sentence_opposes(s, c, rubric)
                     for c in claims
                 ]
                 for s in sents

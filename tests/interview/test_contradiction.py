@@ -237,3 +237,11 @@ def test_the_second_character_of_a_negation_may_begin_the_word_it_denies() -> No
     assert not sentence_contradicts(
         "the RNN takes an argmax over its outputs, and the loss is not differentiable", point
     )
+
+
+def test_a_word_the_point_denies_in_another_form_is_no_contradiction() -> None:
+    point = point_clauses(
+        "If there is a new item that has not been rated yet, we cannot give any recommendation. "
+        "Say we want to recommend how much a user will like an item."
+    )
+    assert not sentence_contradicts("A new item that nobody has rated yet, so you can't recommend it at all.", point)

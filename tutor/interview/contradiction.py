@@ -179,9 +179,11 @@ def contradicts(
     about, said before it ("生成器最小化的是KL散度，而不是JS散度")."""
     about = answer_clause.terms | context
     if answer_clause.denies:
-        asserted = {t for c in point if not c.asks for t in c.terms} - {t for c in point for t in c.may_deny}
+        may_deny = {t for c in point for t in c.may_deny}
+        asserted = {t for c in point if not c.asks for t in c.terms} - may_deny
         shared = about & {t for c in point for t in c.terms}
-        return bool((answer_clause.denies & asserted) - asked) and len(shared) >= 2
+        flipped = {t for t in (answer_clause.denies & asserted) - asked if not any(_one_word(t, m) for m in may_deny)}
+        return bool(flipped) and len(shared) >= 2
     if answer_clause.may_deny:
         return False  # a negation whose scope was not read: no claim either way
     # a denial the point keeps (no other clause of it asserts the term), of what its clause is about
@@ -191,6 +193,13 @@ def contradicts(
         if not c.asks and denied and len(about & c.terms) >= 2:
             return True
     return False
+
+
+def _one_word(a: str, b: str) -> bool:
+    """Are two Latin terms forms of one word ("recommend", "recommendation")? The point may deny the one the answer
+    denies."""
+    short, long = sorted((a, b), key=len)
+    return short != long and len(short) >= 5 and short.isascii() and long.startswith(short)
 
 
 def point_clauses(text: str, label: str | None = None) -> list[Clause]:

@@ -44,7 +44,7 @@ RELATION_DENIAL_RE = re.compile(
     re.I,
 )
 FIRST_PERSON_RE = re.compile(r"我|\b(?:I|I'm|I've|I'd|me|my)\b")
-SHORT_CLAUSE_TERMS = 3  # a clause of this few terms ("而不是JS散度", "参与") is about what the words before it name
+SHORT_CLAUSE_TERMS = 3  # a clause of this few terms ("而不是JS散度", "要计算") is about what the words before it name
 BETWEEN = frozenset(w for line in data_lines("negation_between.txt") for w in line.split())
 LATIN_NEGATED_RE = re.compile(r"\b(?:un|in|non|im|ir|il|dis)([a-z]{3,})\b", re.I)  # unstable, insensitive
 
@@ -219,7 +219,7 @@ def sentence_contradicts(
 ) -> bool:
     """Does a clause of the sentence contradict the point? A short clause is read with what it is about: the clause
     before it ("…最小化生成分布和真实分布之间的KL散度，而不是JS散度"), or for the first, the question it answers
-    (`question`, its terms: "参与。" to "被丢掉的神经元还参与反向传播吗？")."""
+    (`question`, its terms: "要计算。" to "BN在测试时还要计算batch的均值吗？")."""
     parts = clauses(sentence)
     read = [read_clause(c) for c in parts]
     for k, clause in enumerate(read):
@@ -402,6 +402,7 @@ def _common_terms(points: tuple[list[Clause], ...]) -> frozenset[str]:
 def _said_of_own_name(
     answer_clause: Clause, point_clause: Clause, names: frozenset[str], every: tuple[list[Clause], ...]
 ) -> bool:
+    """Does a clause of the notes that names the answer's own name share as many terms with the answer's clause?"""
     mine = answer_clause.terms & names
     swapped = len((answer_clause.terms & point_clause.terms) - names)
     return any(

@@ -112,13 +112,13 @@ def _headings(text: str) -> tuple[dict[int, tuple[int, str]], set[int], set[int]
     found: dict[int, tuple[int, str]] = {}
     underlines: set[int] = set()
     code: set[int] = set()
-    spaced: dict[int, tuple[int, str]] = {}
     tag_like: dict[int, tuple[int, str]] = {}  # "#梯度下降": a heading only in a file that writes them unspaced
+    writes_unspaced = False
     for i, tok in enumerate(tokens):
         if tok.type == "heading_open" and tok.map and tok.level == 0:
             start, end = tok.map
             title = tokens[i + 1].content if i + 1 < len(tokens) else ""
-            found[start + 1] = spaced[start + 1] = (int(tok.tag[1]), title.replace("\n", " "))
+            found[start + 1] = (int(tok.tag[1]), title.replace("\n", " "))
             if tok.markup in ("=", "-"):  # setext: the title line(s), then the underline
                 underlines.update(range(start + 2, end + 1))
         elif tok.type == "paragraph_open" and tok.map and tok.level == 0 and tok.map[1] - tok.map[0] == 1:
@@ -129,10 +129,11 @@ def _headings(text: str) -> tuple[dict[int, tuple[int, str]], set[int], set[int]
             unspaced = UNSPACED_HEADING_RE.match(tokens[i + 1].content) if i + 1 < len(tokens) else None
             if unspaced:
                 level = len(unspaced.group(1))
+                writes_unspaced = writes_unspaced or level > 1
                 (found if level > 1 else tag_like)[tok.map[0] + 1] = (level, unspaced.group(2).strip())
         elif tok.type == "fence" and tok.map:
             code.update(range(tok.map[0] + 1, tok.map[1] + 1))
-    if len(found) > len(spaced):
+    if writes_unspaced:
         found.update(tag_like)
     return found, underlines, code
 
@@ -253,7 +254,8 @@ def _split_outline(node: Node) -> None:
     "  * how to improve" / "    * dropout"), is a tree too: each item of its outer level is a unit of its own, and
     one with items under it is the topic (or the question) they are about, split again the same way. Only an
     outline longer than a passage holds is split (a short one is read whole), and only where two or more outer
-    items have items under them: a plain list stays one block, and so does a table of contents."""
+    items, and half of them or more, have items under them: a plain list stays one block, and so does a table of
+    contents."""
     text = [(no, raw) for no, raw in node.body if raw.strip()]
     listed = [(no, raw) for no, raw in text if LIST_RE.match(raw)]
     if not listed or len(listed) < OUTLINE_SHARE * len(text):
@@ -267,7 +269,7 @@ def _split_outline(node: Node) -> None:
     items = [i for i, (_, raw) in enumerate(node.body) if LIST_RE.match(raw) and _indent(raw) < content]
     # an item that is only a link points elsewhere: it stays with the item above it, and a list of them is a table
     # of contents or of sources, no outline
-    starts = [i for i in items if not LINK_ITEM_RE.match(TASK_MARK_RE.sub("", node.body[i][1].strip(), count=1))]
+    starts = [i for i in items if not LINK_ITEM_RE.match(_item_text(node.body[i][1]))]
     if not starts:
         return
     if 2 * len(starts) <= len(items):
@@ -300,8 +302,13 @@ def _split_outline(node: Node) -> None:
     node.children = units + node.children
 
 
+def _item_text(raw: str) -> str:
+    """A list item's text without its marker and task box."""
+    return TASK_MARK_RE.sub("", raw.strip(), count=1)
+
+
 def _title(raw: str) -> str:
-    return readable(TASK_MARK_RE.sub("", raw.strip(), count=1))
+    return readable(_item_text(raw))
 
 
 MAX_LABEL_WIDTH = 40  # a label: 40 Chinese characters or 20 words (`line_width`), half a question line
